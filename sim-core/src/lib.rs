@@ -1,0 +1,2 @@
+//! sim-core: the deterministic discrete-event engine of peoplescloud.
+pub mod units;
