@@ -1,0 +1,370 @@
+//! Metrics: counters, histograms, per-event rows and periodic samples,
+//! written as tidy CSV (one row per observation).
+//!
+//! Files written by [`Metrics::write_csv_dir`] and their columns:
+//!
+//! | file | columns | one row per |
+//! |---|---|---|
+//! | `counters.csv` | `name,value` | counter (final value) |
+//! | `histograms.csv` | `name,bucket_low,bucket_high,count` | non-empty bucket; values in the unit the recorder used (ns for latencies) |
+//! | `histogram_summary.csv` | `name,count,min,max,mean,p50,p90,p99` | histogram |
+//! | `timeseries.csv` | `time_ns,name,value` | sampled value at a sampling instant |
+//! | `<table>.csv` | the fields of the row type, in declaration order | recorded event |
+//!
+//! Histograms are log-linear: exact below 128, then 64 sub-buckets per power
+//! of two (relative bucket width ≤ 1/64, about 1.6 %). Quantiles are reported
+//! as the upper bound of the bucket holding them; count, min, max and mean
+//! are exact.
+//!
+//! Everything is kept in ordered maps and buffered, so the files are
+//! byte-identical for identical runs. Floats are printed by the shortest
+//! round-trip representation, which is deterministic.
+
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::Path;
+
+/// An error while recording or writing metrics.
+#[derive(Debug, thiserror::Error)]
+pub enum MetricsError {
+    /// A row could not be serialised as CSV (nested structs, maps, ...).
+    #[error("metrics table {table:?}: a row could not be written as CSV: {source}")]
+    Row {
+        /// The table.
+        table: &'static str,
+        /// What csv said.
+        source: csv::Error,
+    },
+    /// Writing a file failed.
+    #[error("writing {path}: {source}")]
+    Io {
+        /// The file.
+        path: String,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+}
+
+const EXACT: u64 = 128;
+const SUB: u64 = 64;
+const N_BUCKETS: usize = (EXACT + 57 * SUB) as usize;
+
+/// A log-linear histogram of `u64` values.
+#[derive(Clone, Debug)]
+pub struct Histogram {
+    counts: Vec<u64>,
+    count: u64,
+    sum: u128,
+    min: u64,
+    max: u64,
+}
+
+impl Default for Histogram {
+    fn default() -> Self {
+        Histogram {
+            counts: vec![0; N_BUCKETS],
+            count: 0,
+            sum: 0,
+            min: u64::MAX,
+            max: 0,
+        }
+    }
+}
+
+fn bucket_of(v: u64) -> usize {
+    if v < EXACT {
+        return v as usize;
+    }
+    let e = 63 - v.leading_zeros() as u64; // >= 7
+    let shift = e - 6;
+    let m = v >> shift; // in [64, 128)
+    (shift * SUB + m) as usize
+}
+
+fn bucket_bounds(b: usize) -> (u64, u64) {
+    let b = b as u64;
+    if b < EXACT {
+        return (b, b);
+    }
+    let shift = b / SUB - 1;
+    let m = b % SUB + SUB;
+    let lo = m << shift;
+    let hi = lo + ((1u64 << shift) - 1);
+    (lo, hi)
+}
+
+impl Histogram {
+    /// Add one observation.
+    #[inline]
+    pub fn record(&mut self, v: u64) {
+        self.counts[bucket_of(v)] += 1;
+        self.count += 1;
+        self.sum += v as u128;
+        self.min = self.min.min(v);
+        self.max = self.max.max(v);
+    }
+    /// Number of observations.
+    pub fn count(&self) -> u64 {
+        self.count
+    }
+    /// Exact mean (0 when empty).
+    pub fn mean(&self) -> f64 {
+        if self.count == 0 {
+            0.0
+        } else {
+            self.sum as f64 / self.count as f64
+        }
+    }
+    /// Smallest observation (None when empty).
+    pub fn min(&self) -> Option<u64> {
+        (self.count > 0).then_some(self.min)
+    }
+    /// Largest observation (None when empty).
+    pub fn max(&self) -> Option<u64> {
+        (self.count > 0).then_some(self.max)
+    }
+    /// The `q`-quantile (`0 <= q <= 1`), as the upper bound of its bucket
+    /// capped at the maximum; None when empty.
+    pub fn quantile(&self, q: f64) -> Option<u64> {
+        if self.count == 0 {
+            return None;
+        }
+        let rank = ((q.clamp(0.0, 1.0) * self.count as f64).ceil() as u64).max(1);
+        let mut seen = 0;
+        for (b, &c) in self.counts.iter().enumerate() {
+            seen += c;
+            if seen >= rank {
+                return Some(bucket_bounds(b).1.min(self.max));
+            }
+        }
+        Some(self.max)
+    }
+    /// Non-empty buckets as `(low, high, count)`.
+    pub fn buckets(&self) -> impl Iterator<Item = (u64, u64, u64)> + '_ {
+        self.counts.iter().enumerate().filter(|(_, c)| **c > 0).map(|(b, &c)| {
+            let (lo, hi) = bucket_bounds(b);
+            (lo, hi, c)
+        })
+    }
+}
+
+struct Table {
+    writer: csv::Writer<Vec<u8>>,
+    rows: u64,
+}
+
+/// The metrics sink of a run. Nodes reach it through the context; the
+/// engine adds its own counters.
+#[derive(Default)]
+pub struct Metrics {
+    counters: BTreeMap<&'static str, u64>,
+    histograms: BTreeMap<&'static str, Histogram>,
+    tables: BTreeMap<&'static str, Table>,
+    series: Vec<(u64, &'static str, f64)>,
+    first_error: Option<MetricsError>,
+}
+
+impl Metrics {
+    /// An empty sink.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Add `delta` to counter `name`.
+    #[inline]
+    pub fn count(&mut self, name: &'static str, delta: u64) {
+        *self.counters.entry(name).or_insert(0) += delta;
+    }
+    /// Set counter `name` to `value` (used for engine totals at the end).
+    pub fn set_counter(&mut self, name: &'static str, value: u64) {
+        self.counters.insert(name, value);
+    }
+    /// Current value of a counter (0 if never touched).
+    pub fn counter(&self, name: &str) -> u64 {
+        self.counters.get(name).copied().unwrap_or(0)
+    }
+    /// All counters, ordered by name.
+    pub fn counters(&self) -> impl Iterator<Item = (&'static str, u64)> + '_ {
+        self.counters.iter().map(|(k, v)| (*k, *v))
+    }
+    /// Record `value` into histogram `name`.
+    #[inline]
+    pub fn observe(&mut self, name: &'static str, value: u64) {
+        self.histograms.entry(name).or_default().record(value);
+    }
+    /// A histogram, if anything was recorded into it.
+    pub fn histogram(&self, name: &str) -> Option<&Histogram> {
+        self.histograms.get(name)
+    }
+    /// Append a row to table `table` (written as `<table>.csv`). The row is
+    /// a struct of scalars; its field names become the CSV header.
+    pub fn record<R: Serialize>(&mut self, table: &'static str, row: &R) {
+        let t = self.tables.entry(table).or_insert_with(|| Table {
+            writer: csv::Writer::from_writer(Vec::new()),
+            rows: 0,
+        });
+        match t.writer.serialize(row) {
+            Ok(()) => t.rows += 1,
+            Err(source) => {
+                if self.first_error.is_none() {
+                    self.first_error = Some(MetricsError::Row { table, source });
+                }
+            }
+        }
+    }
+    /// Number of rows recorded in `table`.
+    pub fn rows(&self, table: &str) -> u64 {
+        self.tables.get(table).map_or(0, |t| t.rows)
+    }
+    /// Add a time-series sample.
+    pub fn sample(&mut self, time_ns: u64, name: &'static str, value: f64) {
+        self.series.push((time_ns, name, value));
+    }
+    /// The time-series samples recorded so far.
+    pub fn samples(&self) -> &[(u64, &'static str, f64)] {
+        &self.series
+    }
+
+    /// The CSV text of every output file, by file name, in name order.
+    /// Fails if a recorded row could not be serialised.
+    pub fn to_csv_files(&mut self) -> Result<BTreeMap<String, Vec<u8>>, MetricsError> {
+        if let Some(e) = self.first_error.take() {
+            return Err(e);
+        }
+        let mut files = BTreeMap::new();
+        let io = |path: &str| {
+            let path = path.to_string();
+            move |source| MetricsError::Io { path, source }
+        };
+        let mut c = b"name,value\n".to_vec();
+        for (k, v) in &self.counters {
+            writeln!(c, "{k},{v}").map_err(io("counters.csv"))?;
+        }
+        files.insert("counters.csv".to_string(), c);
+        let mut h = b"name,bucket_low,bucket_high,count\n".to_vec();
+        let mut hs = b"name,count,min,max,mean,p50,p90,p99\n".to_vec();
+        for (k, hist) in &self.histograms {
+            for (lo, hi, n) in hist.buckets() {
+                writeln!(h, "{k},{lo},{hi},{n}").map_err(io("histograms.csv"))?;
+            }
+            let q = |p| hist.quantile(p).unwrap_or(0);
+            writeln!(
+                hs,
+                "{k},{},{},{},{},{},{},{}",
+                hist.count(),
+                hist.min().unwrap_or(0),
+                hist.max().unwrap_or(0),
+                hist.mean(),
+                q(0.5),
+                q(0.9),
+                q(0.99)
+            )
+            .map_err(io("histogram_summary.csv"))?;
+        }
+        files.insert("histograms.csv".to_string(), h);
+        files.insert("histogram_summary.csv".to_string(), hs);
+        let mut s = b"time_ns,name,value\n".to_vec();
+        for (t, k, v) in &self.series {
+            writeln!(s, "{t},{k},{v}").map_err(io("timeseries.csv"))?;
+        }
+        files.insert("timeseries.csv".to_string(), s);
+        for (name, t) in self.tables.iter_mut() {
+            t.writer.flush().map_err(io(name))?;
+            files.insert(format!("{name}.csv"), t.writer.get_ref().clone());
+        }
+        Ok(files)
+    }
+
+    /// Write every file of [`Metrics::to_csv_files`] into `dir` (which must
+    /// exist). Callers that need all-or-nothing output write into a
+    /// temporary directory and rename it when complete.
+    pub fn write_csv_dir(&mut self, dir: &Path) -> Result<(), MetricsError> {
+        for (name, bytes) in self.to_csv_files()? {
+            let path = dir.join(&name);
+            std::fs::write(&path, bytes).map_err(|source| MetricsError::Io {
+                path: path.display().to_string(),
+                source,
+            })?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn buckets_cover_every_value_once_and_are_narrow() {
+        let mut prev_hi = None::<u64>;
+        for b in 0..N_BUCKETS {
+            let (lo, hi) = bucket_bounds(b);
+            if let Some(p) = prev_hi {
+                assert_eq!(lo, p + 1, "bucket {b} does not follow the previous one");
+            }
+            assert!(lo <= hi);
+            assert_eq!(bucket_of(lo), b);
+            assert_eq!(bucket_of(hi), b);
+            if lo >= EXACT {
+                assert!((hi - lo) as f64 / lo as f64 <= 1.0 / 64.0 + 1e-12);
+            }
+            prev_hi = Some(hi);
+        }
+        assert_eq!(prev_hi, Some(u64::MAX));
+    }
+
+    #[test]
+    fn quantiles_of_a_known_sample() {
+        let mut h = Histogram::default();
+        for v in 1..=100u64 {
+            h.record(v);
+        }
+        // Values below 128 are exact.
+        assert_eq!(h.quantile(0.5), Some(50));
+        assert_eq!(h.quantile(0.99), Some(99));
+        assert_eq!(h.quantile(1.0), Some(100));
+        assert_eq!(h.mean(), 50.5);
+        let mut big = Histogram::default();
+        big.record(1_000_000);
+        let q = big.quantile(0.5).unwrap();
+        assert_eq!(q, 1_000_000, "capped at the max");
+    }
+
+    #[derive(Serialize)]
+    struct Row {
+        time_ns: u64,
+        node: u32,
+        ok: bool,
+        latency_ms: f64,
+    }
+
+    #[test]
+    fn tables_are_tidy_csv_with_headers() {
+        let mut m = Metrics::new();
+        m.record("lookups", &Row { time_ns: 5, node: 1, ok: true, latency_ms: 1.5 });
+        m.record("lookups", &Row { time_ns: 9, node: 2, ok: false, latency_ms: 0.25 });
+        m.count("sent", 3);
+        m.count("sent", 2);
+        let files = m.to_csv_files().unwrap();
+        assert_eq!(
+            String::from_utf8(files["lookups.csv"].clone()).unwrap(),
+            "time_ns,node,ok,latency_ms\n5,1,true,1.5\n9,2,false,0.25\n"
+        );
+        assert_eq!(
+            String::from_utf8(files["counters.csv"].clone()).unwrap(),
+            "name,value\nsent,5\n"
+        );
+    }
+
+    #[test]
+    fn unserialisable_rows_are_an_error_at_write_time() {
+        #[derive(Serialize)]
+        struct Nested {
+            inner: BTreeMap<u32, u32>,
+        }
+        let mut m = Metrics::new();
+        m.record("bad", &Nested { inner: BTreeMap::from([(1, 2)]) });
+        let e = m.to_csv_files().unwrap_err();
+        assert!(e.to_string().contains("\"bad\""), "{e}");
+    }
+}

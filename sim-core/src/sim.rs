@@ -1,0 +1,1095 @@
+//! The engine: nodes, the event loop, lifecycle, the workload driver.
+//!
+//! A [`Sim`] owns a table of nodes of one type `N: Node` and an event queue.
+//! One run is single-threaded and deterministic: events are processed in
+//! `(time, sequence)` order (see [`crate::queue`]), every random draw comes
+//! from a derived stream (see [`crate::rng`]) and all state is kept in
+//! vectors and ordered maps.
+//!
+//! ```
+//! use serde::{Deserialize, Serialize};
+//! use sim_core::prelude::*;
+//!
+//! #[derive(Clone, Debug, Serialize, Deserialize)]
+//! struct Ping(u32);
+//! impl Message for Ping {}
+//!
+//! /// Node 0 pings node 1 once; node 1 counts what it receives.
+//! struct Pinger;
+//! impl Node for Pinger {
+//!     type Msg = Ping;
+//!     type Timer = ();
+//!     type Request = ();
+//!     fn on_start(&mut self, cx: &mut Cx<'_, Self>) {
+//!         if cx.me() == NodeId(0) {
+//!             cx.send(NodeId(1), Ping(7));
+//!         }
+//!     }
+//!     fn on_message(&mut self, cx: &mut Cx<'_, Self>, _from: NodeId, msg: Ping) {
+//!         cx.count("pings", msg.0 as u64);
+//!         cx.count("arrived_ns", cx.now().as_nanos());
+//!     }
+//!     fn on_timer(&mut self, _cx: &mut Cx<'_, Self>, _t: ()) {}
+//! }
+//!
+//! let net = SimpleNet::constant(Duration::from_millis(20), "10Mbit/s".parse().unwrap());
+//! let mut sim = Sim::new(SimConfig::new(42, net));
+//! sim.add_node(Pinger);
+//! sim.add_node(Pinger);
+//! let out = sim.run(RunLimits::until(Time(1_000_000_000))).unwrap();
+//! assert_eq!(out.reason, StopReason::Idle);
+//! assert_eq!(sim.metrics().counter("pings"), 7);
+//! assert_eq!(sim.metrics().counter("arrived_ns"), 20_000_000); // after exactly 20 ms
+//! assert_eq!(sim.now(), Time(1_000_000_000)); // the clock ran to the end time
+//! ```
+
+use crate::check::{EventKind, TraceEntry, TraceHasher};
+use crate::metrics::{Metrics, MetricsError};
+use crate::node::{Cx, Message, Node, NodeId, Stop, TimerId, TransferId, TransferOutcome};
+use crate::queue::{EventQueue, PastError};
+use crate::rng::{NodeRng, Purpose, SplitMix64, node_rng};
+use crate::units::{Bytes, Duration, Rate, Time};
+use serde::Serialize;
+use std::fmt;
+
+/// Errors of engine use and configuration.
+#[derive(Debug, thiserror::Error)]
+pub enum SimError {
+    /// An event was scheduled before the current time.
+    #[error(transparent)]
+    Past(#[from] PastError),
+    /// A run was given an event budget of zero.
+    #[error("event budget must be at least 1 (got 0)")]
+    ZeroBudget,
+    /// A node id that does not exist.
+    #[error("no node {0} (the simulation has {1} nodes)")]
+    UnknownNode(NodeId, usize),
+    /// An invalid configuration value.
+    #[error("invalid {field}: {reason}")]
+    Config {
+        /// The field.
+        field: &'static str,
+        /// What is wrong.
+        reason: String,
+    },
+    /// Writing outputs failed.
+    #[error(transparent)]
+    Metrics(#[from] MetricsError),
+}
+
+// ------------------------------------------------------------------ network
+
+/// The engine's built-in network: a constant one-way latency plus uniform
+/// jitter for datagrams, and bulk transfers at a fixed rate per transfer
+/// (`latency + size / rate`, no sharing). Enough to test protocols; the
+/// flow-level network model replaces it for studies of capacity.
+#[derive(Debug, Clone, Copy)]
+pub struct SimpleNet {
+    /// One-way propagation latency.
+    pub latency: Duration,
+    /// Each datagram gets an extra delay uniform in `[0, jitter]`, drawn
+    /// from the sender's network stream.
+    pub jitter: Duration,
+    /// Rate of every bulk transfer.
+    pub bulk_rate: Rate,
+}
+
+impl SimpleNet {
+    /// Constant latency, no jitter.
+    pub fn constant(latency: Duration, bulk_rate: Rate) -> Self {
+        SimpleNet {
+            latency,
+            jitter: Duration::ZERO,
+            bulk_rate,
+        }
+    }
+    /// Latency uniform in `[min, max]` (`max >= min`).
+    pub fn uniform(min: Duration, max: Duration, bulk_rate: Rate) -> Result<Self, SimError> {
+        if max < min {
+            return Err(SimError::Config {
+                field: "network latency",
+                reason: format!("max {max} is below min {min}"),
+            });
+        }
+        Ok(SimpleNet {
+            latency: min,
+            jitter: Duration(max.0 - min.0),
+            bulk_rate,
+        })
+    }
+    #[inline]
+    fn datagram_delay(&self, rng: &mut SplitMix64) -> Duration {
+        if self.jitter.0 == 0 {
+            self.latency
+        } else {
+            Duration(self.latency.0 + rng.below(self.jitter.0 + 1))
+        }
+    }
+}
+
+// ------------------------------------------------------------------ config
+
+/// Engine configuration.
+#[derive(Debug, Clone)]
+pub struct SimConfig {
+    /// The master seed: every random stream is derived from it.
+    pub seed: u64,
+    /// The network model.
+    pub net: SimpleNet,
+    /// Sample the time series every this often (None: never).
+    pub sample_every: Option<Duration>,
+    /// Keep the full event trace for [`crate::check::first_divergence`]
+    /// (the rolling hash is always kept).
+    pub record_trace: bool,
+    /// Log every workload request into the `requests` table.
+    pub log_requests: bool,
+}
+
+impl SimConfig {
+    /// Defaults: no sampling, no trace, no request log.
+    pub fn new(seed: u64, net: SimpleNet) -> Self {
+        SimConfig {
+            seed,
+            net,
+            sample_every: None,
+            record_trace: false,
+            log_requests: false,
+        }
+    }
+}
+
+// ------------------------------------------------------------------ run limits
+
+/// When a run stops.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RunLimits {
+    /// Stop before the first event later than this (the clock is then set to
+    /// it). Events after it stay queued, so a later run continues.
+    pub until: Option<Time>,
+    /// Stop after this many processed events (must be ≥ 1).
+    pub max_events: Option<u64>,
+    /// Stop *abnormally* after this many processed events: the outcome is
+    /// [`StopReason::Aborted`], which callers treat as an interrupted run
+    /// (used to test that interrupted runs leave no complete-looking result).
+    pub abort_after: Option<u64>,
+}
+
+impl RunLimits {
+    /// Run until `t`.
+    pub fn until(t: Time) -> Self {
+        RunLimits {
+            until: Some(t),
+            ..Default::default()
+        }
+    }
+}
+
+/// Why a run stopped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StopReason {
+    /// The end time was reached.
+    Until,
+    /// The event budget was used up.
+    Budget,
+    /// The deterministic abort fired.
+    Aborted,
+    /// No event is left.
+    Idle,
+}
+
+/// The result of [`Sim::run`].
+#[derive(Debug, Clone, Copy)]
+pub struct RunOutcome {
+    /// Why it stopped.
+    pub reason: StopReason,
+    /// Events processed by this call.
+    pub events: u64,
+    /// Wall-clock time of this call. Never written to result files.
+    pub wall: std::time::Duration,
+}
+
+/// Wall-clock and size figures of a run, written apart from the results
+/// (they differ between identical runs).
+#[derive(Debug, Clone, Serialize)]
+pub struct RunInfo {
+    /// Events processed (all `run` calls).
+    pub events: u64,
+    /// Events dropped unprocessed (cancelled timers, stale incarnations,
+    /// messages to nodes that are down).
+    pub discarded: u64,
+    /// Simulated time reached, ns.
+    pub sim_time_ns: u64,
+    /// Wall-clock seconds spent in `run`.
+    pub wall_secs: f64,
+    /// Processed events per wall-clock second.
+    pub events_per_sec: f64,
+    /// Largest number of pending events.
+    pub peak_queue: usize,
+    /// Number of node slots.
+    pub nodes: usize,
+}
+
+impl RunInfo {
+    /// As `key,value` CSV text.
+    pub fn to_csv(&self) -> String {
+        format!(
+            "key,value\nevents,{}\ndiscarded,{}\nsim_time_ns,{}\nwall_secs,{}\nevents_per_sec,{}\npeak_queue,{}\nnodes,{}\n",
+            self.events,
+            self.discarded,
+            self.sim_time_ns,
+            self.wall_secs,
+            self.events_per_sec,
+            self.peak_queue,
+            self.nodes
+        )
+    }
+}
+
+// ------------------------------------------------------------------ workload
+
+/// A source of timed requests for client nodes.
+///
+/// Each client has its own random stream, derived from
+/// `(seed, Workload, client id, workload index)`, and the driver draws a
+/// client's requests from it whatever the system under test does. Two
+/// simulations with the same seed, clients and workload therefore receive
+/// byte-identical request sequences, which is what makes a P2P system and a
+/// data-center baseline comparable pair by pair.
+pub trait Workload<R> {
+    /// The gap until client `client`'s next request and the request, or
+    /// None when the client has no more requests.
+    fn next(&mut self, client: NodeId, now: Time, rng: &mut NodeRng) -> Option<(Duration, R)>;
+}
+
+/// Poisson arrivals: exponential gaps with the given mean; the request is
+/// made by `make` from the client's stream.
+pub struct Poisson<F> {
+    mean_gap_ns: f64,
+    make: F,
+}
+
+impl<F> Poisson<F> {
+    /// Poisson arrivals with mean gap `mean_gap` (> 0).
+    pub fn new(mean_gap: Duration, make: F) -> Result<Self, SimError> {
+        if mean_gap.0 == 0 {
+            return Err(SimError::Config {
+                field: "workload mean gap",
+                reason: "must be positive".into(),
+            });
+        }
+        Ok(Poisson {
+            mean_gap_ns: mean_gap.0 as f64,
+            make,
+        })
+    }
+}
+
+impl<R, F: FnMut(NodeId, &mut NodeRng) -> R> Workload<R> for Poisson<F> {
+    fn next(&mut self, client: NodeId, _now: Time, rng: &mut NodeRng) -> Option<(Duration, R)> {
+        use rand::RngExt;
+        let u: f64 = rng.random();
+        // Inverse transform on 1-u in (0, 1]; at least 1 ns so requests advance.
+        let gap = (-(1.0 - u).ln() * self.mean_gap_ns).round().max(1.0) as u64;
+        Some((Duration(gap), (self.make)(client, rng)))
+    }
+}
+
+struct Client<R> {
+    node: NodeId,
+    rng: NodeRng,
+    pending: Option<R>,
+    seq: u64,
+}
+
+struct WorkloadSlot<R> {
+    source: Box<dyn Workload<R>>,
+    clients: Vec<Client<R>>,
+}
+
+/// One row of the `requests` table (with `log_requests`).
+#[derive(Serialize)]
+struct RequestRow {
+    time_ns: u64,
+    workload: u16,
+    client: u32,
+    seq: u64,
+    delivered: bool,
+    request: String,
+}
+
+// ------------------------------------------------------------------ state
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Life {
+    Created,
+    Up,
+    Down,
+    Departed,
+}
+
+/// Engine state per node: 48 bytes.
+pub(crate) struct Meta {
+    inc: u32,
+    life: Life,
+    pub(crate) rng: NodeRng,
+    net: SplitMix64,
+}
+
+impl Meta {
+    pub(crate) fn is_up(&self) -> bool {
+        self.life == Life::Up
+    }
+}
+
+enum Ev<M, T> {
+    Deliver { to: u32, inc: u32, from: u32, msg: M },
+    Timer { node: u32, inc: u32, slot: u32, generation: u32, timer: T },
+    TransferEnd { slot: u32, id: u64 },
+    Request { workload: u16, client: u32 },
+    Start { node: u32 },
+    Stop { node: u32, how: Stop },
+    Sample,
+}
+
+struct Transfer<M> {
+    id: u64,
+    from: u32,
+    from_inc: u32,
+    to: u32,
+    to_inc: u32,
+    msg: M,
+    bytes: u64,
+    start: u64,
+}
+
+#[derive(Default, Clone, Copy)]
+struct Stats {
+    events: u64,
+    discarded: u64,
+    delivered: u64,
+    datagrams: u64,
+    datagram_bytes: u64,
+    lost_down: u64,
+    timers_fired: u64,
+    timers_cancelled: u64,
+    transfers: u64,
+    transfer_bytes: u64,
+    transfers_failed: u64,
+    requests: u64,
+    requests_dropped: u64,
+    starts: u64,
+    stops: u64,
+}
+
+/// Everything but the node table: what a [`Cx`] borrows.
+pub struct Core<N: Node> {
+    pub(crate) now: u64,
+    pub(crate) meta: Vec<Meta>,
+    pub(crate) metrics: Metrics,
+    queue: EventQueue<Ev<N::Msg, N::Timer>>,
+    seed: u64,
+    net: SimpleNet,
+    timer_gen: Vec<u32>,
+    timer_free: Vec<u32>,
+    cancelled_pending: usize,
+    transfers: Vec<Option<Transfer<N::Msg>>>,
+    transfer_free: Vec<u32>,
+    next_transfer: u64,
+    stats: Stats,
+    hasher: TraceHasher,
+    trace: Option<Vec<TraceEntry>>,
+}
+
+impl<N: Node> Core<N> {
+    #[inline]
+    pub(crate) fn send_datagram(&mut self, from: NodeId, to: NodeId, msg: N::Msg) {
+        let Some(dst) = self.meta.get(to.index()) else {
+            self.stats.lost_down += 1;
+            return;
+        };
+        let inc = dst.inc;
+        self.stats.datagrams += 1;
+        self.stats.datagram_bytes += msg.wire_size();
+        let delay = self.net.datagram_delay(&mut self.meta[from.index()].net);
+        let at = self.now.saturating_add(delay.0);
+        self.queue.push(at, Ev::Deliver { to: to.0, inc, from: from.0, msg }).expect("future");
+    }
+
+    pub(crate) fn start_transfer(
+        &mut self,
+        from: NodeId,
+        from_inc: u32,
+        to: NodeId,
+        msg: N::Msg,
+    ) -> TransferId {
+        let id = self.next_transfer;
+        self.next_transfer += 1;
+        let bytes = msg.wire_size();
+        let to_inc = self.meta.get(to.index()).map_or(0, |m| m.inc);
+        let t = Transfer {
+            id,
+            from: from.0,
+            from_inc,
+            to: to.0,
+            to_inc,
+            msg,
+            bytes,
+            start: self.now,
+        };
+        let slot = match self.transfer_free.pop() {
+            Some(s) => {
+                self.transfers[s as usize] = Some(t);
+                s
+            }
+            None => {
+                self.transfers.push(Some(t));
+                (self.transfers.len() - 1) as u32
+            }
+        };
+        self.stats.transfers += 1;
+        let dur = self.net.latency + self.net.bulk_rate.transmit_time(Bytes(bytes));
+        let at = self.now.saturating_add(dur.0);
+        self.queue.push(at, Ev::TransferEnd { slot, id }).expect("future");
+        TransferId(id)
+    }
+
+    #[inline]
+    pub(crate) fn set_timer(&mut self, node: NodeId, inc: u32, after: Duration, timer: N::Timer) -> TimerId {
+        let slot = match self.timer_free.pop() {
+            Some(s) => s,
+            None => {
+                self.timer_gen.push(0);
+                (self.timer_gen.len() - 1) as u32
+            }
+        };
+        let generation = self.timer_gen[slot as usize];
+        let at = self.now.saturating_add(after.0);
+        self.queue
+            .push(at, Ev::Timer { node: node.0, inc, slot, generation, timer })
+            .expect("future");
+        TimerId { slot, generation }
+    }
+
+    #[inline]
+    pub(crate) fn cancel_timer(&mut self, id: TimerId) -> bool {
+        match self.timer_gen.get_mut(id.slot as usize) {
+            Some(g) if *g == id.generation => {
+                *g = g.wrapping_add(1);
+                self.timer_free.push(id.slot);
+                self.cancelled_pending += 1;
+                self.stats.timers_cancelled += 1;
+                self.maybe_compact();
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// Drop cancelled timers from the queue once they make up more than half
+    /// of it, so that they never accumulate (amortised O(1) per cancel).
+    fn maybe_compact(&mut self) {
+        if self.cancelled_pending >= 1024 && self.cancelled_pending * 2 > self.queue.len() {
+            let gens = &self.timer_gen;
+            self.queue.retain(|ev| match ev {
+                Ev::Timer { slot, generation, .. } => gens[*slot as usize] == *generation,
+                _ => true,
+            });
+            self.cancelled_pending = 0;
+        }
+    }
+
+    /// Bytes moved by transfer `t` at the current time under the built-in
+    /// network (data flows at the bulk rate from the start).
+    fn moved(&self, t: &Transfer<N::Msg>) -> u64 {
+        let elapsed = self.now - t.start;
+        let bits = elapsed as u128 * self.net.bulk_rate.bits_per_sec() as u128 / 1_000_000_000;
+        ((bits / 8) as u64).min(t.bytes)
+    }
+
+    fn trace(&mut self, kind: EventKind, node: u32, detail: u64) {
+        let idx = self.stats.events + self.stats.discarded;
+        let h = self.hasher.push(self.now, kind, node, detail);
+        if let Some(tr) = self.trace.as_mut() {
+            tr.push(TraceEntry {
+                index: idx,
+                time: Time(self.now),
+                kind,
+                node,
+                detail,
+                hash: h,
+            });
+        }
+    }
+}
+
+// ------------------------------------------------------------------ the engine
+
+/// A deterministic simulation of nodes of type `N`.
+pub struct Sim<N: Node> {
+    nodes: Vec<N>,
+    core: Core<N>,
+    workloads: Vec<WorkloadSlot<N::Request>>,
+    config: SimConfig,
+    gauges: Vec<(&'static str, Box<dyn Fn(&[N]) -> f64>)>,
+    wall: std::time::Duration,
+}
+
+impl<N: Node> Sim<N>
+where
+    N::Request: fmt::Debug,
+{
+    /// An empty simulation at time zero.
+    pub fn new(config: SimConfig) -> Self {
+        let mut core = Core {
+            now: 0,
+            meta: Vec::new(),
+            metrics: Metrics::new(),
+            queue: EventQueue::new(),
+            seed: config.seed,
+            net: config.net,
+            timer_gen: Vec::new(),
+            timer_free: Vec::new(),
+            cancelled_pending: 0,
+            transfers: Vec::new(),
+            transfer_free: Vec::new(),
+            next_transfer: 0,
+            stats: Stats::default(),
+            hasher: TraceHasher::new(),
+            trace: config.record_trace.then(Vec::new),
+        };
+        if let Some(every) = config.sample_every
+            && every.0 > 0
+        {
+            core.queue.push(0, Ev::Sample).expect("time zero");
+        }
+        Sim {
+            nodes: Vec::new(),
+            core,
+            workloads: Vec::new(),
+            config,
+            gauges: Vec::new(),
+            wall: std::time::Duration::ZERO,
+        }
+    }
+
+    /// Add a node; it starts at the current time (after events already
+    /// scheduled for this instant).
+    pub fn add_node(&mut self, node: N) -> NodeId {
+        let id = self.add_node_stopped(node);
+        self.core
+            .queue
+            .push(self.core.now, Ev::Start { node: id.0 })
+            .expect("now");
+        id
+    }
+
+    /// Add a node that is not started; start it with [`Sim::start_at`].
+    pub fn add_node_stopped(&mut self, node: N) -> NodeId {
+        let id = NodeId(self.nodes.len() as u32);
+        self.nodes.push(node);
+        let seed = self.core.seed;
+        self.core.meta.push(Meta {
+            inc: 0,
+            life: Life::Created,
+            rng: node_rng(seed, Purpose::Node, id.0, 0),
+            net: SplitMix64::derived(seed, Purpose::Network, id.0, 0),
+        });
+        id
+    }
+
+    /// Reserve room for `n` more nodes.
+    pub fn reserve_nodes(&mut self, n: usize) {
+        self.nodes.reserve(n);
+        self.core.meta.reserve(n);
+    }
+
+    fn check_node(&self, id: NodeId) -> Result<(), SimError> {
+        if id.index() < self.nodes.len() {
+            Ok(())
+        } else {
+            Err(SimError::UnknownNode(id, self.nodes.len()))
+        }
+    }
+
+    fn check_time(&self, at: Time) -> Result<(), SimError> {
+        if at.0 < self.core.now {
+            Err(PastError {
+                at: at.0,
+                now: self.core.now,
+            }
+            .into())
+        } else {
+            Ok(())
+        }
+    }
+
+    /// Start (or restart, as a new incarnation) node `id` at `at`. If the
+    /// node is up or departed by then, the request is ignored and counted.
+    pub fn start_at(&mut self, id: NodeId, at: Time) -> Result<(), SimError> {
+        self.check_node(id)?;
+        self.check_time(at)?;
+        self.core.queue.push(at.0, Ev::Start { node: id.0 })?;
+        Ok(())
+    }
+
+    /// Stop node `id` at `at` (a crash when transient, a departure when
+    /// permanent). Ignored (and counted) if the node is not up by then.
+    pub fn stop_at(&mut self, id: NodeId, at: Time, how: Stop) -> Result<(), SimError> {
+        self.check_node(id)?;
+        self.check_time(at)?;
+        self.core.queue.push(at.0, Ev::Stop { node: id.0, how })?;
+        Ok(())
+    }
+
+    /// Add a workload for `clients`; each client's first request is drawn
+    /// now. Returns the workload's index.
+    pub fn add_workload(
+        &mut self,
+        clients: &[NodeId],
+        mut source: impl Workload<N::Request> + 'static,
+    ) -> Result<u16, SimError> {
+        let w = u16::try_from(self.workloads.len()).map_err(|_| SimError::Config {
+            field: "workloads",
+            reason: "at most 65536 workloads".into(),
+        })?;
+        let mut cl = Vec::with_capacity(clients.len());
+        for (i, &node) in clients.iter().enumerate() {
+            self.check_node(node)?;
+            let mut rng = node_rng(self.core.seed, Purpose::Workload, node.0, w as u32);
+            let now = Time(self.core.now);
+            let pending = match source.next(node, now, &mut rng) {
+                Some((gap, req)) => {
+                    self.core.queue.push(
+                        self.core.now.saturating_add(gap.0),
+                        Ev::Request {
+                            workload: w,
+                            client: i as u32,
+                        },
+                    )?;
+                    Some(req)
+                }
+                None => None,
+            };
+            cl.push(Client {
+                node,
+                rng,
+                pending,
+                seq: 0,
+            });
+        }
+        self.workloads.push(WorkloadSlot {
+            source: Box::new(source),
+            clients: cl,
+        });
+        Ok(w)
+    }
+
+    /// Sample `f(nodes)` under `name` at every sampling instant.
+    pub fn add_gauge(&mut self, name: &'static str, f: impl Fn(&[N]) -> f64 + 'static) {
+        self.gauges.push((name, Box::new(f)));
+    }
+
+    /// The current simulated time.
+    pub fn now(&self) -> Time {
+        Time(self.core.now)
+    }
+    /// Node `id`'s state.
+    pub fn node(&self, id: NodeId) -> &N {
+        &self.nodes[id.index()]
+    }
+    /// Node `id`'s state, mutably (for setting up experiments).
+    pub fn node_mut(&mut self, id: NodeId) -> &mut N {
+        &mut self.nodes[id.index()]
+    }
+    /// All nodes.
+    pub fn nodes(&self) -> &[N] {
+        &self.nodes
+    }
+    /// Whether node `id` is up.
+    pub fn is_up(&self, id: NodeId) -> bool {
+        self.core.meta.get(id.index()).is_some_and(|m| m.is_up())
+    }
+    /// Node `id`'s current incarnation.
+    pub fn incarnation(&self, id: NodeId) -> u32 {
+        self.core.meta[id.index()].inc
+    }
+    /// Number of nodes up.
+    pub fn nodes_up(&self) -> usize {
+        self.core.meta.iter().filter(|m| m.is_up()).count()
+    }
+    /// Pending events.
+    pub fn pending_events(&self) -> usize {
+        self.core.queue.len()
+    }
+    /// The metrics recorded so far.
+    pub fn metrics(&self) -> &Metrics {
+        &self.core.metrics
+    }
+    /// The metrics, mutably.
+    pub fn metrics_mut(&mut self) -> &mut Metrics {
+        &mut self.core.metrics
+    }
+    /// The configuration.
+    pub fn config(&self) -> &SimConfig {
+        &self.config
+    }
+    /// The rolling hash of every event processed so far: equal for two runs
+    /// iff (with overwhelming probability) they processed the same events.
+    pub fn trace_hash(&self) -> u64 {
+        self.core.hasher.value()
+    }
+    /// The recorded event trace (with `record_trace`).
+    pub fn trace(&self) -> Option<&[TraceEntry]> {
+        self.core.trace.as_deref()
+    }
+    /// Call `f` on node `id` with a context, outside any event (to inject a
+    /// request or inspect state in tests). Does nothing if the node is not up.
+    pub fn with_node<R>(&mut self, id: NodeId, f: impl FnOnce(&mut N, &mut Cx<'_, N>) -> R) -> Option<R> {
+        let m = self.core.meta.get(id.index())?;
+        if !m.is_up() {
+            return None;
+        }
+        let inc = m.inc;
+        let mut cx = Cx {
+            core: &mut self.core,
+            me: id,
+            inc,
+            alive: true,
+        };
+        Some(f(&mut self.nodes[id.index()], &mut cx))
+    }
+
+    /// Wall-clock and size figures (for the run-info file).
+    pub fn run_info(&self) -> RunInfo {
+        let secs = self.wall.as_secs_f64();
+        RunInfo {
+            events: self.core.stats.events,
+            discarded: self.core.stats.discarded,
+            sim_time_ns: self.core.now,
+            wall_secs: secs,
+            events_per_sec: if secs > 0.0 {
+                self.core.stats.events as f64 / secs
+            } else {
+                0.0
+            },
+            peak_queue: self.core.queue.peak_len(),
+            nodes: self.nodes.len(),
+        }
+    }
+
+    /// Copy the engine's own totals into counters named `engine.*`.
+    pub fn finish_metrics(&mut self) {
+        let s = self.core.stats;
+        let m = &mut self.core.metrics;
+        for (k, v) in [
+            ("engine.events", s.events),
+            ("engine.discarded", s.discarded),
+            ("engine.datagrams_sent", s.datagrams),
+            ("engine.datagram_bytes", s.datagram_bytes),
+            ("engine.delivered", s.delivered),
+            ("engine.lost_receiver_down", s.lost_down),
+            ("engine.timers_fired", s.timers_fired),
+            ("engine.timers_cancelled", s.timers_cancelled),
+            ("engine.transfers_started", s.transfers),
+            ("engine.transfer_bytes", s.transfer_bytes),
+            ("engine.transfers_failed", s.transfers_failed),
+            ("engine.requests", s.requests),
+            ("engine.requests_dropped", s.requests_dropped),
+            ("engine.node_starts", s.starts),
+            ("engine.node_stops", s.stops),
+        ] {
+            m.set_counter(k, v);
+        }
+    }
+
+    /// Run until a limit is reached or no event is left.
+    pub fn run(&mut self, limits: RunLimits) -> Result<RunOutcome, SimError> {
+        if limits.max_events == Some(0) || limits.abort_after == Some(0) {
+            return Err(SimError::ZeroBudget);
+        }
+        if let Some(u) = limits.until {
+            self.check_time(u)?;
+        }
+        let wall_start = std::time::Instant::now();
+        let start_events = self.core.stats.events;
+        let until = limits.until.map_or(u64::MAX, |t| t.0);
+        let budget = limits.max_events.unwrap_or(u64::MAX);
+        let abort = limits.abort_after.unwrap_or(u64::MAX);
+        let reason = loop {
+            let done = self.core.stats.events - start_events;
+            if done >= abort {
+                break StopReason::Aborted;
+            }
+            if done >= budget {
+                break StopReason::Budget;
+            }
+            let Some((t, ev)) = self.core.queue.pop_until(until) else {
+                if self.core.queue.is_empty() {
+                    break StopReason::Idle;
+                }
+                self.core.now = until;
+                break StopReason::Until;
+            };
+            self.core.now = t;
+            self.dispatch(ev);
+        };
+        if reason == StopReason::Idle
+            && let Some(u) = limits.until
+            && u.0 != u64::MAX
+        {
+            self.core.now = self.core.now.max(u.0);
+        }
+        let wall = wall_start.elapsed();
+        self.wall += wall;
+        Ok(RunOutcome {
+            reason,
+            events: self.core.stats.events - start_events,
+            wall,
+        })
+    }
+
+    #[inline]
+    fn cx(core: &mut Core<N>, node: u32, inc: u32) -> Cx<'_, N> {
+        Cx {
+            core,
+            me: NodeId(node),
+            inc,
+            alive: true,
+        }
+    }
+
+    #[inline]
+    fn dispatch(&mut self, ev: Ev<N::Msg, N::Timer>) {
+        let core = &mut self.core;
+        match ev {
+            Ev::Deliver { to, inc, from, msg } => {
+                let m = &core.meta[to as usize];
+                if m.inc != inc || m.life != Life::Up {
+                    core.stats.lost_down += 1;
+                    core.stats.discarded += 1;
+                    return;
+                }
+                core.trace(EventKind::Deliver, to, from as u64);
+                core.stats.events += 1;
+                core.stats.delivered += 1;
+                let mut cx = Self::cx(core, to, inc);
+                self.nodes[to as usize].on_message(&mut cx, NodeId(from), msg);
+            }
+            Ev::Timer { node, inc, slot, generation, timer } => {
+                let g = &mut core.timer_gen[slot as usize];
+                if *g != generation {
+                    // Cancelled: its slot was already freed.
+                    core.cancelled_pending = core.cancelled_pending.saturating_sub(1);
+                    core.stats.discarded += 1;
+                    return;
+                }
+                *g = g.wrapping_add(1);
+                core.timer_free.push(slot);
+                let m = &core.meta[node as usize];
+                if m.inc != inc || m.life != Life::Up {
+                    core.stats.discarded += 1;
+                    return;
+                }
+                core.trace(EventKind::Timer, node, slot as u64);
+                core.stats.events += 1;
+                core.stats.timers_fired += 1;
+                let mut cx = Self::cx(core, node, inc);
+                self.nodes[node as usize].on_timer(&mut cx, timer);
+            }
+            Ev::TransferEnd { slot, id } => {
+                let live = core.transfers[slot as usize].as_ref().is_some_and(|t| t.id == id);
+                if !live {
+                    core.stats.discarded += 1;
+                    return;
+                }
+                let t = core.transfers[slot as usize].take().expect("live");
+                core.transfer_free.push(slot);
+                core.trace(EventKind::Transfer, t.to, id);
+                core.stats.events += 1;
+                let sender_ok = {
+                    let m = &core.meta[t.from as usize];
+                    m.inc == t.from_inc && m.life == Life::Up
+                };
+                let receiver_ok = {
+                    let m = &core.meta[t.to as usize];
+                    m.inc == t.to_inc && m.life == Life::Up
+                };
+                let started = Time(t.start);
+                if receiver_ok {
+                    core.stats.transfer_bytes += t.bytes;
+                    let mut cx = Self::cx(core, t.to, t.to_inc);
+                    self.nodes[t.to as usize].on_message(&mut cx, NodeId(t.from), t.msg);
+                }
+                if sender_ok {
+                    let outcome = if receiver_ok {
+                        TransferOutcome::Completed {
+                            to: NodeId(t.to),
+                            bytes: Bytes(t.bytes),
+                            started,
+                        }
+                    } else {
+                        self.core.stats.transfers_failed += 1;
+                        TransferOutcome::Failed {
+                            to: NodeId(t.to),
+                            moved: Bytes(0),
+                            started,
+                        }
+                    };
+                    let mut cx = Self::cx(&mut self.core, t.from, t.from_inc);
+                    self.nodes[t.from as usize].on_transfer(&mut cx, TransferId(id), outcome);
+                }
+            }
+            Ev::Request { workload, client } => self.fire_request(workload, client),
+            Ev::Start { node } => self.start_node(node),
+            Ev::Stop { node, how } => self.stop_node(node, how),
+            Ev::Sample => self.sample(),
+        }
+    }
+
+    fn fire_request(&mut self, w: u16, c: u32) {
+        let core = &mut self.core;
+        let slot = &mut self.workloads[w as usize];
+        let client = &mut slot.clients[c as usize];
+        let Some(req) = client.pending.take() else {
+            return;
+        };
+        let node = client.node;
+        let seq = client.seq;
+        client.seq += 1;
+        // Draw the next request first: the sequence must not depend on what
+        // the node does with this one.
+        if let Some((gap, next)) = slot.source.next(node, Time(core.now), &mut client.rng) {
+            client.pending = Some(next);
+            core.queue
+                .push(core.now.saturating_add(gap.0), Ev::Request { workload: w, client: c })
+                .expect("future");
+        }
+        let up = core.meta[node.index()].is_up();
+        if self.config.log_requests {
+            let row = RequestRow {
+                time_ns: core.now,
+                workload: w,
+                client: node.0,
+                seq,
+                delivered: up,
+                request: format!("{req:?}"),
+            };
+            core.metrics.record("requests", &row);
+        }
+        core.trace(EventKind::Request, node.0, seq);
+        core.stats.events += 1;
+        core.stats.requests += 1;
+        if !up {
+            core.stats.requests_dropped += 1;
+            return;
+        }
+        let inc = core.meta[node.index()].inc;
+        let mut cx = Self::cx(core, node.0, inc);
+        self.nodes[node.index()].on_request(&mut cx, req);
+    }
+
+    fn start_node(&mut self, node: u32) {
+        let core = &mut self.core;
+        let seed = core.seed;
+        let m = &mut core.meta[node as usize];
+        match m.life {
+            Life::Created => {}
+            Life::Down => {
+                m.inc += 1;
+                m.rng = node_rng(seed, Purpose::Node, node, m.inc);
+                m.net = SplitMix64::derived(seed, Purpose::Network, node, m.inc);
+            }
+            Life::Up | Life::Departed => {
+                core.stats.discarded += 1;
+                return;
+            }
+        }
+        m.life = Life::Up;
+        let inc = m.inc;
+        core.trace(EventKind::Start, node, inc as u64);
+        core.stats.events += 1;
+        core.stats.starts += 1;
+        let mut cx = Self::cx(core, node, inc);
+        self.nodes[node as usize].on_start(&mut cx);
+    }
+
+    fn stop_node(&mut self, node: u32, how: Stop) {
+        let core = &mut self.core;
+        let m = &mut core.meta[node as usize];
+        if m.life != Life::Up {
+            core.stats.discarded += 1;
+            return;
+        }
+        m.life = match how {
+            Stop::Transient => Life::Down,
+            Stop::Permanent => Life::Departed,
+        };
+        let inc = m.inc;
+        core.trace(EventKind::Stop, node, how as u64);
+        core.stats.events += 1;
+        core.stats.stops += 1;
+        {
+            let mut cx = Cx {
+                core: &mut *core,
+                me: NodeId(node),
+                inc,
+                alive: false,
+            };
+            self.nodes[node as usize].on_stop(&mut cx, how);
+        }
+        // Transfers from or to this node fail now; the senders that are
+        // still up learn how much was moved. Bytes queued at the node are
+        // dropped with it.
+        let mut failed = Vec::new();
+        for slot in 0..self.core.transfers.len() {
+            let hit = self.core.transfers[slot]
+                .as_ref()
+                .is_some_and(|t| t.from == node || t.to == node);
+            if hit {
+                let t = self.core.transfers[slot].take().expect("hit");
+                self.core.transfer_free.push(slot as u32);
+                failed.push(t);
+            }
+        }
+        for t in failed {
+            self.core.stats.transfers_failed += 1;
+            let moved = self.core.moved(&t);
+            self.core.stats.transfer_bytes += moved;
+            let sender = &self.core.meta[t.from as usize];
+            if t.from != node && sender.inc == t.from_inc && sender.is_up() {
+                let outcome = TransferOutcome::Failed {
+                    to: NodeId(t.to),
+                    moved: Bytes(moved),
+                    started: Time(t.start),
+                };
+                let mut cx = Self::cx(&mut self.core, t.from, t.from_inc);
+                self.nodes[t.from as usize].on_transfer(&mut cx, TransferId(t.id), outcome);
+            }
+        }
+    }
+
+    fn sample(&mut self) {
+        let Some(every) = self.config.sample_every else {
+            return;
+        };
+        let now = self.core.now;
+        let up = self.nodes_up() as f64;
+        let pending = self.core.queue.len() as f64;
+        let m = &mut self.core.metrics;
+        m.sample(now, "nodes_up", up);
+        m.sample(now, "pending_events", pending);
+        m.sample(now, "events", self.core.stats.events as f64);
+        for (name, f) in &self.gauges {
+            let v = f(&self.nodes);
+            self.core.metrics.sample(now, name, v);
+        }
+        // Sampling alone must not keep a run alive: schedule the next sample
+        // only while other events are pending.
+        if !self.core.queue.is_empty() {
+            self.core
+                .queue
+                .push(now.saturating_add(every.0), Ev::Sample)
+                .expect("future");
+        }
+    }
+}
