@@ -99,6 +99,8 @@ impl TraceHasher {
 /// Where two traces part.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Divergence {
+    /// Position of the first differing entry in both traces.
+    pub position: usize,
     /// The first entry of run A that differs (None if A ended first).
     pub a: Option<TraceEntry>,
     /// The first entry of run B that differs (None if B ended first).
@@ -139,6 +141,7 @@ pub fn first_divergence(a: &[TraceEntry], b: &[TraceEntry]) -> Option<Divergence
         return None;
     }
     Some(Divergence {
+        position: lo,
         a: a.get(lo).copied(),
         b: b.get(lo).copied(),
     })

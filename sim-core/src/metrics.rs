@@ -142,10 +142,14 @@ impl Histogram {
     }
     /// Non-empty buckets as `(low, high, count)`.
     pub fn buckets(&self) -> impl Iterator<Item = (u64, u64, u64)> + '_ {
-        self.counts.iter().enumerate().filter(|(_, c)| **c > 0).map(|(b, &c)| {
-            let (lo, hi) = bucket_bounds(b);
-            (lo, hi, c)
-        })
+        self.counts
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| **c > 0)
+            .map(|(b, &c)| {
+                let (lo, hi) = bucket_bounds(b);
+                (lo, hi, c)
+            })
     }
 }
 
@@ -341,8 +345,24 @@ mod tests {
     #[test]
     fn tables_are_tidy_csv_with_headers() {
         let mut m = Metrics::new();
-        m.record("lookups", &Row { time_ns: 5, node: 1, ok: true, latency_ms: 1.5 });
-        m.record("lookups", &Row { time_ns: 9, node: 2, ok: false, latency_ms: 0.25 });
+        m.record(
+            "lookups",
+            &Row {
+                time_ns: 5,
+                node: 1,
+                ok: true,
+                latency_ms: 1.5,
+            },
+        );
+        m.record(
+            "lookups",
+            &Row {
+                time_ns: 9,
+                node: 2,
+                ok: false,
+                latency_ms: 0.25,
+            },
+        );
         m.count("sent", 3);
         m.count("sent", 2);
         let files = m.to_csv_files().unwrap();
@@ -363,7 +383,12 @@ mod tests {
             inner: BTreeMap<u32, u32>,
         }
         let mut m = Metrics::new();
-        m.record("bad", &Nested { inner: BTreeMap::from([(1, 2)]) });
+        m.record(
+            "bad",
+            &Nested {
+                inner: BTreeMap::from([(1, 2)]),
+            },
+        );
         let e = m.to_csv_files().unwrap_err();
         assert!(e.to_string().contains("\"bad\""), "{e}");
     }

@@ -243,7 +243,10 @@ impl<N: Node> Cx<'_, N> {
         if self.alive {
             self.core.set_timer(self.me, self.inc, after, timer)
         } else {
-            TimerId { slot: u32::MAX, generation: 0 }
+            TimerId {
+                slot: u32::MAX,
+                generation: 0,
+            }
         }
     }
     /// Cancel a pending timer. Returns false if it already fired or was

@@ -141,7 +141,11 @@ impl<E> EventQueue<E> {
             return false;
         }
         let b = self.nonempty.trailing_zeros() as usize;
-        let min = self.buckets[b].iter().map(|(t, _)| *t).min().expect("non-empty bucket");
+        let min = self.buckets[b]
+            .iter()
+            .map(|(t, _)| *t)
+            .min()
+            .expect("non-empty bucket");
         if min > bound {
             return false;
         }
@@ -213,11 +217,23 @@ impl<E> EventQueue<E> {
         self.len = len;
     }
 
+    /// Release spare capacity.
+    pub fn shrink_to_fit(&mut self) {
+        self.head.shrink_to_fit();
+        for b in &mut self.buckets {
+            b.shrink_to_fit();
+        }
+    }
+
     /// Approximate heap bytes held by the queue (allocated capacity).
     pub fn heap_bytes(&self) -> usize {
         let item = std::mem::size_of::<(u64, E)>();
         self.head.capacity() * item
-            + self.buckets.iter().map(|b| b.capacity() * item).sum::<usize>()
+            + self
+                .buckets
+                .iter()
+                .map(|b| b.capacity() * item)
+                .sum::<usize>()
             + self.buckets.capacity() * std::mem::size_of::<Vec<(u64, E)>>()
     }
 }

@@ -129,14 +129,22 @@ mod tests {
     #[test]
     fn streams_are_independent_of_other_nodes_and_purposes() {
         let mut seen = std::collections::BTreeSet::new();
-        for purpose in [Purpose::Node, Purpose::Network, Purpose::Workload, Purpose::Custom(0)] {
+        for purpose in [
+            Purpose::Node,
+            Purpose::Network,
+            Purpose::Workload,
+            Purpose::Custom(0),
+        ] {
             for node in 0..50 {
                 for inc in 0..3 {
                     assert!(seen.insert(derive_seed(1, purpose, node, inc)));
                 }
             }
         }
-        assert_ne!(derive_seed(1, Purpose::Node, 0, 0), derive_seed(2, Purpose::Node, 0, 0));
+        assert_ne!(
+            derive_seed(1, Purpose::Node, 0, 0),
+            derive_seed(2, Purpose::Node, 0, 0)
+        );
     }
 
     #[test]

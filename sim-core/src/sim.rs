@@ -327,10 +327,15 @@ enum Life {
     Departed,
 }
 
-/// Engine state per node: 48 bytes.
+/// Engine state per node: one 64-byte cache line, so that delivering an
+/// event touches one line of engine memory.
+#[repr(align(64))]
 pub(crate) struct Meta {
     inc: u32,
     life: Life,
+    /// Value of `Core::epoch` when the node last started: datagrams sent
+    /// before that were addressed to an earlier incarnation.
+    started_epoch: u64,
     pub(crate) rng: NodeRng,
     net: SplitMix64,
 }
@@ -342,12 +347,37 @@ impl Meta {
 }
 
 enum Ev<M, T> {
-    Deliver { to: u32, inc: u32, from: u32, msg: M },
-    Timer { node: u32, inc: u32, slot: u32, generation: u32, timer: T },
-    TransferEnd { slot: u32, id: u64 },
-    Request { workload: u16, client: u32 },
-    Start { node: u32 },
-    Stop { node: u32, how: Stop },
+    /// `epoch`: `Core::epoch` at send time. Recording it instead of the
+    /// receiver's incarnation spares the sender a random access to the
+    /// receiver's state; the receiver compares it with its start epoch.
+    Deliver {
+        to: u32,
+        from: u32,
+        epoch: u64,
+        msg: M,
+    },
+    Timer {
+        node: u32,
+        inc: u32,
+        slot: u32,
+        generation: u32,
+        timer: T,
+    },
+    TransferEnd {
+        slot: u32,
+        id: u64,
+    },
+    Request {
+        workload: u16,
+        client: u32,
+    },
+    Start {
+        node: u32,
+    },
+    Stop {
+        node: u32,
+        how: Stop,
+    },
     Sample,
 }
 
@@ -384,6 +414,8 @@ struct Stats {
 /// Everything but the node table: what a [`Cx`] borrows.
 pub struct Core<N: Node> {
     pub(crate) now: u64,
+    /// Number of node starts so far (see `Meta::started_epoch`).
+    epoch: u64,
     pub(crate) meta: Vec<Meta>,
     pub(crate) metrics: Metrics,
     queue: EventQueue<Ev<N::Msg, N::Timer>>,
@@ -403,16 +435,21 @@ pub struct Core<N: Node> {
 impl<N: Node> Core<N> {
     #[inline]
     pub(crate) fn send_datagram(&mut self, from: NodeId, to: NodeId, msg: N::Msg) {
-        let Some(dst) = self.meta.get(to.index()) else {
+        if to.index() >= self.meta.len() {
             self.stats.lost_down += 1;
             return;
-        };
-        let inc = dst.inc;
+        }
         self.stats.datagrams += 1;
         self.stats.datagram_bytes += msg.wire_size();
         let delay = self.net.datagram_delay(&mut self.meta[from.index()].net);
         let at = self.now.saturating_add(delay.0);
-        self.queue.push(at, Ev::Deliver { to: to.0, inc, from: from.0, msg }).expect("future");
+        let ev = Ev::Deliver {
+            to: to.0,
+            from: from.0,
+            epoch: self.epoch,
+            msg,
+        };
+        self.queue.push(at, ev).expect("future");
     }
 
     pub(crate) fn start_transfer(
@@ -449,12 +486,20 @@ impl<N: Node> Core<N> {
         self.stats.transfers += 1;
         let dur = self.net.latency + self.net.bulk_rate.transmit_time(Bytes(bytes));
         let at = self.now.saturating_add(dur.0);
-        self.queue.push(at, Ev::TransferEnd { slot, id }).expect("future");
+        self.queue
+            .push(at, Ev::TransferEnd { slot, id })
+            .expect("future");
         TransferId(id)
     }
 
     #[inline]
-    pub(crate) fn set_timer(&mut self, node: NodeId, inc: u32, after: Duration, timer: N::Timer) -> TimerId {
+    pub(crate) fn set_timer(
+        &mut self,
+        node: NodeId,
+        inc: u32,
+        after: Duration,
+        timer: N::Timer,
+    ) -> TimerId {
         let slot = match self.timer_free.pop() {
             Some(s) => s,
             None => {
@@ -465,7 +510,16 @@ impl<N: Node> Core<N> {
         let generation = self.timer_gen[slot as usize];
         let at = self.now.saturating_add(after.0);
         self.queue
-            .push(at, Ev::Timer { node: node.0, inc, slot, generation, timer })
+            .push(
+                at,
+                Ev::Timer {
+                    node: node.0,
+                    inc,
+                    slot,
+                    generation,
+                    timer,
+                },
+            )
             .expect("future");
         TimerId { slot, generation }
     }
@@ -491,7 +545,9 @@ impl<N: Node> Core<N> {
         if self.cancelled_pending >= 1024 && self.cancelled_pending * 2 > self.queue.len() {
             let gens = &self.timer_gen;
             self.queue.retain(|ev| match ev {
-                Ev::Timer { slot, generation, .. } => gens[*slot as usize] == *generation,
+                Ev::Timer {
+                    slot, generation, ..
+                } => gens[*slot as usize] == *generation,
                 _ => true,
             });
             self.cancelled_pending = 0;
@@ -524,13 +580,16 @@ impl<N: Node> Core<N> {
 
 // ------------------------------------------------------------------ the engine
 
+/// A sampled quantity computed from the node table.
+type Gauge<N> = Box<dyn Fn(&[N]) -> f64>;
+
 /// A deterministic simulation of nodes of type `N`.
 pub struct Sim<N: Node> {
     nodes: Vec<N>,
     core: Core<N>,
     workloads: Vec<WorkloadSlot<N::Request>>,
     config: SimConfig,
-    gauges: Vec<(&'static str, Box<dyn Fn(&[N]) -> f64>)>,
+    gauges: Vec<(&'static str, Gauge<N>)>,
     wall: std::time::Duration,
 }
 
@@ -542,6 +601,7 @@ where
     pub fn new(config: SimConfig) -> Self {
         let mut core = Core {
             now: 0,
+            epoch: 0,
             meta: Vec::new(),
             metrics: Metrics::new(),
             queue: EventQueue::new(),
@@ -591,6 +651,7 @@ where
         self.core.meta.push(Meta {
             inc: 0,
             life: Life::Created,
+            started_epoch: 0,
             rng: node_rng(seed, Purpose::Node, id.0, 0),
             net: SplitMix64::derived(seed, Purpose::Network, id.0, 0),
         });
@@ -744,7 +805,11 @@ where
     }
     /// Call `f` on node `id` with a context, outside any event (to inject a
     /// request or inspect state in tests). Does nothing if the node is not up.
-    pub fn with_node<R>(&mut self, id: NodeId, f: impl FnOnce(&mut N, &mut Cx<'_, N>) -> R) -> Option<R> {
+    pub fn with_node<R>(
+        &mut self,
+        id: NodeId,
+        f: impl FnOnce(&mut N, &mut Cx<'_, N>) -> R,
+    ) -> Option<R> {
         let m = self.core.meta.get(id.index())?;
         if !m.is_up() {
             return None;
@@ -757,6 +822,18 @@ where
             alive: true,
         };
         Some(f(&mut self.nodes[id.index()], &mut cx))
+    }
+
+    /// Release spare capacity of the engine's buffers (queue buckets, timer
+    /// and transfer tables). Useful after a start-up burst.
+    pub fn shrink_buffers(&mut self) {
+        self.core.queue.shrink_to_fit();
+        self.core.timer_gen.shrink_to_fit();
+        self.core.timer_free.shrink_to_fit();
+        self.core.transfers.shrink_to_fit();
+        self.core.transfer_free.shrink_to_fit();
+        self.core.meta.shrink_to_fit();
+        self.nodes.shrink_to_fit();
     }
 
     /// Wall-clock and size figures (for the run-info file).
@@ -862,9 +939,15 @@ where
     fn dispatch(&mut self, ev: Ev<N::Msg, N::Timer>) {
         let core = &mut self.core;
         match ev {
-            Ev::Deliver { to, inc, from, msg } => {
+            Ev::Deliver {
+                to,
+                from,
+                epoch,
+                msg,
+            } => {
                 let m = &core.meta[to as usize];
-                if m.inc != inc || m.life != Life::Up {
+                let inc = m.inc;
+                if m.started_epoch > epoch || m.life != Life::Up {
                     core.stats.lost_down += 1;
                     core.stats.discarded += 1;
                     return;
@@ -875,7 +958,13 @@ where
                 let mut cx = Self::cx(core, to, inc);
                 self.nodes[to as usize].on_message(&mut cx, NodeId(from), msg);
             }
-            Ev::Timer { node, inc, slot, generation, timer } => {
+            Ev::Timer {
+                node,
+                inc,
+                slot,
+                generation,
+                timer,
+            } => {
                 let g = &mut core.timer_gen[slot as usize];
                 if *g != generation {
                     // Cancelled: its slot was already freed.
@@ -897,7 +986,9 @@ where
                 self.nodes[node as usize].on_timer(&mut cx, timer);
             }
             Ev::TransferEnd { slot, id } => {
-                let live = core.transfers[slot as usize].as_ref().is_some_and(|t| t.id == id);
+                let live = core.transfers[slot as usize]
+                    .as_ref()
+                    .is_some_and(|t| t.id == id);
                 if !live {
                     core.stats.discarded += 1;
                     return;
@@ -961,7 +1052,13 @@ where
         if let Some((gap, next)) = slot.source.next(node, Time(core.now), &mut client.rng) {
             client.pending = Some(next);
             core.queue
-                .push(core.now.saturating_add(gap.0), Ev::Request { workload: w, client: c })
+                .push(
+                    core.now.saturating_add(gap.0),
+                    Ev::Request {
+                        workload: w,
+                        client: c,
+                    },
+                )
                 .expect("future");
         }
         let up = core.meta[node.index()].is_up();
@@ -1005,6 +1102,13 @@ where
             }
         }
         m.life = Life::Up;
+        if m.inc > 0 {
+            // A restart: whatever was sent before now was addressed to an
+            // earlier incarnation. (Incarnation 0 has no predecessor, so it
+            // accepts messages sent before its first start.)
+            core.epoch += 1;
+            m.started_epoch = core.epoch;
+        }
         let inc = m.inc;
         core.trace(EventKind::Start, node, inc as u64);
         core.stats.events += 1;

@@ -124,7 +124,10 @@ impl Node for Rearm {
 #[test]
 fn cancelled_timers_do_not_accumulate() {
     let mut sim = Sim::new(SimConfig::new(1, net(1)));
-    sim.add_node(Rearm { pending: None, ticks: 0 });
+    sim.add_node(Rearm {
+        pending: None,
+        ticks: 0,
+    });
     let mut peak_seen = 0;
     for k in 1..=100u64 {
         sim.run(RunLimits::until(at_ms(k * 1_000))).unwrap();
@@ -221,9 +224,11 @@ fn a_transfer_to_a_crashing_node_fails_and_reports_bytes_moved() {
     sim.add_node(Gossip::new(Duration::from_secs(1_000)));
     sim.run(RunLimits::until(Time(1))).unwrap();
     let id = sim
-        .with_node(NodeId(0), |_, cx| cx.send_bulk(NodeId(1), GossipMsg::Blob { len: 1_000_000 }))
+        .with_node(NodeId(0), |_, cx| {
+            cx.send_bulk(NodeId(1), GossipMsg::Blob { len: 1_000_000 })
+        })
         .unwrap();
-    sim.stop_at(NodeId(1), at_ms(250) , Stop::Transient).unwrap();
+    sim.stop_at(NodeId(1), at_ms(250), Stop::Transient).unwrap();
     sim.run(RunLimits::until(at_ms(2_000))).unwrap();
     let tr = &sim.node(NodeId(0)).transfers;
     assert_eq!(tr.len(), 1);
@@ -282,13 +287,26 @@ fn two_systems_get_byte_identical_request_sequences() {
     b.start_at(NodeId(3), at_ms(2_000)).unwrap();
     b.run(RunLimits::until(at_ms(5_000))).unwrap();
 
-    let ra = a.metrics_mut().to_csv_files().unwrap().remove("requests.csv").unwrap();
-    let rb = b.metrics_mut().to_csv_files().unwrap().remove("requests.csv").unwrap();
+    let ra = a
+        .metrics_mut()
+        .to_csv_files()
+        .unwrap()
+        .remove("requests.csv")
+        .unwrap();
+    let rb = b
+        .metrics_mut()
+        .to_csv_files()
+        .unwrap()
+        .remove("requests.csv")
+        .unwrap();
     let text = String::from_utf8(ra.clone()).unwrap();
     // 20 clients, 5 s at one request per 300 ms: about 333 requests.
     let n = text.lines().count() - 1;
     assert!((250..420).contains(&n), "{n} requests");
-    assert!(text.contains(",3,") && text.contains("false"), "client 3 missed some while down");
+    assert!(
+        text.contains(",3,") && text.contains("false"),
+        "client 3 missed some while down"
+    );
     assert_eq!(ra, rb, "request logs differ between the two systems");
     // The gossip system did spread the rumor: the workload reached it.
     assert!(a.metrics().rows("infections") >= 19);
@@ -308,12 +326,19 @@ fn bad_input_is_a_typed_error() {
     sim.run(RunLimits::until(at_ms(100))).unwrap();
     let e = sim.start_at(NodeId(0), at_ms(50)).unwrap_err();
     assert!(e.to_string().contains("in the past"), "{e}");
-    let e = sim.stop_at(NodeId(9), at_ms(500), Stop::Transient).unwrap_err();
+    let e = sim
+        .stop_at(NodeId(9), at_ms(500), Stop::Transient)
+        .unwrap_err();
     assert!(e.to_string().contains("no node n9"), "{e}");
     let e = sim.run(RunLimits::until(at_ms(10))).unwrap_err();
     assert!(e.to_string().contains("in the past"), "{e}");
     assert!(SimpleNet::uniform(ms(5), ms(1), "1Mbit/s".parse().unwrap()).is_err());
-    assert!(Poisson::new(Duration::ZERO, |_: NodeId, _: &mut NodeRng| GossipReq::Infect).is_err());
+    assert!(
+        Poisson::new(Duration::ZERO, |_: NodeId, _: &mut NodeRng| {
+            GossipReq::Infect
+        })
+        .is_err()
+    );
     assert!("0bit/s".parse::<Rate>().is_err());
 }
 
