@@ -1,0 +1,3 @@
+//! The peoplescloud command line.
+mod load;
+fn main() {}
