@@ -314,3 +314,192 @@ impl Availability {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::churn::testutil::{mean_se, within};
+
+    fn group(name: &str, members: Vec<u32>, mtbf_h: u64, mttr_h: u64) -> Group {
+        Group {
+            name: name.into(),
+            members,
+            mtbf: Duration::from_secs(mtbf_h * 3_600),
+            mttr: Duration::from_secs(mttr_h * 3_600),
+        }
+    }
+
+    /// Outage fraction of each group over [0, horizon), from the event
+    /// stream.
+    fn outage_fractions(groups: &[Group], seed: u64, horizon: Time) -> Vec<f64> {
+        let mut out_ns = vec![0u64; groups.len()];
+        let mut since = vec![None; groups.len()];
+        let mut last = Time::ZERO;
+        for ev in GroupOutages::from_seed(groups, seed).unwrap() {
+            assert!(ev.time >= last, "events in time order");
+            last = ev.time;
+            if ev.time >= horizon {
+                break;
+            }
+            if ev.out {
+                since[ev.group] = Some(ev.time);
+            } else if let Some(s) = since[ev.group].take() {
+                out_ns[ev.group] += ev.time.since(s).as_nanos();
+            }
+        }
+        for (g, s) in since.iter().enumerate() {
+            if let Some(s) = s {
+                out_ns[g] += horizon.since(*s).as_nanos();
+            }
+        }
+        out_ns
+            .iter()
+            .map(|&ns| ns as f64 / horizon.as_nanos() as f64)
+            .collect()
+    }
+
+    /// Mean outage fraction over independent groups within 4 SE of
+    /// `mttr / (mtbf + mttr)` computed by the caller.
+    fn outage_fraction_matches(fractions: &[f64], expected: f64) -> bool {
+        let (m, se) = mean_se(fractions);
+        eprintln!("outage fraction {m:.4} ± {se:.4} (expected {expected:.4})");
+        within(m, se, expected, 4.0)
+    }
+
+    #[test]
+    fn churn_group_outage_fraction() {
+        let horizon = Time(1_000 * 86_400 * 1_000_000_000);
+        // mtbf 10 d, mttr 1 d: out 1/11 of the time.
+        let groups: Vec<Group> = (0..200)
+            .map(|i| group(&format!("g{i}"), vec![i], 240, 24))
+            .collect();
+        let f = outage_fractions(&groups, 5, horizon);
+        assert!(outage_fraction_matches(&f, 1.0 / 11.0));
+        // Negative control: repairs taking 1.5 d while 1 d is claimed.
+        let slow: Vec<Group> = (0..200)
+            .map(|i| group(&format!("g{i}"), vec![i], 240, 36))
+            .collect();
+        let f = outage_fractions(&slow, 5, horizon);
+        assert!(!outage_fraction_matches(&f, 1.0 / 11.0));
+    }
+
+    #[test]
+    fn churn_group_members_fail_together() {
+        let groups = vec![
+            group("gateway-a", vec![0, 1, 2, 3], 48, 6),
+            group("region", vec![3, 4, 5], 72, 12),
+        ];
+        let mut av = Availability::new(8, &groups).unwrap();
+        for n in 0..8 {
+            assert_eq!(av.set_own(n, true), Some(true));
+        }
+        let mut changed = Vec::new();
+        let (mut outs, mut both_out_seen) = (0, false);
+        for ev in GroupOutages::from_seed(&groups, 9).unwrap().take(400) {
+            changed.clear();
+            av.apply(&ev, &mut changed);
+            let members = &groups[ev.group].members;
+            let other = 1 - ev.group;
+            // Every member not held down by the other group changes, at this
+            // one instant, to the group's new state.
+            let expect: Vec<(u32, bool)> = members
+                .iter()
+                .filter(|&&n| !(groups[other].members.contains(&n) && av.group_is_out(other)))
+                .map(|&n| (n, !ev.out))
+                .collect();
+            assert_eq!(changed, expect, "event {ev:?}");
+            outs += usize::from(ev.out);
+            both_out_seen |= av.group_is_out(0) && av.group_is_out(1);
+            for n in 0..8u32 {
+                let held = groups
+                    .iter()
+                    .enumerate()
+                    .any(|(g, gr)| av.group_is_out(g) && gr.members.contains(&n));
+                assert_eq!(av.is_up(n), !held);
+            }
+        }
+        assert!(
+            outs > 50 && both_out_seen,
+            "outs {outs}, overlap {both_out_seen}"
+        );
+        // Own state and group state combine with AND.
+        let mut av = Availability::new(3, &groups[..1]).unwrap();
+        av.set_own(0, true);
+        changed.clear();
+        av.apply(
+            &GroupEvent {
+                time: Time::ZERO,
+                group: 0,
+                out: true,
+            },
+            &mut changed,
+        );
+        assert_eq!(changed, vec![(0, false)]);
+        assert_eq!(av.set_own(1, true), None, "down while its group is out");
+        changed.clear();
+        av.apply(
+            &GroupEvent {
+                time: Time(1),
+                group: 0,
+                out: false,
+            },
+            &mut changed,
+        );
+        assert_eq!(changed, vec![(0, true), (1, true)]);
+        // A replacement joining an out group goes down with it.
+        av.set_own(7, true);
+        av.apply(
+            &GroupEvent {
+                time: Time(2),
+                group: 0,
+                out: true,
+            },
+            &mut changed,
+        );
+        assert_eq!(av.join_group(7, 0), Some(false));
+    }
+
+    #[test]
+    fn churn_group_schedule_is_deterministic_and_independent() {
+        let a = vec![group("a", vec![0], 10, 1), group("b", vec![1], 10, 1)];
+        let b = vec![
+            group("a", vec![0], 10, 1),
+            group("b", vec![1], 10, 1),
+            group("c", vec![2], 5, 1),
+        ];
+        let ev_a: Vec<GroupEvent> = GroupOutages::from_seed(&a, 3).unwrap().take(200).collect();
+        let ev_a2: Vec<GroupEvent> = GroupOutages::from_seed(&a, 3).unwrap().take(200).collect();
+        assert_eq!(ev_a, ev_a2);
+        // Adding group c leaves the schedules of a and b unchanged.
+        let ev_b: Vec<GroupEvent> = GroupOutages::from_seed(&b, 3)
+            .unwrap()
+            .filter(|e| e.group < 2)
+            .take(200)
+            .collect();
+        assert_eq!(ev_a, ev_b);
+        let ev_c: Vec<GroupEvent> = GroupOutages::from_seed(&a, 4).unwrap().take(200).collect();
+        assert_ne!(ev_a, ev_c);
+    }
+
+    #[test]
+    fn churn_group_validation() {
+        let e = group("dc", vec![1], 0, 1).validate().unwrap_err();
+        assert!(
+            e.to_string().contains("`mtbf`") && e.to_string().contains("\"dc\""),
+            "{e}"
+        );
+        let e = group("dc", vec![1, 2, 1], 5, 1).validate().unwrap_err();
+        assert_eq!(
+            e,
+            GroupError::DuplicateMember {
+                group: "dc".into(),
+                node: 1
+            }
+        );
+        let rngs: Vec<rand_chacha::ChaCha8Rng> = Vec::new();
+        assert!(matches!(
+            GroupOutages::new(&[group("x", vec![], 1, 1)], rngs),
+            Err(GroupError::RngCount { groups: 1, rngs: 0 })
+        ));
+    }
+}

@@ -283,3 +283,113 @@ pub fn ln_gamma(x: f64) -> f64 {
 pub fn gamma(x: f64) -> f64 {
     ln_gamma(x).exp()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::churn::testutil::{mean_se, node_rng, within};
+
+    const M: f64 = 3_600.0;
+    fn hour() -> Duration {
+        Duration::from_secs(3_600)
+    }
+
+    #[test]
+    fn churn_gamma_matches_known_values() {
+        let pi = std::f64::consts::PI;
+        for (x, want) in [
+            (1.0, 1.0),
+            (2.0, 1.0),
+            (5.0, 24.0),
+            (0.5, pi.sqrt()),
+            (1.5, pi.sqrt() / 2.0),
+            (0.25, 3.625_609_908_221_908),
+            (11.0, 3_628_800.0),
+        ] {
+            let g = gamma(x);
+            assert!(
+                (g - want).abs() <= 1e-12 * want,
+                "Γ({x}) = {g}, want {want}"
+            );
+        }
+        assert!(ln_gamma(0.0).is_nan() && ln_gamma(-1.0).is_nan());
+    }
+
+    #[test]
+    fn churn_invalid_parameters_are_named() {
+        let e = Dist::pareto(hour(), 1.0).unwrap_err();
+        assert_eq!((e.family, e.param), ("Pareto", "shape"));
+        assert!(e.to_string().contains("no finite mean"), "{e}");
+        let e = Dist::weibull(hour(), -0.5).unwrap_err();
+        assert_eq!(e.param, "shape");
+        assert!(e.to_string().contains("`shape` = -0.5"), "{e}");
+        assert_eq!(Dist::weibull(hour(), f64::NAN).unwrap_err().param, "shape");
+        assert_eq!(Dist::exponential(Duration::ZERO).unwrap_err().param, "mean");
+        assert_eq!(Dist::log_normal(hour(), -1.0).unwrap_err().param, "sigma");
+        assert_eq!(Dist::weibull(hour(), 0.001).unwrap_err().param, "shape");
+        assert!(Dist::weibull(hour(), 0.05).is_ok());
+    }
+
+    /// Sample mean within 4 SE of `expected` (i.i.d. draws).
+    fn mean_matches(xs: &[f64], expected: f64) -> bool {
+        let (m, se) = mean_se(xs);
+        eprintln!("mean {m:.1} ± {se:.1} (expected {expected:.1})");
+        within(m, se, expected, 4.0)
+    }
+
+    fn draws(
+        n: usize,
+        seed: u64,
+        mut f: impl FnMut(&mut rand_chacha::ChaCha8Rng) -> Duration,
+    ) -> Vec<f64> {
+        let mut rng = node_rng(seed, 0);
+        (0..n).map(|_| f(&mut rng).as_secs_f64()).collect()
+    }
+
+    #[test]
+    fn churn_means_length_biased_and_residual() {
+        let pi = std::f64::consts::PI;
+        // (distribution, E[X²]/E[X] from the textbook moments, not from the code)
+        let cases = [
+            (Dist::exponential(hour()).unwrap(), 2.0 * M),
+            // Weibull k = 2: E[X²]/E[X] = m Γ(2) / Γ(3/2)² = 4m/π.
+            (Dist::weibull(hour(), 2.0).unwrap(), 4.0 * M / pi),
+            // Weibull k = 0.5: m Γ(5) / Γ(3)² = 6m.
+            (Dist::weibull(hour(), 0.5).unwrap(), 6.0 * M),
+            // Log-normal: m e^{σ²}.
+            (Dist::log_normal(hour(), 0.5).unwrap(), M * 0.25f64.exp()),
+            // Pareto α = 3: m (1 + 1/(α(α − 2))) = 4m/3.
+            (Dist::pareto(hour(), 3.0).unwrap(), 4.0 * M / 3.0),
+            (Dist::constant(hour()).unwrap(), M),
+        ];
+        let n = 200_000;
+        for (i, (d, lb_mean)) in cases.iter().enumerate() {
+            let seed = 1_000 + i as u64;
+            let plain = draws(n, seed, |r| d.sample(r));
+            let lb = draws(n, seed + 1, |r| d.sample_length_biased(r));
+            let res = draws(n, seed + 2, |r| d.sample_residual(r));
+            assert!(mean_matches(&plain, M), "{d:?} mean");
+            assert!(mean_matches(&lb, *lb_mean), "{d:?} length-biased mean");
+            assert!(mean_matches(&res, lb_mean / 2.0), "{d:?} residual mean");
+            if !matches!(d.kind, Kind::Constant) {
+                // Negative control: plain draws are not length-biased.
+                assert!(!mean_matches(&plain, *lb_mean), "{d:?} control");
+            }
+        }
+    }
+
+    #[test]
+    fn churn_samples_are_at_least_one_nanosecond() {
+        // Weibull 0.05 puts much mass below 1 ns.
+        let d = Dist::weibull(Duration::from_nanos(1_000), 0.05).unwrap();
+        let mut rng = node_rng(1, 0);
+        let mut tiny = 0;
+        for _ in 0..10_000 {
+            let x = d.sample(&mut rng);
+            assert!(x.as_nanos() >= 1);
+            tiny += usize::from(x.as_nanos() == 1);
+            assert!(d.sample_residual(&mut rng).as_nanos() >= 1);
+        }
+        assert!(tiny > 0, "the clamp was exercised");
+    }
+}

@@ -295,3 +295,166 @@ impl ChurnModel for Diurnal {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::churn::testutil::{mean_se, run_node, within};
+
+    const HOUR_NS: u64 = 3_600 * 1_000_000_000;
+
+    /// A day shape: low at night, high in the evening (hand-written).
+    const PROFILE: [f64; 24] = [
+        0.20, 0.15, 0.10, 0.10, 0.10, 0.15, 0.25, 0.35, 0.45, 0.50, 0.55, 0.55, //
+        0.60, 0.60, 0.55, 0.55, 0.60, 0.70, 0.80, 0.85, 0.85, 0.75, 0.55, 0.35,
+    ];
+
+    /// Up time of `nodes` per (local day, local hour), local time computed
+    /// with `offset_for(node)`; days `1..=days` only (all fully simulated).
+    fn up_by_local_hour(
+        model: &Diurnal,
+        nodes: &[u32],
+        days: u64,
+        offset_for: &dyn Fn(u32) -> u64,
+    ) -> Vec<[u128; 24]> {
+        let horizon = Time((days + 2) * DAY_NS);
+        let mut acc = vec![[0u128; 24]; days as usize];
+        for &node in nodes {
+            let h = run_node(model, 77, node, horizon);
+            let off = offset_for(node);
+            let mut up = h.initial_up;
+            let mut since = 0u64;
+            for (t, tr) in &h.transitions {
+                if up && !tr.is_up() {
+                    add_local(&mut acc, since + off, t.as_nanos() + off);
+                }
+                if tr.is_up() != up {
+                    since = t.as_nanos();
+                }
+                up = tr.is_up();
+            }
+            if up {
+                add_local(&mut acc, since + off, horizon.as_nanos() + off);
+            }
+        }
+        acc
+    }
+
+    /// Adds the local-time interval [from, to) to hour bins of local days
+    /// 1..=len.
+    fn add_local(acc: &mut [[u128; 24]], from: u64, to: u64) {
+        let mut t = from;
+        while t < to {
+            let hour_end = (t / HOUR_NS + 1) * HOUR_NS;
+            let end = hour_end.min(to);
+            let day = t / DAY_NS;
+            if day >= 1 && day as usize <= acc.len() {
+                acc[day as usize - 1][((t % DAY_NS) / HOUR_NS) as usize] += u128::from(end - t);
+            }
+            t = end;
+        }
+    }
+
+    /// The up fraction in every local hour matches `profile` within 4
+    /// standard errors (batch means over days).
+    fn follows_profile(acc: &[[u128; 24]], n_nodes: usize, profile: &[f64; 24]) -> bool {
+        let mut ok = true;
+        let mut max_z: f64 = 0.0;
+        for h in 0..24 {
+            let per_day: Vec<f64> = acc
+                .iter()
+                .map(|d| d[h] as f64 / (n_nodes as f64 * HOUR_NS as f64))
+                .collect();
+            let (m, se) = mean_se(&per_day);
+            let pass = within(m, se, profile[h], 4.0);
+            max_z = max_z.max((m - profile[h]).abs() / se);
+            if !pass {
+                eprintln!(
+                    "hour {h}: measured {m:.4} ± {se:.4}, profile {}",
+                    profile[h]
+                );
+            }
+            ok &= pass;
+        }
+        eprintln!("largest deviation: {max_z:.2} standard errors");
+        ok
+    }
+
+    #[test]
+    fn churn_diurnal_up_fraction_follows_local_profile() {
+        let zone = |node: u32| if node % 2 == 0 { 0 } else { 8 * HOUR_NS };
+        let model = Diurnal::with_offset_fn(
+            Profile::hourly(PROFILE).unwrap(),
+            Duration::from_secs(20 * 60),
+            2,
+            |n| Duration::from_nanos(zone(n)),
+        )
+        .unwrap();
+        let utc: Vec<u32> = (0..600).filter(|n| n % 2 == 0).collect();
+        let east: Vec<u32> = (0..600).filter(|n| n % 2 == 1).collect();
+        let days = 20;
+        let acc_utc = up_by_local_hour(&model, &utc, days, &zone);
+        let acc_east = up_by_local_hour(&model, &east, days, &zone);
+        assert!(follows_profile(&acc_utc, utc.len(), &PROFILE));
+        assert!(follows_profile(&acc_east, east.len(), &PROFILE));
+        // Negative control: the UTC+8 nodes analysed as if in UTC.
+        let acc_ignored = up_by_local_hour(&model, &east, days, &|_| 0);
+        assert!(!follows_profile(&acc_ignored, east.len(), &PROFILE));
+    }
+
+    #[test]
+    fn churn_diurnal_constant_profile_session_means() {
+        // With a flat profile a the chain is homogeneous: mean up session
+        // = mean_up, mean down session = mean_up (1 − a) / a.
+        let a = 0.25;
+        let model = Diurnal::new(
+            Profile::new(vec![a; 24]).unwrap(),
+            Duration::from_secs(600),
+            vec![],
+        )
+        .unwrap();
+        let horizon = Time(2 * DAY_NS);
+        let (mut up_s, mut down_s) = (Vec::new(), Vec::new());
+        for node in 0..200 {
+            let h = run_node(&model, 3, node, horizon);
+            for w in h.transitions.windows(2) {
+                let len = w[1].0.since(w[0].0).as_secs_f64();
+                if w[0].1.is_up() {
+                    up_s.push(len)
+                } else {
+                    down_s.push(len)
+                }
+            }
+        }
+        let (mu, seu) = mean_se(&up_s);
+        let (md, sed) = mean_se(&down_s);
+        eprintln!("up {mu:.1} ± {seu:.1} s, down {md:.1} ± {sed:.1} s");
+        assert!(within(mu, seu, 600.0, 4.0));
+        assert!(within(md, sed, 1_800.0, 4.0));
+        assert!(
+            !within(md, sed, 600.0, 4.0),
+            "control: down sessions are stretched"
+        );
+    }
+
+    #[test]
+    fn churn_diurnal_profile_validation_and_sinusoid() {
+        assert_eq!(Profile::new(vec![0.5; 7]).unwrap_err().param, "slots");
+        assert_eq!(Profile::new(vec![]).unwrap_err().param, "slots");
+        assert_eq!(
+            Profile::new(vec![1.2; 24]).unwrap_err().param,
+            "availability"
+        );
+        assert!(Profile::sinusoid(0.8, 0.3, Duration::ZERO, 24).is_err());
+        // Peak at 18:00: slot 17 (midpoint 17:30) and slot 18 (18:30) are
+        // 0.5 + 0.3 cos(±π/24); slot 5 (05:30) is 0.5 + 0.3 cos(−12.5·π/12).
+        let p = Profile::sinusoid(0.5, 0.3, Duration::from_secs(18 * 3_600), 24).unwrap();
+        let c = (std::f64::consts::PI / 24.0).cos();
+        assert!((p.values()[17] - (0.5 + 0.3 * c)).abs() < 1e-12);
+        assert!((p.values()[18] - (0.5 + 0.3 * c)).abs() < 1e-12);
+        let v5 = 0.5 + 0.3 * (-12.5 * std::f64::consts::PI / 12.0).cos();
+        assert!((p.values()[5] - v5).abs() < 1e-12);
+        assert_eq!(p.slot_len(), Duration::from_secs(3_600));
+        assert!(Diurnal::new(p, Duration::ZERO, vec![]).is_err());
+    }
+}
