@@ -382,7 +382,13 @@ mod tests {
 
     #[test]
     fn churn_diurnal_up_fraction_follows_local_profile() {
-        let zone = |node: u32| if node % 2 == 0 { 0 } else { 8 * HOUR_NS };
+        let zone = |node: u32| {
+            if node.is_multiple_of(2) {
+                0
+            } else {
+                8 * HOUR_NS
+            }
+        };
         let model = Diurnal::with_offset_fn(
             Profile::hourly(PROFILE).unwrap(),
             Duration::from_secs(20 * 60),
