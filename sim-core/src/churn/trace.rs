@@ -539,4 +539,246 @@ impl ChurnModel for TraceReplay {
         }
         self.next_from(node, now, t.is_up())
     }
+
+    /// A node joining at `now` follows the trace from there: if `now` is
+    /// inside one of its up intervals it goes down at the interval's end;
+    /// otherwise it goes down at once (a zero delay) and comes up at its
+    /// next interval.
+    fn join(
+        &self,
+        node: u32,
+        now: Time,
+        _rng: &mut dyn rand::Rng,
+    ) -> Option<(Duration, Transition)> {
+        self.next_from(node, now, true).or(Some((
+            Duration::ZERO,
+            Transition::Down { permanent: false },
+        )))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::churn::testutil::{node_rng, run_node};
+
+    const S: u64 = 1_000_000_000;
+    fn iv(a_ns: u64, b_ns: u64) -> Interval {
+        Interval {
+            start: Time(a_ns),
+            end: Time(b_ns),
+        }
+    }
+
+    /// Synthetic FTA event trace (three nodes; times from 1_100_000_000).
+    const FTA: &str = "# synthetic event_trace for tests\n\
+# columns as in the Failure Trace Archive\n\
+event_id\tcomponent_id\tnode_id\tplatform_id\tnode_name\tevent_type\tevent_start_time\tevent_stop_time\tevent_end_reason\n\
+1\t0\t12\t1\thost-b\t1\t1100000100\t1100000200.5\tNULL\n\
+2\t0\t7\t1\thost-a\t1\t1100000000\t1100000050\t\n\
+\n\
+3\t0\t7\t1\thost-a\t0\t1100000050\t1100000060\t2\r\n\
+4\t0\t7\t1\thost-a\t1\t1100000060\t1100000080\t1\n\
+5\t0\t7\t1\thost-a\t1\t1100000080\t1100000090.25\t1\n\
+6\t0\t100\t1\thost-c\t1\t1100000300\t1100000300\t1\n\
+7\t0\t100\t1\thost-c\t1\t1100000400\t1100000500\n\
+8\t0\t12\t1\thost-b\t1\t1100000300\t1100000350\t1\n";
+
+    #[test]
+    fn churn_trace_fta_parses_to_expected_intervals() {
+        let t = Trace::parse_fta(FTA, "synthetic.tab").unwrap();
+        assert_eq!(t.origin_unix_ns, 1_100_000_000 * S);
+        let ids: Vec<u64> = t.nodes.iter().map(|n| n.id).collect();
+        assert_eq!(ids, vec![7, 12, 100]);
+        // Node 7: [0, 50) then [60, 80) + [80, 90.25) merged.
+        assert_eq!(
+            t.nodes[0].up,
+            vec![iv(0, 50 * S), iv(60 * S, 90 * S + S / 4)]
+        );
+        assert_eq!(
+            t.nodes[1].up,
+            vec![iv(100 * S, 200 * S + S / 2), iv(300 * S, 350 * S)]
+        );
+        // Node 100: the zero-length event is dropped.
+        assert_eq!(t.nodes[2].up, vec![iv(400 * S, 500 * S)]);
+        assert_eq!(t.end(), Time(500 * S));
+    }
+
+    #[test]
+    fn churn_trace_replays_exactly() {
+        let t = Trace::parse_fta(FTA, "synthetic.tab").unwrap();
+        let replay = TraceReplay::new(t.clone(), Mapping::Modulo);
+        let down = Transition::Down { permanent: false };
+        // Sim node 0 and 3 follow trace node 0 (id 7), node 4 follows id 12.
+        let expected0 = vec![
+            (Time(50 * S), down),
+            (Time(60 * S), Transition::Up),
+            (Time(90 * S + S / 4), down),
+        ];
+        for node in [0, 3] {
+            let h = run_node(&replay, 1, node, Time::MAX);
+            assert!(h.initial_up);
+            assert_eq!(h.transitions, expected0, "sim node {node}");
+        }
+        let h = run_node(&replay, 1, 4, Time::MAX);
+        assert!(!h.initial_up);
+        assert_eq!(
+            h.transitions,
+            vec![
+                (Time(100 * S), Transition::Up),
+                (Time(200 * S + S / 2), down),
+                (Time(300 * S), Transition::Up),
+                (Time(350 * S), down),
+            ]
+        );
+        // Explicit mapping: sim node 0 -> trace node 2; sim node 1 unmapped.
+        let replay = TraceReplay::new(t, Mapping::Explicit(vec![2, 9]));
+        let h = run_node(&replay, 1, 0, Time::MAX);
+        assert_eq!(
+            h.transitions,
+            vec![(Time(400 * S), Transition::Up), (Time(500 * S), down)]
+        );
+        let h = run_node(&replay, 1, 1, Time::MAX);
+        assert!(!h.initial_up && h.transitions.is_empty());
+        // Joining mid-interval goes down at its end; between intervals, at once.
+        let mut rng = node_rng(1, 0);
+        assert_eq!(
+            replay.join(0, Time(450 * S), &mut rng),
+            Some((Duration::from_secs(50), down))
+        );
+        assert_eq!(
+            replay.join(0, Time(10 * S), &mut rng),
+            Some((Duration::ZERO, down))
+        );
+        assert_eq!(
+            replay.next(0, Time(10 * S), &down, &mut rng),
+            Some((Duration::from_secs(390), Transition::Up))
+        );
+    }
+
+    #[test]
+    fn churn_trace_csv_with_units() {
+        let text = "node,up_at,down_at\n3,0,1h\n3,5400,2h\n# comment\n1, 0.5 ,90s\n3,2h,2.5h\n";
+        let t = Trace::parse_csv(text, "sessions.csv").unwrap();
+        let h = 3_600 * S;
+        assert_eq!(t.nodes[0].id, 1);
+        assert_eq!(t.nodes[0].up, vec![iv(S / 2, 90 * S)]);
+        // [1.5 h, 2 h) and [2 h, 2.5 h) touch and merge.
+        assert_eq!(t.nodes[1].up, vec![iv(0, h), iv(h + h / 2, 2 * h + h / 2)]);
+    }
+
+    /// Parses `text` and returns the error message; checks it names the
+    /// file, the line and the field.
+    fn err_of(fta: bool, text: &str, line: usize, field: &str) -> String {
+        let file = if fta { "bad.tab" } else { "bad.csv" };
+        let r = if fta {
+            Trace::parse_fta(text, file)
+        } else {
+            Trace::parse_csv(text, file)
+        };
+        let msg = r.unwrap_err().to_string();
+        assert!(msg.contains(&format!("{file}:{line}:")), "{msg}");
+        assert!(msg.contains(&format!("`{field}`")), "{msg}");
+        msg
+    }
+
+    #[test]
+    fn churn_trace_malformed_fta_errors() {
+        let ok = "1\t0\t7\t1\th\t1\t100\t200\t1\n";
+        let m = err_of(true, &format!("{ok}2\t0\t7\t1\th\n"), 2, "event_type");
+        assert!(m.contains("found 5"), "{m}");
+        err_of(
+            true,
+            &format!("{ok}2\t0\t7\t1\th\t1\t1\t2\t3\t4\n"),
+            2,
+            "(extra field)",
+        );
+        let m = err_of(
+            true,
+            &format!("{ok}2\t0\t7\t1\th\t1\tsoon\t300\t1\n"),
+            2,
+            "event_start_time",
+        );
+        assert!(m.contains("\"soon\"") && m.contains("Unix seconds"), "{m}");
+        err_of(
+            true,
+            &format!("{ok}2\t0\t7\t1\th\t1\t300\t-4\t1\n"),
+            2,
+            "event_stop_time",
+        );
+        let m = err_of(
+            true,
+            &format!("{ok}2\t0\t7\t1\th\t1\t300\t250\t1\n"),
+            2,
+            "event_stop_time",
+        );
+        assert!(m.contains("not before event_start_time"), "{m}");
+        let m = err_of(
+            true,
+            &format!("{ok}2\t0\t7\t1\th\t2\t300\t400\t1\n"),
+            2,
+            "event_type",
+        );
+        assert!(m.contains("1 (available) or 0 (unavailable)"), "{m}");
+        err_of(
+            true,
+            &format!("{ok}2\t0\tx7\t1\th\t1\t300\t400\t1\n"),
+            2,
+            "node_id",
+        );
+        let m = err_of(
+            true,
+            &format!("#c\n{ok}2\t0\t7\t1\th\t0\t150\t400\t1\n"),
+            3,
+            "event_start_time",
+        );
+        assert!(
+            m.contains("overlaps the one on line 2") && m.contains("node 7"),
+            "{m}"
+        );
+        let m = err_of(true, "# only a comment\n\n", 2, "event_start_time");
+        assert!(m.contains("no events"), "{m}");
+        err_of(true, "", 0, "event_start_time");
+        // Whitespace-separated lines and exponent times are accepted.
+        let t = Trace::parse_fta("1 0 7 1 h 1 1.0e2 2e2\n", "spaces.tab").unwrap();
+        assert_eq!(t.nodes[0].up, vec![iv(0, 100 * S)]);
+    }
+
+    #[test]
+    fn churn_trace_malformed_csv_errors() {
+        let m = err_of(false, "0,0,1h\n", 1, "node");
+        assert!(m.contains("header"), "{m}");
+        let h = "node,up_at,down_at\n";
+        let m = err_of(false, &format!("{h}0,0\n"), 2, "down_at");
+        assert!(m.contains("found 2"), "{m}");
+        err_of(false, &format!("{h}0,0,1h,3\n"), 2, "(extra field)");
+        err_of(false, &format!("{h}0,later,1h\n"), 2, "up_at");
+        err_of(false, &format!("{h}0,0,1 fortnight\n"), 2, "down_at");
+        err_of(false, &format!("{h}-1,0,1h\n"), 2, "node");
+        let m = err_of(false, &format!("{h}0,2h,1h\n"), 2, "down_at");
+        assert!(m.contains("not before up_at"), "{m}");
+        let m = err_of(false, &format!("{h}0,0,2h\n0,1h,3h\n"), 3, "up_at");
+        assert!(m.contains("line 2"), "{m}");
+        let m = err_of(false, h, 1, "up_at");
+        assert!(m.contains("no events"), "{m}");
+    }
+
+    #[test]
+    fn churn_trace_loads_files() {
+        let dir = std::env::temp_dir().join(format!("churn-trace-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let p = dir.join("synthetic.tab");
+        std::fs::write(&p, FTA).unwrap();
+        assert_eq!(
+            Trace::load_fta(&p).unwrap(),
+            Trace::parse_fta(FTA, "x").unwrap()
+        );
+        let missing = dir.join("missing.csv");
+        let m = Trace::load_csv(&missing).unwrap_err().to_string();
+        assert!(
+            m.contains("missing.csv") && m.contains("cannot read"),
+            "{m}"
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 }
