@@ -242,6 +242,77 @@ impl Dist {
     }
 }
 
+impl Dist {
+    /// Family name as used by [`Display`](std::fmt::Display) and parsing.
+    pub fn family(&self) -> &'static str {
+        match self.kind {
+            Kind::Constant => "constant",
+            Kind::Exponential => "exponential",
+            Kind::Weibull { .. } => "weibull",
+            Kind::Pareto { .. } => "pareto",
+            Kind::LogNormal { .. } => "lognormal",
+        }
+    }
+
+    /// The shape parameter (Weibull `k`, Pareto `α`, log-normal `σ`), if
+    /// the family has one.
+    pub fn shape(&self) -> Option<f64> {
+        match self.kind {
+            Kind::Constant | Kind::Exponential => None,
+            Kind::Weibull { shape, .. } | Kind::Pareto { shape, .. } => Some(shape),
+            Kind::LogNormal { sigma, .. } => Some(sigma),
+        }
+    }
+}
+
+/// Prints `family(mean)` or `family(mean, shape)`, e.g. `weibull(1h, 0.5)`;
+/// the text parses back to the same distribution.
+impl std::fmt::Display for Dist {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.shape() {
+            Some(k) => write!(f, "{}({}, {k})", self.family(), self.mean),
+            None => write!(f, "{}({})", self.family(), self.mean),
+        }
+    }
+}
+
+/// Parses `exponential(MEAN)`, `constant(MEAN)`, `weibull(MEAN, SHAPE)`,
+/// `pareto(MEAN, SHAPE)` or `lognormal(MEAN, SIGMA)`, where `MEAN` is a
+/// duration with a unit (`"1h"`, `"30min"`); family names are
+/// case-insensitive and `log-normal` is accepted.
+impl std::str::FromStr for Dist {
+    type Err = DistError;
+    fn from_str(s: &str) -> Result<Dist, DistError> {
+        const FORMS: &str = "exponential(MEAN), constant(MEAN), weibull(MEAN, SHAPE), pareto(MEAN, SHAPE) or lognormal(MEAN, SIGMA), MEAN with a unit such as 1h";
+        let bad = |param: &'static str, value: &str| DistError {
+            family: "session-length",
+            param,
+            value: format!("{value:?}"),
+            expected: FORMS,
+        };
+        let t = s.trim();
+        let (name, rest) = t.split_once('(').ok_or_else(|| bad("family", t))?;
+        let args = rest.strip_suffix(')').ok_or_else(|| bad("family", t))?;
+        let args: Vec<&str> = args.split(',').map(str::trim).collect();
+        let mean: Duration = args[0].parse().map_err(|_| bad("mean", args[0]))?;
+        let shape = |i: usize, param: &'static str| -> Result<f64, DistError> {
+            match args.get(i) {
+                Some(v) if args.len() == 2 => v.parse::<f64>().map_err(|_| bad(param, v)),
+                _ => Err(bad(param, t)),
+            }
+        };
+        match name.trim().to_ascii_lowercase().as_str() {
+            "exponential" | "constant" if args.len() != 1 => Err(bad("mean", t)),
+            "exponential" => Dist::exponential(mean),
+            "constant" => Dist::constant(mean),
+            "weibull" => Dist::weibull(mean, shape(1, "shape")?),
+            "pareto" => Dist::pareto(mean, shape(1, "shape")?),
+            "lognormal" | "log-normal" => Dist::log_normal(mean, shape(1, "sigma")?),
+            _ => Err(bad("family", name.trim())),
+        }
+    }
+}
+
 /// Seconds to a duration of at least 1 ns (saturating for huge values).
 fn to_duration(s: f64) -> Duration {
     Duration::from_secs_f64(s).max(Duration::from_nanos(1))
@@ -376,6 +447,45 @@ mod tests {
                 assert!(!mean_matches(&plain, *lb_mean), "{d:?} control");
             }
         }
+    }
+
+    #[test]
+    fn churn_dist_text_round_trips() {
+        for text in [
+            "exponential(1h)",
+            "weibull(30min, 0.5)",
+            "pareto(2h, 1.5)",
+            "lognormal(1h, 1)",
+            "constant(90s)",
+        ] {
+            let d: Dist = text.parse().unwrap();
+            assert_eq!(d.to_string(), text);
+            assert_eq!(d.to_string().parse::<Dist>().unwrap(), d);
+        }
+        let d: Dist = " Log-Normal( 2h , 0.25 ) ".parse().unwrap();
+        assert_eq!(
+            d,
+            Dist::log_normal(Duration::from_secs(7_200), 0.25).unwrap()
+        );
+        assert_eq!(
+            "pareto(1h, 0.9)".parse::<Dist>().unwrap_err().param,
+            "shape"
+        );
+        assert_eq!("weibull(1h)".parse::<Dist>().unwrap_err().param, "shape");
+        assert_eq!(
+            "weibull(1h, fast)".parse::<Dist>().unwrap_err().param,
+            "shape"
+        );
+        assert_eq!("gamma(1h, 2)".parse::<Dist>().unwrap_err().param, "family");
+        assert_eq!(
+            "exponential(1 hour)".parse::<Dist>().unwrap_err().param,
+            "mean"
+        );
+        assert_eq!(
+            "exponential(1h, 2)".parse::<Dist>().unwrap_err().param,
+            "mean"
+        );
+        assert_eq!("exponential".parse::<Dist>().unwrap_err().param, "family");
     }
 
     #[test]

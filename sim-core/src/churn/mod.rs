@@ -9,21 +9,26 @@
 //! replaying a node's stream replays its churn exactly.
 //!
 //! Models:
-//! - [`Alternating`](model::Alternating): alternating up/down sessions drawn
-//!   from a [`Dist`](dist::Dist) (exponential, Weibull, Pareto, log-normal),
+//! - [`Alternating`]: alternating up/down sessions drawn
+//!   from a [`Dist`] (exponential, Weibull, Pareto, log-normal),
 //!   started in equilibrium, with optional permanent departures;
-//! - [`Diurnal`](diurnal::Diurnal): availability that follows local time of
+//! - [`Diurnal`]: availability that follows local time of
 //!   day (an hourly profile or a sinusoid, per-node time zones), exact per
 //!   time slot;
-//! - [`TraceReplay`](trace::TraceReplay): replay of a measured availability
+//! - [`TraceReplay`]: replay of a measured availability
 //!   trace (Failure Trace Archive `event_trace` or a simple CSV);
-//! - [`GroupOutages`](correlated::GroupOutages) and
-//!   [`Availability`](correlated::Availability): correlated outages of
+//! - [`GroupOutages`] and
+//!   [`Availability`]: correlated outages of
 //!   groups (a region, a gateway, the data center) combined with the
 //!   per-node processes.
 //!
-//! [`SessionStats`](stats::SessionStats) accumulates what churn did: session
+//! [`SessionStats`] accumulates what churn did: session
 //! lengths and the fraction of nodes up over time.
+//!
+//! The trait takes `&mut dyn rand::Rng` so that models stay object-safe
+//! (`Box<dyn ChurnModel>`); rand_distr's `sample<R: Rng + ?Sized>` accepts
+//! it directly, and [`Dist`] sampling is generic over `R: Rng + ?Sized` for
+//! the same reason.
 //!
 //! A quick look at the drive loop, for one node:
 //!

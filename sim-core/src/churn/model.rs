@@ -242,12 +242,20 @@ mod tests {
             stats.finish(horizon);
             per_batch.push(stats.fraction_up());
         }
-        (0..bins as usize).all(|i| {
+        let mut ok = true;
+        let mut worst = (0.0f64, 0, 0.0, 0.0);
+        for i in 0..bins as usize {
             let xs: Vec<f64> = per_batch.iter().map(|f| f[i].unwrap()).collect();
             let (m, se) = batch_mean_se(&xs, xs.len());
-            eprintln!("bin {i}: up fraction {m:.4} ± {se:.4} (expected {expected:.4})");
-            within(m, se, expected, 4.0)
-        })
+            let z = (m - expected).abs() / se;
+            if z > worst.0 {
+                worst = (z, i, m, se);
+            }
+            ok &= within(m, se, expected, 4.0);
+        }
+        let (z, i, m, se) = worst;
+        eprintln!("worst bin {i}: up fraction {m:.4} ± {se:.4} = {z:.2} SE from {expected:.4}");
+        ok
     }
 
     fn weibull_half(mean_up_h: u64, mean_down_h: u64) -> Alternating {
@@ -266,6 +274,28 @@ mod tests {
         // Negative control: everyone fresh and up at t = 0.
         let fresh = m.clone().with_start(Start::Fresh);
         assert!(!fraction_up_matches(&fresh, 2_000, 16, expected, 11));
+    }
+
+    #[test]
+    fn churn_equilibrium_start_other_families() {
+        // Up mean 1 h, down mean 3 h: a quarter of the nodes up.
+        let families: [fn(Duration) -> Dist; 3] = [
+            |m| Dist::exponential(m).unwrap(),
+            |m| Dist::pareto(m, 1.5).unwrap(),
+            |m| Dist::log_normal(m, 1.5).unwrap(),
+        ];
+        for (i, f) in families.iter().enumerate() {
+            let m = Alternating::new(f(hours(1)), f(hours(3)));
+            assert!(
+                fraction_up_matches(&m, 2_000, 16, 0.25, 20 + i as u64),
+                "{m:?}"
+            );
+            let fresh = m.with_start(Start::Fresh);
+            assert!(
+                !fraction_up_matches(&fresh, 2_000, 16, 0.25, 20 + i as u64),
+                "{fresh:?}"
+            );
+        }
     }
 
     /// Mean of `lengths` (ordered by node, so contiguous batches are
