@@ -255,7 +255,8 @@ impl Availability {
 
     /// Adds `node` to group `group` (e.g. a replacement joining the region
     /// of the node it replaces). Returns the node's new effective state if
-    /// it changed. Adding a member twice does nothing.
+    /// it changed. Adding a member twice does nothing. Panics if `group` is
+    /// out of range.
     pub fn join_group(&mut self, node: u32, group: usize) -> Option<bool> {
         self.grow(node + 1);
         let m = &mut self.members[group];
@@ -293,7 +294,8 @@ impl Availability {
 
     /// Applies a group event; appends to `changed` (in node order) every
     /// member whose effective state changed, with its new state. A repeated
-    /// event (out while already out) changes nothing.
+    /// event (out while already out) changes nothing. Panics if `ev.group`
+    /// is not a group index given to [`Availability::new`].
     pub fn apply(&mut self, ev: &GroupEvent, changed: &mut Vec<(u32, bool)>) {
         if self.group_out[ev.group] == ev.out {
             return;

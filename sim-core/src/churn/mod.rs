@@ -107,9 +107,12 @@ impl Transition {
 /// randomness comes from `rng`, the node's own churn stream (the engine
 /// derives it from (seed, "churn", node id)).
 ///
-/// Contract: a returned delay is never zero-length for a random model
-/// (sessions are at least 1 ns), so a node's transitions strictly advance in
-/// time; `None` means the node stays in its current state forever.
+/// Contract: the random models never return a zero delay (sessions are at
+/// least 1 ns), so a node's transitions strictly advance in time (the one
+/// exception is [`TraceReplay`]'s `join` between two trace intervals, which
+/// takes the node down at once); `None` means the node stays in its current
+/// state forever. A model keeps no per-node state: its answer depends only
+/// on its arguments and the draws from `rng`.
 pub trait ChurnModel {
     /// State at time zero: whether the node is up, and when its first
     /// transition happens (None = never).

@@ -10,6 +10,10 @@
 //! fresh session, which leaves a warm-up transient in every statistic; it is
 //! kept for comparison.
 //!
+//! With permanent departures the start is stationary for the up/down
+//! alternation of the nodes present at t = 0; how the population evolves
+//! afterwards depends on how the engine replaces departed nodes.
+//!
 //! Permanent departures ([`PermanentPolicy`]) end a node for good: the model
 //! reports `Down { permanent: true }` and no further transition. The engine,
 //! not the model, drops the disk and decides whether a replacement joins
@@ -46,7 +50,8 @@ pub enum PermanentPolicy {
     /// constructor).
     ProbabilityPerFailure(f64),
     /// A separate departure clock: the node's lifetime in the system is
-    /// exponential with this mean, running in wall-clock time whether the
+    /// exponential with this mean (a zero mean disables it; build it with
+    /// [`PermanentPolicy::departure_rate`] to have it checked), running in wall-clock time whether the
     /// node is up or down. Because it is memoryless it is redrawn at every
     /// transition without per-node state. A departure that falls inside a
     /// down session is reported at that instant (the node is already down

@@ -6,7 +6,7 @@
 //! different nodes may be fed in any interleaving (the per-bin integrals are
 //! sums over nodes, so the result does not depend on the order).
 //!
-//! Completed sessions are kept as [`Session`] records (24 bytes each, at most
+//! Completed sessions are kept as [`Session`] records (32 bytes each, at most
 //! `max_sessions`; later ones are only counted) so that an analysis can pick
 //! which sessions to measure. [`SessionFilter::StartedIn`] keeps sessions
 //! that *start* inside an observation window; [`SessionFilter::Overlapping`]
@@ -186,7 +186,10 @@ impl SessionStats {
                 }
             }
         }
-        self.close(node, st, at, true);
+        // A down session cut short by a permanent departure never ended on
+        // its own: its length is censored, so it is not recorded.
+        let completed = st.up || !t.is_permanent();
+        self.close(node, st, at, completed);
         self.nodes[node as usize] = Some(NodeState {
             up: t.is_up(),
             since: at,
@@ -311,11 +314,14 @@ mod tests {
         // Node 1: down, joins at 30 min up, departs at 60 min.
         s.node_state(1, at(30), true, true);
         s.transition(1, at(60), &Transition::Down { permanent: true });
+        // Node 2: down from 0 (in progress), departs while down at 30 min.
+        s.node_state(2, at(0), false, false);
+        s.transition(2, at(30), &Transition::Down { permanent: true });
         s.finish(at(180));
 
         assert_eq!(s.up_transitions(), 1);
         assert_eq!(s.down_transitions(), 2);
-        assert_eq!(s.permanent_departures(), 1);
+        assert_eq!(s.permanent_departures(), 2);
         let all_up = s.lengths(true, SessionFilter::All);
         assert_eq!(
             all_up,
@@ -333,10 +339,11 @@ mod tests {
             s.lengths(false, SessionFilter::All),
             vec![Duration::from_secs(30 * 60)]
         );
-        // Bin 0 [0, 60): node 0 up 60, node 1 up 30 of 30 present -> 90/90.
+        // Bin 0 [0, 60): node 0 up 60, node 1 up 30 of 30 present, node 2
+        // down 30 of 30 present -> 90/120.
         // Bin 1 [60, 120): node 0 up 30 of 60 present -> 0.5.
         // Bin 2 [120, 180): node 0 up 60 of 60 -> 1.
         let f = s.fraction_up();
-        assert_eq!(f, vec![Some(1.0), Some(0.5), Some(1.0)]);
+        assert_eq!(f, vec![Some(0.75), Some(0.5), Some(1.0)]);
     }
 }
