@@ -26,7 +26,11 @@
 //!   stationary forward-recurrence density `(1 − F(x)) / m`.
 //!
 //! Samples are rounded to whole nanoseconds and are at least 1 ns, so a
-//! session never has zero length and simulated time always advances.
+//! session never has zero length and simulated time always advances. Very
+//! heavy tails (a Pareto shape just above 1, whose length-biased law has
+//! shape just above 0) can exceed the representable range; such samples
+//! saturate at [`Duration::MAX`], so a caller adding them to a time should
+//! use `Time::checked_add`.
 
 use crate::units::Duration;
 use rand::Rng;

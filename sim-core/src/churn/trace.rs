@@ -782,3 +782,102 @@ event_id\tcomponent_id\tnode_id\tplatform_id\tnode_name\tevent_type\tevent_start
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }
+
+#[cfg(test)]
+mod proptests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// Checks the invariants of a parsed trace.
+    fn well_formed(t: &Trace) -> bool {
+        t.nodes.windows(2).all(|w| w[0].id < w[1].id)
+            && t.nodes.iter().all(|n| {
+                n.up.iter().all(|iv| iv.start < iv.end)
+                    && n.up.windows(2).all(|w| w[0].end < w[1].start)
+            })
+    }
+
+    /// Field values near the valid ones: numbers, decimals, units, signs,
+    /// exponents, huge values.
+    fn token() -> impl Strategy<Value = String> {
+        prop_oneof![
+            "[0-9]{1,3}",
+            "[0-9]{1,21}\\.[0-9]{0,12}",
+            "-?[0-9e.]{1,6}",
+            "[0-9]{1,4}(h|min|s|ms|d|w|x)",
+            "0|1|2",
+            Just(String::new()),
+            Just("NULL".to_string()),
+            Just("18446744073709551615".to_string()),
+        ]
+    }
+
+    proptest! {
+        // A fixed seed keeps the run reproducible; no failure-persistence files.
+        #![proptest_config(ProptestConfig {
+            cases: 2_000,
+            rng_seed: proptest::test_runner::RngSeed::Fixed(0x5eed_c4a7),
+            failure_persistence: None,
+            ..ProptestConfig::default()
+        })]
+
+        #[test]
+        fn churn_trace_structured_garbage_never_panics(
+            rows in proptest::collection::vec(proptest::collection::vec(token(), 2..11), 0..8),
+        ) {
+            let fta: Vec<String> = rows.iter().map(|r| r.join("\t")).collect();
+            if let Ok(t) = Trace::parse_fta(&fta.join("\n"), "fuzz.tab") {
+                prop_assert!(well_formed(&t));
+            }
+            let csv: Vec<String> = rows.iter().map(|r| r.join(",")).collect();
+            if let Ok(t) = Trace::parse_csv(&format!("node,up_at,down_at\n{}", csv.join("\n")), "fuzz.csv") {
+                prop_assert!(well_formed(&t));
+            }
+        }
+
+        #[test]
+        fn churn_trace_parsers_never_panic(text in "[0-9\t,. e#hmsx\n\r-]{0,200}") {
+            if let Ok(t) = Trace::parse_fta(&text, "fuzz.tab") {
+                prop_assert!(well_formed(&t));
+            }
+            if let Ok(t) = Trace::parse_csv(&format!("node,up_at,down_at\n{text}"), "fuzz.csv") {
+                prop_assert!(well_formed(&t));
+            }
+        }
+
+        #[test]
+        fn churn_trace_random_fta_rows_round_trip(
+            rows in proptest::collection::vec((0u64..5, 0u64..1_000, 1u64..50, any::<bool>()), 1..40)
+        ) {
+            // Lay each node's events end to end so they never overlap.
+            let mut next_free = [0u64; 5];
+            let mut text = String::new();
+            let mut expected: BTreeMap<u64, Vec<(u64, u64)>> = BTreeMap::new();
+            for (i, (node, gap, len, up)) in rows.iter().enumerate() {
+                let start = next_free[*node as usize] + gap;
+                let end = start + len;
+                next_free[*node as usize] = end;
+                text += &format!("{i}\t0\t{node}\t1\tn{node}\t{}\t{start}\t{end}\t0\n", u8::from(*up));
+                let ivs = expected.entry(*node).or_default();
+                if *up {
+                    match ivs.last_mut() {
+                        Some(last) if last.1 == start => last.1 = end,
+                        _ => ivs.push((start, end)),
+                    }
+                }
+            }
+            let t = Trace::parse_fta(&text, "gen.tab").unwrap();
+            prop_assert!(well_formed(&t));
+            let origin = t.origin_unix_ns / NS_PER_S;
+            let got: BTreeMap<u64, Vec<(u64, u64)>> = t
+                .nodes
+                .iter()
+                .map(|n| {
+                    let ivs = n.up.iter().map(|iv| (iv.start.as_nanos() / NS_PER_S + origin, iv.end.as_nanos() / NS_PER_S + origin));
+                    (n.id, ivs.collect())
+                })
+                .collect();
+            prop_assert_eq!(got, expected);
+        }
+    }
+}
