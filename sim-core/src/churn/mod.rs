@@ -9,21 +9,19 @@
 //! replaying a node's stream replays its churn exactly.
 //!
 //! Models:
-//! - [`Alternating`]: alternating up/down sessions drawn
-//!   from a [`Dist`] (exponential, Weibull, Pareto, log-normal),
-//!   started in equilibrium, with optional permanent departures;
-//! - [`Diurnal`]: availability that follows local time of
-//!   day (an hourly profile or a sinusoid, per-node time zones), exact per
-//!   time slot;
-//! - [`TraceReplay`]: replay of a measured availability
-//!   trace (Failure Trace Archive `event_trace` or a simple CSV);
-//! - [`GroupOutages`] and
-//!   [`Availability`]: correlated outages of
-//!   groups (a region, a gateway, the data center) combined with the
-//!   per-node processes.
+//! - [`Alternating`]: alternating up/down sessions drawn from a [`Dist`]
+//!   (exponential, Weibull, Pareto, log-normal), started in equilibrium,
+//!   with optional permanent departures;
+//! - [`Diurnal`]: availability that follows local time of day (an hourly
+//!   profile or a sinusoid, per-node time zones), exact per time slot;
+//! - [`TraceReplay`]: replay of a measured availability trace (Failure Trace
+//!   Archive `event_trace` or a simple CSV);
+//! - [`GroupOutages`] and [`Availability`]: correlated outages of groups (a
+//!   region, a gateway, the data center) combined with the per-node
+//!   processes.
 //!
-//! [`SessionStats`] accumulates what churn did: session
-//! lengths and the fraction of nodes up over time.
+//! [`SessionStats`] accumulates what churn did: session lengths and the
+//! fraction of nodes up over time.
 //!
 //! The trait takes `&mut dyn rand::Rng` so that models stay object-safe
 //! (`Box<dyn ChurnModel>`); rand_distr's `sample<R: Rng + ?Sized>` accepts
@@ -65,12 +63,12 @@ mod testutil;
 
 use crate::units::{Duration, Time};
 
-pub use correlated::{Availability, Group, GroupEvent, GroupOutages};
+pub use correlated::{Availability, Group, GroupError, GroupEvent, GroupOutages};
 pub use dist::{Dist, DistError};
 pub use diurnal::{Diurnal, Profile};
 pub use model::{Alternating, PermanentPolicy, Start};
 pub use stats::{Session, SessionFilter, SessionStats};
-pub use trace::{Mapping, Trace, TraceError, TraceReplay};
+pub use trace::{Interval, Mapping, Trace, TraceError, TraceNode, TraceReplay};
 
 /// What happens to a node at a churn transition.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
