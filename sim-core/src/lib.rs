@@ -21,6 +21,7 @@
 #![warn(missing_docs)]
 
 pub mod check;
+pub mod churn;
 pub mod metrics;
 pub mod node;
 pub mod queue;
