@@ -173,7 +173,8 @@ pub fn load<T: DeserializeOwned>(
     if overrides.is_empty() {
         return Ok(value);
     }
-    let mut table: toml::Table = toml::from_str(text).map_err(|e| err(None, None, e.to_string()))?;
+    let mut table: toml::Table =
+        toml::from_str(text).map_err(|e| err(None, None, e.to_string()))?;
     for o in overrides {
         set_path(&mut table, o).map_err(|m| err(None, Some(o.path.join(".")), m))?;
     }
@@ -269,7 +270,10 @@ mod tests {
         let e = load::<Top>(text, &origin(), &[]).unwrap_err();
         assert_eq!(e.key.as_deref(), Some("kademlia.k"), "{e}");
         assert_eq!(e.position, Some((3, 5)), "{e}");
-        assert!(e.message.contains("u32") || e.message.contains("integer"), "{e}");
+        assert!(
+            e.message.contains("u32") || e.message.contains("integer"),
+            "{e}"
+        );
     }
 
     #[test]

@@ -43,7 +43,11 @@
 //! assert_eq!(sim.now(), Time(1_000_000_000)); // the clock ran to the end time
 //! ```
 
+mod churn;
+pub use churn::Replacement;
+
 use crate::check::{EventKind, TraceEntry, TraceHasher};
+use crate::churn::Transition;
 use crate::metrics::{Metrics, MetricsError};
 use crate::node::{Cx, Message, Node, NodeId, Stop, TimerId, TransferId, TransferOutcome};
 use crate::queue::{EventQueue, PastError};
@@ -378,6 +382,12 @@ enum Ev<M, T> {
         node: u32,
         how: Stop,
     },
+    Churn {
+        node: u32,
+        t: Transition,
+        ask_next: bool,
+    },
+    Group,
     Sample,
 }
 
@@ -591,6 +601,8 @@ pub struct Sim<N: Node> {
     config: SimConfig,
     gauges: Vec<(&'static str, Gauge<N>)>,
     wall: std::time::Duration,
+    /// Churn and outage driver, when node availability is modelled.
+    churn: Option<Box<churn::Driver<N>>>,
 }
 
 impl<N: Node> Sim<N>
@@ -629,17 +641,39 @@ where
             config,
             gauges: Vec::new(),
             wall: std::time::Duration::ZERO,
+            churn: None,
         }
     }
 
     /// Add a node; it starts at the current time (after events already
-    /// scheduled for this instant).
+    /// scheduled for this instant). With a churn model set
+    /// ([`Sim::set_churn`]), the model decides instead: at time zero the
+    /// node starts in the model's equilibrium state, later it joins up.
     pub fn add_node(&mut self, node: N) -> NodeId {
         let id = self.add_node_stopped(node);
-        self.core
-            .queue
-            .push(self.core.now, Ev::Start { node: id.0 })
-            .expect("now");
+        if self.churn.is_some() {
+            self.churn_added(id, true);
+        } else {
+            self.core
+                .queue
+                .push(self.core.now, Ev::Start { node: id.0 })
+                .expect("now");
+        }
+        id
+    }
+
+    /// Add a node that no churn model drives (a server, say); it starts
+    /// now and stays up, except during outages of groups it belongs to.
+    pub fn add_stable_node(&mut self, node: N) -> NodeId {
+        let id = self.add_node_stopped(node);
+        if self.churn.is_some() {
+            self.churn_added(id, false);
+        } else {
+            self.core
+                .queue
+                .push(self.core.now, Ev::Start { node: id.0 })
+                .expect("now");
+        }
         id
     }
 
@@ -1031,8 +1065,16 @@ where
                 }
             }
             Ev::Request { workload, client } => self.fire_request(workload, client),
-            Ev::Start { node } => self.start_node(node),
+            Ev::Start { node } => {
+                if self.availability_allows_start(node) {
+                    self.start_node(node);
+                } else {
+                    self.core.stats.discarded += 1;
+                }
+            }
             Ev::Stop { node, how } => self.stop_node(node, how),
+            Ev::Churn { node, t, ask_next } => self.churn_event(node, t, ask_next),
+            Ev::Group => self.group_event(),
             Ev::Sample => self.sample(),
         }
     }

@@ -1,0 +1,6 @@
+//! The peoplescloud scenario runner: TOML scenarios, overrides, result
+//! directories with provenance.
+#![warn(missing_docs)]
+
+pub mod load;
+pub mod output;

@@ -1,3 +1,0 @@
-//! The peoplescloud command line.
-mod load;
-fn main() {}
