@@ -249,7 +249,7 @@ fn parse_scaled(s: &str, units: &[(&str, u64)], allow_bare: bool) -> Result<u64,
         let frac: u128 = frac_part.parse().map_err(|_| too_big())?;
         let denom = 10u128.pow(frac_part.len() as u32);
         let scaled = frac * scale as u128;
-        if scaled % denom != 0 {
+        if !scaled.is_multiple_of(denom) {
             return Err("more precision than the smallest unit (1 ns, 1 bit/s or 1 byte)".into());
         }
         total += scaled / denom;
@@ -272,7 +272,7 @@ fn print_scaled(f: &mut fmt::Formatter<'_>, v: u64, units: &[(&str, u64)]) -> fm
         } else {
             (1..=9u32).find_map(|digits| {
                 let p = 10u128.pow(digits);
-                ((rem as u128 * p) % scale as u128 == 0).then(|| {
+                (rem as u128 * p).is_multiple_of(scale as u128).then(|| {
                     let frac = rem as u128 * p / scale as u128;
                     format!("{int}.{frac:0width$}{name}", width = digits as usize)
                 })
