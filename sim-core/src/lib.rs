@@ -1,2 +1,3 @@
 //! sim-core: the deterministic discrete-event engine of peoplescloud.
+pub mod net;
 pub mod units;
