@@ -35,14 +35,28 @@
 //! # Progress and time
 //! A flow's remaining work is kept exactly in bit·ns units (`bits × 10^9`,
 //! `u128`); `rate × elapsed_ns` is subtracted when its rate changes, and its
-//! completion is `now + ceil(remaining / rate)` nanoseconds. Completions are
-//! kept in an ordered set of `(time, FlowId)`, updated only for the flows
-//! whose rate changed. No float is involved.
+//! completion is `now + ceil(remaining / rate)` nanoseconds. No float is
+//! involved.
+//!
+//! Completions are kept in a min-heap of `(time, FlowId)` with lazy
+//! deletion: only a flow whose rate changed pushes a new entry (its old one
+//! goes stale), stale entries are dropped when they reach the top, and the
+//! heap is rebuilt from the live flows when stale entries outnumber them.
+//! A change therefore costs O(component · log flows) at worst.
+//!
+//! # Cost
+//! A start, failure or completion costs time proportional to the size of
+//! its component (flows and links reachable through shared links), times a
+//! logarithm; flows on unrelated links are not touched. Many flows through
+//! one shared link form one component, so each change there costs
+//! O(flows on that link).
 //!
 //! # Determinism
 //! Flow ids are issued in start order. Nothing iterates a hash map: the map
-//! from id to flow is only used for lookups; per-link flow sets, the
-//! completion set and the filling heap are ordered, with ties broken by ids.
+//! from id to slot is only used for lookups; per-link flow sets are ordered
+//! by id, and the completion and filling heaps order by unique keys (time
+//! then id; level then link id), so results never depend on insertion
+//! order.
 
 use super::route::{LinkId, LinkSpec};
 use crate::units::{Bytes, Duration, Rate, Time};
@@ -105,6 +119,7 @@ pub struct ComponentSize {
 
 #[derive(Debug)]
 struct Flow {
+    id: FlowId,
     path: Box<[LinkId]>,
     class: u8,
     size: Bytes,
@@ -136,10 +151,15 @@ impl Flow {
     }
 }
 
+/// Position of a flow in the slab; internal only (public ids are
+/// [`FlowId`]s, which are never reused).
+type Slot = u32;
+
 #[derive(Debug)]
 struct Link {
     capacity: u64,
-    flows: BTreeSet<FlowId>,
+    /// Flows crossing the link, ordered by id.
+    flows: BTreeSet<(FlowId, Slot)>,
     /// Bytes of finished (completed or failed) flows that crossed the link.
     bytes: u64,
     /// Filling scratch: visit mark, capacity left, flows not yet fixed.
@@ -170,8 +190,13 @@ impl PartialOrd for Level {
     }
 }
 
-/// Lookup-only map with a fixed hash function (never iterated).
-type FlowMap = HashMap<FlowId, Flow, BuildHasherDefault<DefaultHasher>>;
+/// Entry of the completion heap; stale when its slot no longer holds that
+/// flow with that completion time (entries are not removed eagerly).
+type Due = Reverse<(Time, FlowId, Slot)>;
+
+/// Map from public id to slab slot, only ever used for lookups (never
+/// iterated); the hash function is fixed.
+type IdMap = HashMap<FlowId, Slot, BuildHasherDefault<DefaultHasher>>;
 
 /// Bulk flows in progress over a fixed set of links, with max-min fair
 /// rates; see the [module documentation](self) for the model.
@@ -194,8 +219,13 @@ type FlowMap = HashMap<FlowId, Flow, BuildHasherDefault<DefaultHasher>>;
 #[derive(Debug)]
 pub struct FlowNet {
     links: Vec<Link>,
-    flows: FlowMap,
-    done: BTreeSet<(Time, FlowId)>,
+    /// Flow slab; `None` slots are listed in `free`.
+    slots: Vec<Option<Flow>>,
+    free: Vec<Slot>,
+    ids: IdMap,
+    /// Completion min-heap with lazy deletion; its top is always live
+    /// (see `clean_due`), and it is rebuilt when stale entries dominate.
+    due: BinaryHeap<Due>,
     next_id: u64,
     now: Time,
     class_bytes: Box<[u64; 256]>,
@@ -203,8 +233,8 @@ pub struct FlowNet {
     last: ComponentSize,
     // Scratch buffers kept between calls to avoid allocating.
     comp_links: Vec<LinkId>,
-    comp_flows: Vec<FlowId>,
-    fixing: Vec<FlowId>,
+    comp_flows: Vec<Slot>,
+    fixing: Vec<Slot>,
     heap: BinaryHeap<Reverse<Level>>,
 }
 
@@ -230,8 +260,10 @@ impl FlowNet {
                     unfixed: 0,
                 })
                 .collect(),
-            flows: FlowMap::default(),
-            done: BTreeSet::new(),
+            slots: Vec::new(),
+            free: Vec::new(),
+            ids: IdMap::default(),
+            due: BinaryHeap::new(),
             next_id: 0,
             now: Time::ZERO,
             class_bytes: Box::new([0; 256]),
@@ -256,7 +288,8 @@ impl FlowNet {
     ///
     /// # Panics
     /// If `now` is earlier than a previous call's time or than a pending
-    /// completion (the engine missed an event).
+    /// completion (the engine missed an event), or if more than 2^32 flows
+    /// are in progress at once.
     pub fn start(
         &mut self,
         now: Time,
@@ -281,24 +314,34 @@ impl FlowNet {
         self.set_clock(now);
         let id = FlowId(self.next_id);
         self.next_id += 1;
-        for &l in path {
-            self.links[l.index()].flows.insert(id);
-        }
-        self.flows.insert(
+        let flow = Flow {
             id,
-            Flow {
-                path: path.into(),
-                class,
-                size,
-                remaining: u128::from(size.0) * UNITS_PER_BYTE,
-                since: now,
-                rate: 0,
-                done_at: Time::MAX,
-                epoch: 0,
-                fixed: false,
-                new_rate: 0,
-            },
-        );
+            path: path.into(),
+            class,
+            size,
+            remaining: u128::from(size.0) * UNITS_PER_BYTE,
+            since: now,
+            rate: 0,
+            done_at: Time::MAX,
+            epoch: 0,
+            fixed: false,
+            new_rate: 0,
+        };
+        let slot = match self.free.pop() {
+            Some(s) => {
+                self.slots[s as usize] = Some(flow);
+                s
+            }
+            None => {
+                let s = Slot::try_from(self.slots.len()).expect("fewer than 2^32 flows at once");
+                self.slots.push(Some(flow));
+                s
+            }
+        };
+        self.ids.insert(id, slot);
+        for &l in path {
+            self.links[l.index()].flows.insert((id, slot));
+        }
         self.rerate(now, path);
         Ok(id)
     }
@@ -311,7 +354,8 @@ impl FlowNet {
     /// As [`FlowNet::start`], on time going backwards.
     pub fn fail(&mut self, now: Time, id: FlowId) -> Result<Bytes, FlowError> {
         self.set_clock(now);
-        let (path, moved) = self.remove(now, id)?;
+        let slot = *self.ids.get(&id).ok_or(FlowError::UnknownFlow { id })?;
+        let (path, moved) = self.remove(now, slot);
         self.rerate(now, &path);
         Ok(moved)
     }
@@ -323,15 +367,16 @@ impl FlowNet {
     /// As [`FlowNet::start`], on time going backwards.
     pub fn fail_link(&mut self, now: Time, link: LinkId) -> Vec<(FlowId, Bytes)> {
         self.set_clock(now);
-        let ids: Vec<FlowId> = self.flows_on_link(link).collect();
+        let victims: Vec<(FlowId, Slot)> = match self.links.get(link.index()) {
+            Some(l) => l.flows.iter().copied().collect(),
+            None => return Vec::new(),
+        };
         let mut seeds = Vec::new();
-        let mut out = Vec::with_capacity(ids.len());
-        for id in ids {
-            // The ids were just read from the link, so the flows exist.
-            if let Ok((path, moved)) = self.remove(now, id) {
-                seeds.extend_from_slice(&path);
-                out.push((id, moved));
-            }
+        let mut out = Vec::with_capacity(victims.len());
+        for (id, slot) in victims {
+            let (path, moved) = self.remove(now, slot);
+            seeds.extend_from_slice(&path);
+            out.push((id, moved));
         }
         self.rerate(now, &seeds);
         out
@@ -341,7 +386,7 @@ impl FlowNet {
     /// Flows that would take more than the range of [`Time`] report
     /// [`Time::MAX`].
     pub fn next_completion(&self) -> Option<(Time, FlowId)> {
-        self.done.first().copied()
+        self.due.peek().map(|&Reverse((t, id, _))| (t, id))
     }
 
     /// If a flow completes at exactly `now`, remove it, recompute the rates
@@ -353,11 +398,11 @@ impl FlowNet {
     /// than a previous call's time.
     pub fn complete(&mut self, now: Time) -> Option<(FlowId, Bytes)> {
         self.set_clock(now);
-        let &(t, id) = self.done.first()?;
+        let &Reverse((t, id, slot)) = self.due.peek()?;
         if t != now {
             return None;
         }
-        let (path, moved) = self.remove(now, id).ok()?;
+        let (path, moved) = self.remove(now, slot);
         self.rerate(now, &path);
         Some((id, moved))
     }
@@ -365,17 +410,17 @@ impl FlowNet {
     /// Whole bytes flow `id` has moved by `now` (`None` if it is not in
     /// progress). `now` must not be earlier than the last call's time.
     pub fn bytes_moved(&self, id: FlowId, now: Time) -> Option<Bytes> {
-        self.flows.get(&id).map(|f| f.moved_at(now))
+        self.get(id).map(|f| f.moved_at(now))
     }
 
     /// Current rate of flow `id` (`None` if it is not in progress).
     pub fn rate(&self, id: FlowId) -> Option<Rate> {
-        self.flows.get(&id).and_then(|f| Rate::new(f.rate).ok())
+        self.get(id).and_then(|f| Rate::new(f.rate).ok())
     }
 
     /// Expected completion time of flow `id` at the current rates.
     pub fn completion_time(&self, id: FlowId) -> Option<Time> {
-        self.flows.get(&id).map(|f| f.done_at)
+        self.get(id).map(|f| f.done_at)
     }
 
     /// The flows crossing `link`, in id order (empty for an unknown link).
@@ -383,7 +428,7 @@ impl FlowNet {
         self.links
             .get(link.index())
             .into_iter()
-            .flat_map(|l| l.flows.iter().copied())
+            .flat_map(|l| l.flows.iter().map(|&(id, _)| id))
     }
 
     /// Number of flows crossing `link` (0 for an unknown link).
@@ -393,7 +438,7 @@ impl FlowNet {
 
     /// Number of flows in progress.
     pub fn flow_count(&self) -> usize {
-        self.flows.len()
+        self.ids.len()
     }
 
     /// Number of links.
@@ -415,12 +460,13 @@ impl FlowNet {
     /// Bytes carried by `link` by `now`, including flows in progress;
     /// costs O(flows on the link).
     pub fn link_bytes_at(&self, link: LinkId, now: Time) -> u64 {
-        self.link_bytes(link)
-            + self
-                .flows_on_link(link)
-                .filter_map(|id| self.flows.get(&id))
-                .map(|f| f.moved_at(now).0)
-                .sum::<u64>()
+        let Some(l) = self.links.get(link.index()) else {
+            return 0;
+        };
+        l.flows
+            .iter()
+            .map(|&(_, s)| self.flow(s).moved_at(now).0)
+            .fold(l.bytes, u64::saturating_add)
     }
 
     /// Bytes moved by finished flows of `class`.
@@ -436,37 +482,71 @@ impl FlowNet {
 
     // ------------------------------------------------------------ internals
 
+    fn get(&self, id: FlowId) -> Option<&Flow> {
+        self.ids.get(&id).map(|&s| self.flow(s))
+    }
+
+    fn flow(&self, slot: Slot) -> &Flow {
+        self.slots[slot as usize].as_ref().expect("live slot")
+    }
+
     fn set_clock(&mut self, now: Time) {
         assert!(
             now >= self.now,
             "flow network time went backwards: {now} after {}",
             self.now
         );
-        if let Some(&(t, id)) = self.done.first() {
+        if let Some((t, id)) = self.next_completion() {
             assert!(t >= now, "missed completion of {id} at {t} (now {now})");
         }
         self.now = now;
     }
 
-    /// Take flow `id` out of the network and account for its bytes;
-    /// returns its path (to re-rate from) and the bytes it moved.
-    fn remove(&mut self, now: Time, id: FlowId) -> Result<(Box<[LinkId]>, Bytes), FlowError> {
-        let flow = self
-            .flows
-            .remove(&id)
-            .ok_or(FlowError::UnknownFlow { id })?;
-        if flow.rate != 0 {
-            self.done.remove(&(flow.done_at, id));
-        }
+    /// Take the flow in `slot` out of the network and account for its
+    /// bytes; returns its path (to re-rate from) and the bytes it moved.
+    fn remove(&mut self, now: Time, slot: Slot) -> (Box<[LinkId]>, Bytes) {
+        let flow = self.slots[slot as usize].take().expect("live slot");
+        self.free.push(slot);
+        self.ids.remove(&flow.id);
         let moved = flow.moved_at(now);
         for &l in flow.path.iter() {
             let link = &mut self.links[l.index()];
-            link.flows.remove(&id);
+            link.flows.remove(&(flow.id, slot));
             link.bytes = link.bytes.saturating_add(moved.0);
         }
         let c = &mut self.class_bytes[usize::from(flow.class)];
         *c = c.saturating_add(moved.0);
-        Ok((flow.path, moved))
+        (flow.path, moved)
+    }
+
+    /// Is this completion entry still the flow's current completion?
+    fn is_live(slots: &[Option<Flow>], &Reverse((t, id, slot)): &Due) -> bool {
+        matches!(&slots[slot as usize], Some(f) if f.id == id && f.done_at == t && f.rate != 0)
+    }
+
+    /// Drop stale entries from the top of the completion heap, and rebuild
+    /// it from the live flows when stale entries outnumber live ones.
+    fn clean_due(&mut self) {
+        let live = self.ids.len();
+        if self.due.len() > 2 * live + 64 {
+            let entries: Vec<Due> = self
+                .slots
+                .iter()
+                .enumerate()
+                .filter_map(|(s, f)| {
+                    f.as_ref()
+                        .filter(|f| f.rate != 0)
+                        .map(|f| Reverse((f.done_at, f.id, s as Slot)))
+                })
+                .collect();
+            self.due = BinaryHeap::from(entries);
+        }
+        while let Some(top) = self.due.peek() {
+            if Self::is_live(&self.slots, top) {
+                break;
+            }
+            self.due.pop();
+        }
     }
 
     /// Recompute max-min rates for the component(s) containing `seeds`
@@ -480,23 +560,22 @@ impl FlowNet {
             flows: self.comp_flows.len(),
         };
         self.fill();
-        for &id in &self.comp_flows {
-            let Some(f) = self.flows.get_mut(&id) else {
+        for &slot in &self.comp_flows {
+            let Some(f) = self.slots[slot as usize].as_mut() else {
                 continue;
             };
             if f.new_rate == f.rate {
                 continue;
-            }
-            if f.rate != 0 {
-                self.done.remove(&(f.done_at, id));
             }
             f.remaining = f.remaining_at(now);
             f.since = now;
             f.rate = f.new_rate;
             let ns = f.remaining.div_ceil(u128::from(f.rate));
             f.done_at = now.saturating_add(Duration(u64::try_from(ns).unwrap_or(u64::MAX)));
-            self.done.insert((f.done_at, id));
+            // The entry for the old completion time goes stale.
+            self.due.push(Reverse((f.done_at, f.id, slot)));
         }
+        self.clean_due();
     }
 
     /// Breadth-first search of the flow–link graph from `seeds`, into
@@ -516,16 +595,17 @@ impl FlowNet {
             let l = self.comp_links[head];
             head += 1;
             let first_new = self.comp_flows.len();
-            for &id in &self.links[l.index()].flows {
-                let f = self.flows.get_mut(&id).expect("link lists a live flow");
+            for &(_, slot) in &self.links[l.index()].flows {
+                let f = self.slots[slot as usize].as_mut().expect("live slot");
                 if f.epoch != e {
                     f.epoch = e;
                     f.fixed = false;
-                    self.comp_flows.push(id);
+                    self.comp_flows.push(slot);
                 }
             }
-            for &id in &self.comp_flows[first_new..] {
-                for &l2 in self.flows[&id].path.iter() {
+            for &slot in &self.comp_flows[first_new..] {
+                let f = self.slots[slot as usize].as_ref().expect("live slot");
+                for &l2 in f.path.iter() {
                     let link = &mut self.links[l2.index()];
                     if link.epoch != e {
                         link.epoch = e;
@@ -538,34 +618,40 @@ impl FlowNet {
 
     /// Progressive filling over the collected component; writes `new_rate`.
     fn fill(&mut self) {
-        self.heap.clear();
+        let mut unfixed_total = self.comp_flows.len();
+        let mut levels = std::mem::take(&mut self.heap).into_vec();
+        levels.clear();
         for &l in &self.comp_links {
             let link = &mut self.links[l.index()];
             link.left = link.capacity;
             link.unfixed = u32::try_from(link.flows.len()).expect("fewer than 2^32 flows per link");
             if link.unfixed > 0 {
-                self.heap.push(Reverse(Level {
+                levels.push(Reverse(Level {
                     left: link.left,
                     n: link.unfixed,
                     link: l.0,
                 }));
             }
         }
-        while let Some(Reverse(level)) = self.heap.pop() {
+        self.heap = BinaryHeap::from(levels);
+        while unfixed_total > 0 {
+            let Some(Reverse(level)) = self.heap.pop() else {
+                break;
+            };
             let link = &self.links[level.link as usize];
             if link.unfixed != level.n {
                 continue; // stale entry
             }
             let share = (link.left / u64::from(link.unfixed)).max(1);
             self.fixing.clear();
-            self.fixing.extend(
-                link.flows
-                    .iter()
-                    .copied()
-                    .filter(|id| !self.flows[id].fixed),
-            );
-            for &id in &self.fixing {
-                let f = self.flows.get_mut(&id).expect("link lists a live flow");
+            for &(_, s) in &link.flows {
+                if !self.slots[s as usize].as_ref().expect("live slot").fixed {
+                    self.fixing.push(s);
+                }
+            }
+            unfixed_total -= self.fixing.len();
+            for &slot in &self.fixing {
+                let f = self.slots[slot as usize].as_mut().expect("live slot");
                 f.fixed = true;
                 f.new_rate = share;
                 for &l2 in f.path.iter() {
@@ -752,6 +838,40 @@ mod tests {
     }
 
     #[test]
+    fn a_fully_shared_link_is_work_conserving() {
+        // 20 flows on one link whose capacity, lcm(1..=20) bit/s, divides
+        // evenly among any number k <= 20 of flows: no flooring loss, so
+        // the link is always full. Equal shares make flows finish in size
+        // order (ties by id), and the last one ends when all bits have
+        // crossed: total_bits / C, plus at most 1 ns of rounding up per
+        // completion.
+        const C: u64 = 232_792_560;
+        let sizes: Vec<u64> = (0..20u64).map(|i| 1 + (i * 7_919) % 50_000).collect();
+        let mut net = FlowNet::new(vec![bps(C)]);
+        let ids: Vec<FlowId> = sizes
+            .iter()
+            .map(|&s| net.start(Time::ZERO, &[l(0)], Bytes(s), 0).unwrap())
+            .collect();
+        let mut expected_order: Vec<(u64, FlowId)> = sizes.iter().copied().zip(ids).collect();
+        expected_order.sort();
+        let mut order = Vec::new();
+        let mut last = Time::ZERO;
+        while let Some((t, _)) = net.next_completion() {
+            assert!(t >= last);
+            last = t;
+            let (id, moved) = net.complete(t).unwrap();
+            order.push((moved.0, id));
+        }
+        assert_eq!(order, expected_order);
+        let total_bits: u128 = sizes.iter().map(|&s| u128::from(s) * 8).sum();
+        let exact_ns = (total_bits * 1_000_000_000).div_ceil(u128::from(C)) as u64;
+        assert!(
+            last.0 >= exact_ns && last.0 <= exact_ns + 20,
+            "{last} vs {exact_ns} ns"
+        );
+    }
+
+    #[test]
     fn zero_size_flow_completes_at_once() {
         let mut net = FlowNet::new(vec![bps(1)]);
         let a = net.start(Time(5), &[l(0)], Bytes(0), 0).unwrap();
@@ -905,7 +1025,7 @@ mod tests {
             prop_assert!(load[li] <= link.capacity, "link {li} over capacity");
         }
         for id in all {
-            let f = &net.flows[&id];
+            let f = net.get(id).unwrap();
             let r = f.rate;
             prop_assert!(r >= 1);
             let bottleneck = f.path.iter().any(|l| {
