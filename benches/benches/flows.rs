@@ -14,7 +14,7 @@
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use rand::rngs::ChaCha8Rng;
 use rand::{RngExt, SeedableRng};
-use sim_core::net::{FlowNet, LinkId};
+use sim_core::net::{ComponentSize, FlowNet, LinkId};
 use sim_core::units::{Bytes, Rate, Time};
 use std::hint::black_box;
 
@@ -31,9 +31,11 @@ struct Steady {
 }
 
 impl Steady {
-    fn step(&mut self) {
+    /// One end and one start; returns the components they re-filled.
+    fn step(&mut self) -> [ComponentSize; 2] {
         let (t, _) = self.net.next_completion().expect("flows in progress");
         let (id, _) = self.net.complete(t).expect("completion at t");
+        let end = self.net.last_component();
         // The replacement reuses the endpoints of the flow that ended, so
         // the population keeps its shape.
         let path = self.paths[id.0 as usize];
@@ -41,6 +43,7 @@ impl Steady {
         let new = self.net.start(t, &path, size, 0).unwrap();
         debug_assert_eq!(new.0 as usize, self.paths.len());
         self.paths.push(path);
+        [end, self.net.last_component()]
     }
 }
 
@@ -89,10 +92,25 @@ fn shared_uplink(n: usize) -> Steady {
     Steady { net, rng, paths }
 }
 
+/// Mean component size (flows, links) re-filled per change over `steps`
+/// steady-state steps: the work a change costs.
+fn mean_component(s: &mut Steady, steps: u32) -> (f64, f64) {
+    let (mut flows, mut links) = (0, 0);
+    for _ in 0..steps {
+        let [end, start] = s.step();
+        flows += end.flows + start.flows;
+        links += end.links + start.links;
+    }
+    let changes = f64::from(2 * steps);
+    (flows as f64 / changes, links as f64 / changes)
+}
+
 fn flows(c: &mut Criterion) {
     let mut g = c.benchmark_group("flows");
     g.throughput(Throughput::Elements(2));
     for n in [1_000, 10_000, 100_000] {
+        let (f, l) = mean_component(&mut disjoint(n), 2_000);
+        eprintln!("disjoint/{n}: mean component per change: {f:.2} flows, {l:.2} links");
         let mut s = disjoint(n);
         g.bench_function(BenchmarkId::new("disjoint", n), |b| {
             b.iter(|| {
@@ -103,6 +121,8 @@ fn flows(c: &mut Criterion) {
         assert_eq!(s.net.flow_count(), n);
     }
     for n in [1_000, 10_000] {
+        let (f, l) = mean_component(&mut shared_uplink(n), 20);
+        eprintln!("shared_uplink/{n}: mean component per change: {f:.2} flows, {l:.2} links");
         let mut s = shared_uplink(n);
         g.bench_function(BenchmarkId::new("shared_uplink", n), |b| {
             b.iter(|| {

@@ -62,7 +62,7 @@ use super::route::{LinkId, LinkSpec};
 use crate::units::{Bytes, Duration, Rate, Time};
 use std::cmp::{Ordering, Reverse};
 use std::collections::hash_map::DefaultHasher;
-use std::collections::{BTreeSet, BinaryHeap, HashMap};
+use std::collections::{BinaryHeap, HashMap};
 use std::fmt;
 use std::hash::BuildHasherDefault;
 
@@ -158,8 +158,11 @@ type Slot = u32;
 #[derive(Debug)]
 struct Link {
     capacity: u64,
-    /// Flows crossing the link, ordered by id.
-    flows: BTreeSet<(FlowId, Slot)>,
+    /// Flows crossing the link, sorted by id: ids grow, so a new flow is
+    /// pushed at the end; a removal shifts the later entries (cheaper than a
+    /// tree for the many links that carry one or two flows, and within the
+    /// O(flows on the link) a change on a busy link costs anyway).
+    flows: Vec<(FlowId, Slot)>,
     /// Bytes of finished (completed or failed) flows that crossed the link.
     bytes: u64,
     /// Filling scratch: visit mark, capacity left, flows not yet fixed.
@@ -253,7 +256,7 @@ impl FlowNet {
                 .into_iter()
                 .map(|c| Link {
                     capacity: c.bits_per_sec(),
-                    flows: BTreeSet::new(),
+                    flows: Vec::new(),
                     bytes: 0,
                     epoch: 0,
                     left: 0,
@@ -340,7 +343,7 @@ impl FlowNet {
         };
         self.ids.insert(id, slot);
         for &l in path {
-            self.links[l.index()].flows.insert((id, slot));
+            self.links[l.index()].flows.push((id, slot));
         }
         self.rerate(now, path);
         Ok(id)
@@ -368,7 +371,7 @@ impl FlowNet {
     pub fn fail_link(&mut self, now: Time, link: LinkId) -> Vec<(FlowId, Bytes)> {
         self.set_clock(now);
         let victims: Vec<(FlowId, Slot)> = match self.links.get(link.index()) {
-            Some(l) => l.flows.iter().copied().collect(),
+            Some(l) => l.flows.to_vec(),
             None => return Vec::new(),
         };
         let mut seeds = Vec::new();
@@ -511,7 +514,9 @@ impl FlowNet {
         let moved = flow.moved_at(now);
         for &l in flow.path.iter() {
             let link = &mut self.links[l.index()];
-            link.flows.remove(&(flow.id, slot));
+            if let Ok(i) = link.flows.binary_search(&(flow.id, slot)) {
+                link.flows.remove(i);
+            }
             link.bytes = link.bytes.saturating_add(moved.0);
         }
         let c = &mut self.class_bytes[usize::from(flow.class)];
@@ -1011,7 +1016,7 @@ mod tests {
         let mut load = vec![0u64; net.link_count()];
         let mut max_rate = vec![0u64; net.link_count()];
         let mut count = vec![0u64; net.link_count()];
-        let mut all = BTreeSet::new();
+        let mut all = std::collections::BTreeSet::new();
         for li in 0..net.link_count() {
             for id in net.flows_on_link(LinkId(li as u32)) {
                 let r = net.rate(id).unwrap().bits_per_sec();
