@@ -2,8 +2,8 @@
 //! SimGrid model), in integer arithmetic only.
 //!
 //! [`FlowNet`] owns the flows in progress and the links' capacities. The
-//! engine starts and fails flows, asks for the [next completion]
-//! (FlowNet::next_completion), schedules an event at that time and calls
+//! engine starts and fails flows, asks for the next completion
+//! ([`FlowNet::next_completion`]), schedules an event at that time and calls
 //! [`FlowNet::complete`] when it fires. Every call takes the current time;
 //! calls must come in non-decreasing time order.
 //!
@@ -874,6 +874,41 @@ mod tests {
             last.0 >= exact_ns && last.0 <= exact_ns + 20,
             "{last} vs {exact_ns} ns"
         );
+    }
+
+    #[test]
+    fn byte_counters_add_up_per_link_and_class() {
+        // Links: 0 = 8 Mbit/s, 1 = 16 Mbit/s. Class 1: a 1 MB flow on
+        // 0 and 1; class 2: a 0.5 MB flow on 1 and a 2 MB flow on 0 that
+        // fails at 1 s. Link 0 (A and C) is the bottleneck of both: 4 Mbit/s
+        // each; B gets 16 - 4 = 12 Mbit/s on link 1 and ends at
+        // 4/12 = 0.333.. s (no change for A and C, whose level is 4). A ends
+        // at 2 s, C fails at 1 s with 4 Mbit = 500 000 B moved, after which
+        // A runs alone at 8 Mbit/s: A has 4 Mbit left at 1 s, ends at 1.5 s.
+        let mut net = FlowNet::new(vec![mbit(8), mbit(16)]);
+        let a = net
+            .start(Time::ZERO, &[l(0), l(1)], Bytes(1_000_000), 1)
+            .unwrap();
+        let b = net.start(Time::ZERO, &[l(1)], Bytes(500_000), 2).unwrap();
+        let c = net.start(Time::ZERO, &[l(0)], Bytes(2_000_000), 2).unwrap();
+        assert_eq!(
+            [a, b, c].map(|f| net.rate(f).unwrap()),
+            [mbit(4), mbit(12), mbit(4)]
+        );
+        assert_eq!(net.next_completion(), Some((Time(333_333_334), b)));
+        assert_eq!(net.complete(Time(333_333_334)), Some((b, Bytes(500_000))));
+        assert_eq!(net.fail(Time(S), c), Ok(Bytes(500_000)));
+        assert_eq!(
+            net.complete(Time(1_500_000_000)),
+            Some((a, Bytes(1_000_000)))
+        );
+        assert_eq!(net.link_bytes(l(0)), 1_000_000 + 500_000);
+        assert_eq!(net.link_bytes(l(1)), 1_000_000 + 500_000);
+        assert_eq!(net.class_bytes(1), 1_000_000);
+        assert_eq!(net.class_bytes(2), 500_000 + 500_000);
+        assert_eq!(net.class_bytes(0), 0);
+        assert_eq!(net.flow_count(), 0);
+        assert_eq!(net.started_count(), 3);
     }
 
     #[test]
