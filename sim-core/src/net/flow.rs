@@ -7,6 +7,14 @@
 //! [`FlowNet::complete`] when it fires. Every call takes the current time;
 //! calls must come in non-decreasing time order.
 //!
+//! Drive loop: any start, failure or completion can move the earliest
+//! completion, earlier or later. After each such call the engine reads
+//! [`FlowNet::next_completion`] and keeps one pending "network" event at
+//! that time (replacing the previous one if it changed). When the event
+//! fires at `t`, it calls `complete(t)` until it returns `None`, delivering
+//! each finished flow, then re-arms the event. A stale event whose time no
+//! longer matches simply finds nothing to complete.
+//!
 //! # Rates
 //! Rates are whole bits per second, recomputed by progressive filling
 //! whenever a flow starts or ends, but only for the flows connected to the
@@ -41,8 +49,8 @@
 //! Completions are kept in a min-heap of `(time, FlowId)` with lazy
 //! deletion: only a flow whose rate changed pushes a new entry (its old one
 //! goes stale), stale entries are dropped when they reach the top, and the
-//! heap is rebuilt from the live flows when stale entries outnumber them.
-//! A change therefore costs O(component · log flows) at worst.
+//! heap is rebuilt from its live entries when stale ones outnumber them.
+//! A change therefore costs O(component · log flows), amortised.
 //!
 //! # Cost
 //! A start, failure or completion costs time proportional to the size of
@@ -526,25 +534,18 @@ impl FlowNet {
 
     /// Is this completion entry still the flow's current completion?
     fn is_live(slots: &[Option<Flow>], &Reverse((t, id, slot)): &Due) -> bool {
-        matches!(&slots[slot as usize], Some(f) if f.id == id && f.done_at == t && f.rate != 0)
+        matches!(&slots[slot as usize], Some(f) if f.id == id && f.done_at == t)
     }
 
     /// Drop stale entries from the top of the completion heap, and rebuild
-    /// it from the live flows when stale entries outnumber live ones.
+    /// it from its live entries when stale ones outnumber them (amortised
+    /// O(1) per push: a rebuild costs O(entries) and follows at least
+    /// `live + 64` pushes).
     fn clean_due(&mut self) {
         let live = self.ids.len();
         if self.due.len() > 2 * live + 64 {
-            let entries: Vec<Due> = self
-                .slots
-                .iter()
-                .enumerate()
-                .filter_map(|(s, f)| {
-                    f.as_ref()
-                        .filter(|f| f.rate != 0)
-                        .map(|f| Reverse((f.done_at, f.id, s as Slot)))
-                })
-                .collect();
-            self.due = BinaryHeap::from(entries);
+            let slots = &self.slots;
+            self.due.retain(|e| Self::is_live(slots, e));
         }
         while let Some(top) = self.due.peek() {
             if Self::is_live(&self.slots, top) {
@@ -572,13 +573,17 @@ impl FlowNet {
             if f.new_rate == f.rate {
                 continue;
             }
+            let queued = (f.rate != 0).then_some(f.done_at);
             f.remaining = f.remaining_at(now);
             f.since = now;
             f.rate = f.new_rate;
             let ns = f.remaining.div_ceil(u128::from(f.rate));
             f.done_at = now.saturating_add(Duration(u64::try_from(ns).unwrap_or(u64::MAX)));
-            // The entry for the old completion time goes stale.
-            self.due.push(Reverse((f.done_at, f.id, slot)));
+            // The entry for the old completion time goes stale; an
+            // unchanged time keeps its entry, so no flow is queued twice.
+            if queued != Some(f.done_at) {
+                self.due.push(Reverse((f.done_at, f.id, slot)));
+            }
         }
         self.clean_due();
     }

@@ -611,6 +611,14 @@ mod tests {
     }
 
     #[test]
+    fn crlf_line_endings() {
+        let m = load("# exported on Windows\r\n0,4\r\n4,0\r\n").unwrap();
+        assert_eq!(m.host_latency(1, 0), ms(4));
+        let (line, column, ..) = value_error("0,4\r\n4,x\r\n");
+        assert_eq!((line, column), (2, 3));
+    }
+
+    #[test]
     fn byte_order_mark_is_skipped() {
         let m = load("\u{feff}0 2\n2 0\n").unwrap();
         assert_eq!(m.host_latency(0, 1), ms(2));
