@@ -192,10 +192,13 @@ impl Matrix {
         }
         let n = rows.len();
         let first = rows[0].1.len();
-        let shape = if first == n && (n == 1 || rows[1].1.len() == n) {
-            Shape::Square
-        } else if first == n {
+        // The first row tells square/upper (n values) from lower (1 value);
+        // the second tells upper (n - 1) from square (anything else, so that
+        // a broken square matrix is reported as such).
+        let shape = if first == n && n > 1 && rows[1].1.len() == n - 1 {
             Shape::Upper
+        } else if first == n {
+            Shape::Square
         } else if first == 1 {
             Shape::Lower
         } else {
@@ -545,6 +548,12 @@ mod tests {
             }
             e => panic!("{e}"),
         }
+        // A square matrix with a short second row is reported as square.
+        let e = load("0 1 2\n1\n2 2 0\n").unwrap_err();
+        assert!(
+            matches!(e, MatrixError::Shape { line: 2, found: 1, expected: 3, ref shape, .. } if shape.contains("square")),
+            "{e}"
+        );
         // Upper-triangular announced, last row wrong.
         let e = load("0 1 2\n0 1\n0 1\n").unwrap_err();
         assert!(
