@@ -1092,6 +1092,42 @@ mod tests {
             check_max_min(&net)?;
         }
 
+        /// Cutting a link fails exactly its flows, with their partial bytes,
+        /// and leaves the others max-min fair as a full recomputation.
+        #[test]
+        fn cutting_a_link((caps, flows) in instance(), cut in 0u32..8, at_ns in 0u64..100_000_000) {
+            let (mut net, _) = build(&caps, &flows);
+            let cut = LinkId(cut % caps.len() as u32);
+            let now = match net.next_completion() {
+                Some((t, _)) if t.0 <= at_ns => t,
+                _ => Time(at_ns),
+            };
+            let on_link: Vec<FlowId> = net.flows_on_link(cut).collect();
+            let expected: Vec<(FlowId, u64)> = on_link
+                .iter()
+                .map(|&id| (id, net.bytes_moved(id, now).unwrap().0))
+                .collect();
+            let failed = net.fail_link(now, cut);
+            let got: Vec<(FlowId, u64)> = failed.iter().map(|&(id, b)| (id, b.0)).collect();
+            prop_assert_eq!(got, expected);
+            for &(id, moved) in &failed {
+                prop_assert!(moved.0 <= flows[id.0 as usize].1);
+                prop_assert_eq!(net.rate(id), None);
+            }
+            prop_assert_eq!(net.link_flow_count(cut), 0);
+            prop_assert_eq!(net.flow_count(), flows.len() - failed.len());
+            prop_assert_eq!(
+                net.link_bytes(cut),
+                failed.iter().map(|&(_, b)| b.0).sum::<u64>()
+            );
+            check_max_min(&net)?;
+            let ids: Vec<FlowId> = (0..flows.len() as u64).map(FlowId).collect();
+            let before: Vec<_> = ids.iter().map(|&p| net.rate(p)).collect();
+            net.rerate_all(now);
+            let after: Vec<_> = ids.iter().map(|&p| net.rate(p)).collect();
+            prop_assert_eq!(before, after);
+        }
+
         /// Starting, completing and failing flows, the incremental rates
         /// always equal a from-scratch recomputation, remain max-min fair,
         /// and the byte counters add up to what the flows transferred.
