@@ -23,6 +23,7 @@
 pub mod check;
 pub mod churn;
 pub mod metrics;
+pub mod net;
 pub mod node;
 pub mod queue;
 pub mod rng;
