@@ -13,6 +13,30 @@
 //! current [`Time`](crate::units::Time) into every call and schedules the
 //! completions that [`FlowNet::next_completion`] reports. Nothing here draws
 //! random numbers, and no float decides a time.
+//!
+//! ```
+//! use sim_core::net::{Access, AccessOnly, FlowNet, PathModel, Topology};
+//! use sim_core::units::{Bytes, Duration, Time};
+//!
+//! // Two home nodes: 10 Mbit/s up, 50 Mbit/s down, 5 ms to the core.
+//! let home = Access {
+//!     up: "10Mbit/s".parse().unwrap(),
+//!     down: "50Mbit/s".parse().unwrap(),
+//!     latency: Duration::from_millis(5),
+//! };
+//! let topo = AccessOnly::uniform(2, home, None);
+//! let mut route = Vec::new();
+//! topo.route(0, 1, &mut route).unwrap();
+//!
+//! // A 1250-byte datagram: 1 ms to serialise at 10 Mbit/s, then 5 + 5 ms.
+//! let paths = PathModel::new(topo.links());
+//! assert_eq!(paths.datagram_delay(&route, Bytes(1_250)), Duration::from_millis(11));
+//!
+//! // A 5 MB bulk transfer is limited by the sender's uplink: 4 s.
+//! let mut flows = FlowNet::from_links(topo.links());
+//! let id = flows.start(Time::ZERO, &route, "5MB".parse().unwrap(), 0).unwrap();
+//! assert_eq!(flows.next_completion(), Some((Time(4_000_000_000), id)));
+//! ```
 
 pub mod flow;
 pub mod latency;
