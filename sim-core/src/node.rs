@@ -54,6 +54,26 @@ pub trait Message: Clone + fmt::Debug + Serialize + DeserializeOwned + 'static {
     fn wire_size(&self) -> u64 {
         encoded_len(self) + self.phantom_len()
     }
+    /// Traffic class for byte accounting (see [`class`]); control by
+    /// default.
+    fn class(&self) -> u8 {
+        class::CONTROL
+    }
+}
+
+/// Conventional traffic classes for [`Message::class`]. The network counts
+/// bytes per class (0 to 7).
+pub mod class {
+    /// RPCs, lookups, pings: small control traffic.
+    pub const CONTROL: u8 = 0;
+    /// Object data written or read by clients.
+    pub const STORAGE: u8 = 1;
+    /// Data moved to repair lost redundancy.
+    pub const REPAIR: u8 = 2;
+    /// Job inputs and outputs.
+    pub const COMPUTE: u8 = 3;
+    /// Traffic to and from the data-center baseline.
+    pub const DATACENTER: u8 = 4;
 }
 
 /// The postcard-encoded length of `v`, in bytes.

@@ -44,7 +44,12 @@
 //! ```
 
 mod churn;
+mod network;
 pub use churn::Replacement;
+pub use network::CLASSES;
+
+use crate::net::{FlowId, LinkId, Topology};
+use network::{Fate, Routed};
 
 use crate::check::{EventKind, TraceEntry, TraceHasher};
 use crate::churn::Transition;
@@ -388,6 +393,11 @@ enum Ev<M, T> {
         ask_next: bool,
     },
     Group,
+    FlowWake,
+    LinkCut {
+        link: u32,
+        cut: bool,
+    },
     Sample,
 }
 
@@ -400,6 +410,13 @@ struct Transfer<M> {
     msg: M,
     bytes: u64,
     start: u64,
+    class: u8,
+    /// The flow carrying it (routed network), while its bits are leaving.
+    flow: Option<FlowId>,
+    /// Path latency the data needs after the flow ends (routed network).
+    latency: u64,
+    /// No route: reported as failed when its end event fires.
+    failed: bool,
 }
 
 #[derive(Default, Clone, Copy)]
@@ -431,6 +448,7 @@ pub struct Core<N: Node> {
     queue: EventQueue<Ev<N::Msg, N::Timer>>,
     seed: u64,
     net: SimpleNet,
+    routed: Option<Box<Routed>>,
     timer_gen: Vec<u32>,
     timer_free: Vec<u32>,
     cancelled_pending: usize,
@@ -450,8 +468,18 @@ impl<N: Node> Core<N> {
             return;
         }
         self.stats.datagrams += 1;
-        self.stats.datagram_bytes += msg.wire_size();
-        let delay = self.net.datagram_delay(&mut self.meta[from.index()].net);
+        let bytes = msg.wire_size();
+        self.stats.datagram_bytes += bytes;
+        let delay = match self.routed.as_mut() {
+            None => self.net.datagram_delay(&mut self.meta[from.index()].net),
+            Some(r) => {
+                let rng = &mut self.meta[from.index()].net;
+                match r.datagram(from.0, to.0, bytes, msg.class(), rng) {
+                    Fate::Arrives(d) => d,
+                    Fate::Lost | Fate::Unroutable => return,
+                }
+            }
+        };
         let at = self.now.saturating_add(delay.0);
         let ev = Ev::Deliver {
             to: to.0,
@@ -472,6 +500,7 @@ impl<N: Node> Core<N> {
         let id = self.next_transfer;
         self.next_transfer += 1;
         let bytes = msg.wire_size();
+        let class = msg.class();
         let to_inc = self.meta.get(to.index()).map_or(0, |m| m.inc);
         let t = Transfer {
             id,
@@ -482,6 +511,10 @@ impl<N: Node> Core<N> {
             msg,
             bytes,
             start: self.now,
+            class,
+            flow: None,
+            latency: 0,
+            failed: false,
         };
         let slot = match self.transfer_free.pop() {
             Some(s) => {
@@ -494,11 +527,33 @@ impl<N: Node> Core<N> {
             }
         };
         self.stats.transfers += 1;
-        let dur = self.net.latency + self.net.bulk_rate.transmit_time(Bytes(bytes));
-        let at = self.now.saturating_add(dur.0);
-        self.queue
-            .push(at, Ev::TransferEnd { slot, id })
-            .expect("future");
+        let end = match self.routed.as_mut() {
+            None => {
+                let dur = self.net.latency + self.net.bulk_rate.transmit_time(Bytes(bytes));
+                Some(self.now.saturating_add(dur.0))
+            }
+            Some(r) => {
+                let t = self.transfers[slot as usize].as_mut().expect("just stored");
+                match r.start_flow(self.now, from.0, to.0, bytes, class, slot) {
+                    Some((fid, latency)) => {
+                        t.flow = Some(fid);
+                        t.latency = latency.0;
+                        None
+                    }
+                    None => {
+                        t.failed = true;
+                        Some(self.now)
+                    }
+                }
+            }
+        };
+        match end {
+            Some(at) => self
+                .queue
+                .push(at, Ev::TransferEnd { slot, id })
+                .expect("future"),
+            None => self.ensure_wake(),
+        }
         TransferId(id)
     }
 
@@ -564,6 +619,64 @@ impl<N: Node> Core<N> {
         }
     }
 
+    /// Keep a wake-up event queued for the flow model's earliest completion.
+    fn ensure_wake(&mut self) {
+        let Some(r) = self.routed.as_mut() else {
+            return;
+        };
+        if let Some((t, _)) = r.flows.next_completion()
+            && r.wake_at.is_none_or(|w| t.0 < w)
+        {
+            r.wake_at = Some(t.0);
+            self.queue
+                .push(t.0, Ev::FlowWake)
+                .expect("completion in the future");
+        }
+    }
+
+    /// Flows whose last bit left now: their data arrives after the path
+    /// latency.
+    fn flow_wake(&mut self) {
+        let now = self.now;
+        let Some(r) = self.routed.as_mut() else {
+            return;
+        };
+        if r.wake_at == Some(now) {
+            r.wake_at = None;
+        }
+        while let Some((fid, _)) = r.flows.complete(Time(now)) {
+            let Some(slot) = r.flow_slot.remove(&fid) else {
+                continue;
+            };
+            let Some(t) = self.transfers[slot as usize].as_mut() else {
+                continue;
+            };
+            t.flow = None;
+            let ev = Ev::TransferEnd { slot, id: t.id };
+            self.queue
+                .push(now.saturating_add(t.latency), ev)
+                .expect("future");
+        }
+        self.ensure_wake();
+    }
+
+    /// Bytes moved by transfer `t` now, and stop its flow if it has one.
+    fn stop_transfer(&mut self, t: &Transfer<N::Msg>) -> u64 {
+        match self.routed.as_mut() {
+            None => self.moved(t),
+            Some(r) => {
+                let moved = match t.flow {
+                    Some(fid) => r.fail_flow(self.now, fid),
+                    // Every bit has left; the data was still in flight.
+                    None if !t.failed => t.bytes,
+                    None => 0,
+                };
+                r.account_transfer(t.from, t.to, moved, t.class);
+                moved
+            }
+        }
+    }
+
     /// Bytes moved by transfer `t` at the current time under the built-in
     /// network (data flows at the bulk rate from the start).
     fn moved(&self, t: &Transfer<N::Msg>) -> u64 {
@@ -603,6 +716,24 @@ pub struct Sim<N: Node> {
     wall: std::time::Duration,
     /// Churn and outage driver, when node availability is modelled.
     churn: Option<Box<churn::Driver<N>>>,
+    network_tables_written: bool,
+}
+
+/// Row of the `node_bytes` table (routed network): bytes a node sent and
+/// received, datagrams and transfers together.
+#[derive(Serialize)]
+struct NodeBytesRow {
+    node: u32,
+    sent_bytes: u64,
+    received_bytes: u64,
+}
+
+/// Row of the `link_bytes` table (routed network).
+#[derive(Serialize)]
+struct LinkBytesRow {
+    link: u32,
+    datagram_bytes: u64,
+    flow_bytes: u64,
 }
 
 impl<N: Node> Sim<N>
@@ -619,6 +750,7 @@ where
             queue: EventQueue::new(),
             seed: config.seed,
             net: config.net,
+            routed: None,
             timer_gen: Vec::new(),
             timer_free: Vec::new(),
             cancelled_pending: 0,
@@ -642,6 +774,7 @@ where
             gauges: Vec::new(),
             wall: std::time::Duration::ZERO,
             churn: None,
+            network_tables_written: false,
         }
     }
 
@@ -733,6 +866,49 @@ where
         self.check_node(id)?;
         self.check_time(at)?;
         self.core.queue.push(at.0, Ev::Stop { node: id.0, how })?;
+        Ok(())
+    }
+
+    /// Run the network over `topology` instead of the built-in constant
+    /// network: datagrams follow its routes (serialisation at the sender's
+    /// uplink, path latency, per-link loss, plus jitter uniform in
+    /// `[0, jitter]`), bulk transfers share its link capacities max-min
+    /// fairly. Node `i` of the simulation is node `i` of the topology. Must
+    /// be called before the first run.
+    pub fn set_topology(
+        &mut self,
+        topology: Box<dyn Topology>,
+        jitter: Duration,
+    ) -> Result<(), SimError> {
+        if self.core.stats.events > 0 || self.core.stats.transfers > 0 {
+            return Err(SimError::Config {
+                field: "topology",
+                reason: "set the topology before the simulation runs".into(),
+            });
+        }
+        self.core.routed = Some(Box::new(Routed::new(topology, jitter)));
+        Ok(())
+    }
+
+    /// The topology, when one is set.
+    pub fn topology(&self) -> Option<&dyn Topology> {
+        self.core.routed.as_deref().map(|r| r.topology())
+    }
+
+    /// Cut link `link` at `at` (flows crossing it fail, datagrams crossing
+    /// it are lost), or restore it (`cut = false`). Needs a topology.
+    pub fn cut_link_at(&mut self, link: LinkId, at: Time, cut: bool) -> Result<(), SimError> {
+        self.check_time(at)?;
+        let links = self.topology().map_or(0, |t| t.links().len());
+        if link.index() >= links {
+            return Err(SimError::Config {
+                field: "link",
+                reason: format!("no link {} (the topology has {links})", link.0),
+            });
+        }
+        self.core
+            .queue
+            .push(at.0, Ev::LinkCut { link: link.0, cut })?;
         Ok(())
     }
 
@@ -888,7 +1064,9 @@ where
         }
     }
 
-    /// Copy the engine's own totals into counters named `engine.*`.
+    /// Copy the engine's own totals into counters named `engine.*` (and,
+    /// with a topology, `net.*` counters and the `node_bytes` and
+    /// `link_bytes` tables, written once, at the first call).
     pub fn finish_metrics(&mut self) {
         let s = self.core.stats;
         let m = &mut self.core.metrics;
@@ -910,6 +1088,46 @@ where
             ("engine.node_stops", s.stops),
         ] {
             m.set_counter(k, v);
+        }
+        if let Some(r) = self.core.routed.as_deref() {
+            const CLASS_NAMES: [&str; CLASSES] = [
+                "net.class0_bytes",
+                "net.class1_bytes",
+                "net.class2_bytes",
+                "net.class3_bytes",
+                "net.class4_bytes",
+                "net.class5_bytes",
+                "net.class6_bytes",
+                "net.class7_bytes",
+            ];
+            for (name, &b) in CLASS_NAMES.iter().zip(r.class_bytes()) {
+                m.set_counter(name, b);
+            }
+            m.set_counter("net.datagrams_lost", r.lost);
+            m.set_counter("net.unroutable", r.unroutable);
+            if !self.network_tables_written {
+                for (node, b) in r.node_bytes.iter().enumerate() {
+                    if b.sent > 0 || b.received > 0 {
+                        let row = NodeBytesRow {
+                            node: node as u32,
+                            sent_bytes: b.sent,
+                            received_bytes: b.received,
+                        };
+                        m.record("node_bytes", &row);
+                    }
+                }
+                for (link, d, f) in r.link_bytes() {
+                    if d > 0 || f > 0 {
+                        let row = LinkBytesRow {
+                            link: link as u32,
+                            datagram_bytes: d,
+                            flow_bytes: f,
+                        };
+                        m.record("link_bytes", &row);
+                    }
+                }
+                self.network_tables_written = true;
+            }
         }
     }
 
@@ -989,6 +1207,9 @@ where
                 core.trace(EventKind::Deliver, to, from as u64);
                 core.stats.events += 1;
                 core.stats.delivered += 1;
+                if let Some(r) = core.routed.as_mut() {
+                    r.received(to, msg.wire_size());
+                }
                 let mut cx = Self::cx(core, to, inc);
                 self.nodes[to as usize].on_message(&mut cx, NodeId(from), msg);
             }
@@ -1035,13 +1256,16 @@ where
                     let m = &core.meta[t.from as usize];
                     m.inc == t.from_inc && m.life == Life::Up
                 };
-                let receiver_ok = {
+                let receiver_ok = !t.failed && {
                     let m = &core.meta[t.to as usize];
                     m.inc == t.to_inc && m.life == Life::Up
                 };
                 let started = Time(t.start);
                 if receiver_ok {
                     core.stats.transfer_bytes += t.bytes;
+                    if let Some(r) = core.routed.as_mut() {
+                        r.account_transfer(t.from, t.to, t.bytes, t.class);
+                    }
                     let mut cx = Self::cx(core, t.to, t.to_inc);
                     self.nodes[t.to as usize].on_message(&mut cx, NodeId(t.from), t.msg);
                 }
@@ -1075,6 +1299,8 @@ where
             Ev::Stop { node, how } => self.stop_node(node, how),
             Ev::Churn { node, t, ask_next } => self.churn_event(node, t, ask_next),
             Ev::Group => self.group_event(),
+            Ev::FlowWake => self.core.flow_wake(),
+            Ev::LinkCut { link, cut } => self.link_cut(link, cut),
             Ev::Sample => self.sample(),
         }
     }
@@ -1192,17 +1418,33 @@ where
                 .as_ref()
                 .is_some_and(|t| t.from == node || t.to == node);
             if hit {
-                let t = self.core.transfers[slot].take().expect("hit");
-                self.core.transfer_free.push(slot as u32);
-                failed.push(t);
+                failed.push((slot as u32, None));
             }
         }
-        for t in failed {
+        self.fail_transfers(failed);
+    }
+
+    /// Fail the transfers in `slots` now (with the bytes moved, when the
+    /// flow model already stopped them); senders still up are told.
+    fn fail_transfers(&mut self, slots: Vec<(u32, Option<u64>)>) {
+        for (slot, moved) in slots {
+            let Some(t) = self.core.transfers[slot as usize].take() else {
+                continue;
+            };
+            self.core.transfer_free.push(slot);
             self.core.stats.transfers_failed += 1;
-            let moved = self.core.moved(&t);
+            let moved = match moved {
+                Some(m) => {
+                    if let Some(r) = self.core.routed.as_mut() {
+                        r.account_transfer(t.from, t.to, m, t.class);
+                    }
+                    m
+                }
+                None => self.core.stop_transfer(&t),
+            };
             self.core.stats.transfer_bytes += moved;
             let sender = &self.core.meta[t.from as usize];
-            if t.from != node && sender.inc == t.from_inc && sender.is_up() {
+            if sender.inc == t.from_inc && sender.is_up() {
                 let outcome = TransferOutcome::Failed {
                     to: NodeId(t.to),
                     moved: Bytes(moved),
@@ -1212,6 +1454,25 @@ where
                 self.nodes[t.from as usize].on_transfer(&mut cx, TransferId(t.id), outcome);
             }
         }
+        self.core.ensure_wake();
+    }
+
+    fn link_cut(&mut self, link: u32, cut: bool) {
+        let now = self.core.now;
+        let Some(r) = self.core.routed.as_mut() else {
+            return;
+        };
+        let victims = r.set_cut(now, LinkId(link), cut);
+        self.core.metrics.count(
+            if cut {
+                "net.link_cuts"
+            } else {
+                "net.link_restores"
+            },
+            1,
+        );
+        let slots = victims.into_iter().map(|(s, m)| (s, Some(m))).collect();
+        self.fail_transfers(slots);
     }
 
     fn sample(&mut self) {

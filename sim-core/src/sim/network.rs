@@ -1,0 +1,206 @@
+//! The engine's routed network: datagrams and bulk flows over a topology.
+//!
+//! - A **datagram** follows `Topology::route(from, to)`: it arrives after
+//!   its serialisation at the sender's uplink plus the path latency plus
+//!   jitter (uniform in `[0, jitter]`, from the sender's network stream), and
+//!   is lost with the path's loss probability (drawn from the same stream).
+//!   It is not queued behind bulk flows. A datagram crossing a cut link is
+//!   lost.
+//! - A **bulk transfer** is a flow in [`FlowNet`] along the same route,
+//!   sharing capacities max-min fairly with the other flows; when its last
+//!   bit has left, the data still needs the path latency to arrive. The
+//!   flow model keeps its own completion order; the engine keeps one wake-up
+//!   event in its queue for the earliest completion (a new one only when a
+//!   change brings that earlier), so rate changes never flood the queue.
+//! - **Accounting**: bytes sent and received per node, bytes per link, and
+//!   bytes per traffic class ([`crate::node::Message::class`]), for
+//!   datagrams and transfers alike, written by
+//!   [`Sim::network_tables`](super::Sim::network_tables).
+
+use crate::net::{FlowId, FlowNet, LinkId, LinkSpec, PathModel, RouteError, Topology};
+use crate::rng::SplitMix64;
+use crate::units::{Bytes, Duration, Time};
+use std::collections::BTreeMap;
+
+/// Number of traffic classes counted separately.
+pub const CLASSES: usize = 8;
+
+/// Per-node byte counters.
+#[derive(Clone, Copy, Default, Debug)]
+pub(super) struct NodeBytes {
+    pub sent: u64,
+    pub received: u64,
+}
+
+pub(crate) struct Routed {
+    topo: Box<dyn Topology>,
+    links: Vec<LinkSpec>,
+    jitter: Duration,
+    pub(super) flows: FlowNet,
+    buf: Vec<LinkId>,
+    cut: Vec<bool>,
+    /// Flow in progress → transfer slot.
+    pub(super) flow_slot: BTreeMap<FlowId, u32>,
+    /// Time of the earliest wake-up event in the queue, if any.
+    pub(super) wake_at: Option<u64>,
+    pub(super) node_bytes: Vec<NodeBytes>,
+    datagram_link_bytes: Vec<u64>,
+    class_bytes: [u64; CLASSES],
+    pub(super) lost: u64,
+    pub(super) unroutable: u64,
+}
+
+/// What happened to a datagram.
+pub(super) enum Fate {
+    Arrives(Duration),
+    Lost,
+    Unroutable,
+}
+
+impl Routed {
+    pub(super) fn new(topo: Box<dyn Topology>, jitter: Duration) -> Self {
+        let links = topo.links().to_vec();
+        let flows = FlowNet::from_links(&links);
+        let n = links.len();
+        Routed {
+            topo,
+            links,
+            jitter,
+            flows,
+            buf: Vec::new(),
+            cut: vec![false; n],
+            flow_slot: BTreeMap::new(),
+            wake_at: None,
+            node_bytes: Vec::new(),
+            datagram_link_bytes: vec![0; n],
+            class_bytes: [0; CLASSES],
+            lost: 0,
+            unroutable: 0,
+        }
+    }
+
+    pub(super) fn topology(&self) -> &dyn Topology {
+        &*self.topo
+    }
+
+    fn node(&mut self, n: u32) -> &mut NodeBytes {
+        let i = n as usize;
+        if self.node_bytes.len() <= i {
+            self.node_bytes.resize(i + 1, NodeBytes::default());
+        }
+        &mut self.node_bytes[i]
+    }
+
+    fn route(&mut self, from: u32, to: u32) -> Result<(), RouteError> {
+        self.topo.route(from, to, &mut self.buf)
+    }
+
+    /// Route a datagram of `bytes` and decide its fate.
+    pub(super) fn datagram(
+        &mut self,
+        from: u32,
+        to: u32,
+        bytes: u64,
+        class: u8,
+        rng: &mut SplitMix64,
+    ) -> Fate {
+        if self.route(from, to).is_err() {
+            self.unroutable += 1;
+            return Fate::Unroutable;
+        }
+        self.node(from).sent += bytes;
+        self.class_bytes[class as usize % CLASSES] += bytes;
+        let pm = PathModel::new(&self.links);
+        let loss = pm.path_loss(&self.buf);
+        let mut delay = pm.datagram_delay(&self.buf, Bytes(bytes));
+        for l in &self.buf {
+            self.datagram_link_bytes[l.index()] += bytes;
+        }
+        if self.jitter.0 > 0 {
+            delay = delay.saturating_add(Duration(rng.below(self.jitter.0 + 1)));
+        }
+        let cut = self.buf.iter().any(|l| self.cut[l.index()]);
+        if cut || (loss > 0.0 && rng.unit_f64() < loss) {
+            self.lost += 1;
+            return Fate::Lost;
+        }
+        Fate::Arrives(delay)
+    }
+
+    /// A datagram of `bytes` arrived at `to`.
+    pub(super) fn received(&mut self, to: u32, bytes: u64) {
+        self.node(to).received += bytes;
+    }
+
+    /// Start a flow for transfer `slot`; returns the path latency the data
+    /// needs after the flow ends, or None if there is no usable route.
+    pub(super) fn start_flow(
+        &mut self,
+        now: u64,
+        from: u32,
+        to: u32,
+        bytes: u64,
+        class: u8,
+        slot: u32,
+    ) -> Option<(FlowId, Duration)> {
+        if self.route(from, to).is_err() || self.buf.is_empty() {
+            self.unroutable += 1;
+            return None;
+        }
+        if self.buf.iter().any(|l| self.cut[l.index()]) {
+            return None;
+        }
+        let latency = PathModel::new(&self.links).path_latency(&self.buf);
+        let id = self
+            .flows
+            .start(Time(now), &self.buf, Bytes(bytes), class)
+            .ok()?;
+        self.flow_slot.insert(id, slot);
+        Some((id, latency))
+    }
+
+    /// Account a finished or failed transfer's moved bytes.
+    pub(super) fn account_transfer(&mut self, from: u32, to: u32, moved: u64, class: u8) {
+        self.node(from).sent += moved;
+        self.node(to).received += moved;
+        self.class_bytes[class as usize % CLASSES] += moved;
+    }
+
+    /// Fail the flow of a transfer; returns the bytes it moved.
+    pub(super) fn fail_flow(&mut self, now: u64, id: FlowId) -> u64 {
+        self.flow_slot.remove(&id);
+        self.flows.fail(Time(now), id).map_or(0, |b| b.0)
+    }
+
+    /// Cut (or restore) a link. Cutting fails the flows crossing it and
+    /// returns their transfer slots with the bytes moved.
+    pub(super) fn set_cut(&mut self, now: u64, link: LinkId, cut: bool) -> Vec<(u32, u64)> {
+        let Some(c) = self.cut.get_mut(link.index()) else {
+            return Vec::new();
+        };
+        *c = cut;
+        if !cut {
+            return Vec::new();
+        }
+        self.flows
+            .fail_link(Time(now), link)
+            .into_iter()
+            .filter_map(|(id, moved)| self.flow_slot.remove(&id).map(|s| (s, moved.0)))
+            .collect()
+    }
+
+    /// Bytes per link: datagrams plus finished flows.
+    pub(super) fn link_bytes(&self) -> impl Iterator<Item = (usize, u64, u64)> + '_ {
+        (0..self.links.len()).map(|i| {
+            (
+                i,
+                self.datagram_link_bytes[i],
+                self.flows.link_bytes(LinkId(i as u32)),
+            )
+        })
+    }
+
+    pub(super) fn class_bytes(&self) -> &[u64; CLASSES] {
+        &self.class_bytes
+    }
+}
