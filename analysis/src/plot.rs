@@ -88,6 +88,12 @@ fn both(base: &Path, p: &impl Painter) -> Result<Vec<PathBuf>, PlotError> {
 /// One named series of values.
 pub type Series = (String, Vec<f64>);
 
+/// A bar: its height and an optional 95 % interval.
+pub type Bar = (f64, Option<(f64, f64)>);
+
+/// A category of bars (one per system), with its label.
+pub type BarGroup = (String, Vec<Bar>);
+
 fn nice_range(lo: f64, hi: f64) -> (f64, f64) {
     if !lo.is_finite() || !hi.is_finite() {
         return (0.0, 1.0);
@@ -198,7 +204,7 @@ pub fn bars(
     title: &str,
     y_label: &str,
     systems: &[String],
-    categories: &[(String, Vec<(f64, Option<(f64, f64)>)>)],
+    categories: &[BarGroup],
 ) -> Result<Vec<PathBuf>, PlotError> {
     let top = categories
         .iter()
@@ -235,7 +241,7 @@ struct Bars<'a> {
     title: &'a str,
     y_label: &'a str,
     systems: &'a [String],
-    categories: &'a [(String, Vec<(f64, Option<(f64, f64)>)>)],
+    categories: &'a [BarGroup],
     y1: f64,
 }
 
