@@ -45,21 +45,49 @@ const NS_PER_S: u64 = 1_000_000_000;
 #[serde(transparent)]
 pub struct Time(pub u64);
 
-/// A span of simulated time, in nanoseconds.
-#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize)]
-#[serde(transparent)]
+/// A span of simulated time, in nanoseconds. Serialised as a human string
+/// (`"1.5s"`), so scenario files read naturally and round-trip exactly.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
 pub struct Duration(pub u64);
 
 /// A data rate in whole bits per second. Never zero once validated by
-/// [`Rate::new`] or parsing.
-#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(transparent)]
+/// [`Rate::new`] or parsing. Serialised as a human string (`"20Mbit/s"`).
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Rate(u64);
 
-/// A size in whole bytes.
-#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize)]
-#[serde(transparent)]
+/// A size in whole bytes. Serialised as a human string (`"4MiB"`).
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
 pub struct Bytes(pub u64);
+
+/// Serde as human strings: written with `Display`, read with `FromStr`, so
+/// a bad value in a file reports what a valid one looks like.
+macro_rules! serde_as_string {
+    ($t:ty, $what:literal) => {
+        impl Serialize for $t {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.collect_str(self)
+            }
+        }
+        impl<'de> Deserialize<'de> for $t {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                struct V;
+                impl serde::de::Visitor<'_> for V {
+                    type Value = $t;
+                    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                        f.write_str($what)
+                    }
+                    fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<$t, E> {
+                        v.parse::<$t>().map_err(|e| E::custom(e))
+                    }
+                }
+                d.deserialize_str(V)
+            }
+        }
+    };
+}
+serde_as_string!(Duration, "a duration with a unit, e.g. \"250ms\"");
+serde_as_string!(Rate, "a rate with a unit, e.g. \"20Mbit/s\"");
+serde_as_string!(Bytes, "a size with a unit, e.g. \"4MiB\"");
 
 impl Time {
     /// The start of every run.
@@ -549,6 +577,23 @@ mod tests {
         assert_eq!(r.transmit_time(Bytes(1)).as_nanos(), 2_666_666_667);
         let slow = Rate::new(1).unwrap();
         assert_eq!(slow.transmit_time(Bytes(u64::MAX)), Duration::MAX);
+    }
+
+    #[test]
+    fn serde_uses_human_strings() {
+        #[derive(Serialize, Deserialize, PartialEq, Debug)]
+        struct S {
+            d: Duration,
+            r: Rate,
+            b: Bytes,
+        }
+        let v = S {
+            d: Duration::from_millis(1_500),
+            r: Rate::new(20_000_000).unwrap(),
+            b: Bytes(4 << 20),
+        };
+        let text = postcard::to_stdvec(&v).unwrap();
+        assert_eq!(postcard::from_bytes::<S>(&text).unwrap(), v);
     }
 
     proptest! {

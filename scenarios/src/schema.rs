@@ -1,0 +1,283 @@
+//! The scenario schema: every key, its unit and its default.
+//!
+//! Units are written as strings (`"250ms"`, `"20Mbit/s"`, `"4MiB"`);
+//! unknown keys are errors. `docs/scenario-reference.md` documents every key
+//! with an example; a test checks that the page mentions every key of this
+//! schema.
+
+use serde::{Deserialize, Serialize};
+use sim_core::units::{Duration, Rate};
+
+/// A whole scenario file.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Scenario {
+    /// Name, description, seed, durations.
+    pub scenario: Meta,
+    /// The network the nodes live on.
+    pub topology: TopologySpec,
+    /// The nodes' access links.
+    #[serde(default)]
+    pub access: AccessSpec,
+    /// How peers come and go (none: always up).
+    #[serde(default)]
+    pub churn: Option<ChurnSpec>,
+    /// The DHT's parameters.
+    #[serde(default)]
+    pub kademlia: KademliaSpec,
+    /// The requests both systems serve.
+    pub workload: WorkloadSpec,
+    /// The central baseline.
+    #[serde(default)]
+    pub datacenter: DatacenterSpec,
+    /// What to write.
+    #[serde(default)]
+    pub output: OutputSpec,
+}
+
+/// `[scenario]`
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Meta {
+    /// Short name; results go to `out/<name>/`.
+    pub name: String,
+    /// One line saying what the scenario shows.
+    #[serde(default)]
+    pub description: String,
+    /// Master seed of every random stream.
+    #[serde(default = "default_seed")]
+    pub seed: u64,
+    /// Simulated time during which requests are issued and measured.
+    pub duration: Duration,
+    /// Simulated time before measurement starts (joins, churn settling).
+    #[serde(default = "default_warmup")]
+    pub warmup: Duration,
+}
+
+fn default_seed() -> u64 {
+    1
+}
+fn default_warmup() -> Duration {
+    Duration::from_secs(600)
+}
+
+/// `[topology]`
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "kebab-case", deny_unknown_fields)]
+pub enum TopologySpec {
+    /// A synthetic internet: nodes on a sphere.
+    Internet {
+        /// Number of peers.
+        nodes: u32,
+    },
+    /// A city mesh from a file (a bundled name like `nycmesh`, or a path).
+    Mesh {
+        /// `nycmesh`, `freifunk-bremen`, `freifunk-bielefeld`,
+        /// `freifunk-berlin`, or a path to a node-link/NetJSON file.
+        file: String,
+        /// Gateways, by role (`supernode`) or name pattern (`vpn*`); the
+        /// file's recommended gateways when absent.
+        #[serde(default)]
+        gateways: Option<String>,
+        /// Routing metric: `hops`, `latency` or `etx`.
+        #[serde(default = "default_metric")]
+        metric: String,
+    },
+}
+
+fn default_metric() -> String {
+    "etx".to_string()
+}
+
+/// `[access]`: every peer's home link.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AccessSpec {
+    /// Upload capacity.
+    #[serde(default = "default_up")]
+    pub uplink: Rate,
+    /// Download capacity.
+    #[serde(default = "default_down")]
+    pub downlink: Rate,
+    /// One-way latency of the access link.
+    #[serde(default = "default_access_latency")]
+    pub latency: Duration,
+    /// Datagram jitter, uniform in `[0, jitter]`.
+    #[serde(default = "default_jitter")]
+    pub jitter: Duration,
+}
+
+fn default_up() -> Rate {
+    Rate::new(20_000_000).expect("positive")
+}
+fn default_down() -> Rate {
+    Rate::new(100_000_000).expect("positive")
+}
+fn default_access_latency() -> Duration {
+    Duration::from_millis(5)
+}
+fn default_jitter() -> Duration {
+    Duration::from_millis(2)
+}
+
+impl Default for AccessSpec {
+    fn default() -> Self {
+        AccessSpec {
+            uplink: default_up(),
+            downlink: default_down(),
+            latency: default_access_latency(),
+            jitter: default_jitter(),
+        }
+    }
+}
+
+/// `[churn]`: alternating up/down sessions.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChurnSpec {
+    /// Up-session distribution, e.g. `"weibull(2h, 0.5)"`.
+    pub up: String,
+    /// Down-session distribution, e.g. `"exponential(1h)"`.
+    pub down: String,
+}
+
+/// `[kademlia]`
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KademliaSpec {
+    /// Bucket size and replication.
+    #[serde(default = "default_k")]
+    pub k: u32,
+    /// Parallel requests per lookup.
+    #[serde(default = "default_alpha")]
+    pub alpha: u32,
+    /// Id width in bits (32 to 256).
+    #[serde(default = "default_bits")]
+    pub id_bits: u32,
+    /// Per-RPC timeout.
+    #[serde(default = "default_rpc_timeout")]
+    pub rpc_timeout: Duration,
+    /// `join` (cold start through bootstrap contacts) or `warm` (routing
+    /// tables built from global knowledge; labelled in every output).
+    #[serde(default = "default_start")]
+    pub start: String,
+}
+
+fn default_k() -> u32 {
+    20
+}
+fn default_alpha() -> u32 {
+    3
+}
+fn default_bits() -> u32 {
+    160
+}
+fn default_rpc_timeout() -> Duration {
+    Duration::from_secs(1)
+}
+fn default_start() -> String {
+    "join".to_string()
+}
+
+impl Default for KademliaSpec {
+    fn default() -> Self {
+        KademliaSpec {
+            k: default_k(),
+            alpha: default_alpha(),
+            id_bits: default_bits(),
+            rpc_timeout: default_rpc_timeout(),
+            start: default_start(),
+        }
+    }
+}
+
+/// `[workload]`: lookups of random keys, Poisson per client.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WorkloadSpec {
+    /// Number of clients (the first peers).
+    pub clients: u32,
+    /// Mean time between a client's requests.
+    pub mean_gap: Duration,
+}
+
+/// `[datacenter]`: the central directory.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DatacenterSpec {
+    /// Servers at the site.
+    #[serde(default = "default_servers")]
+    pub servers: u32,
+    /// Time a server spends on one request.
+    #[serde(default = "default_service")]
+    pub service_time: Duration,
+    /// One-way latency from the site to the internet side of the network.
+    #[serde(default = "default_wan")]
+    pub wan_latency: Duration,
+    /// The site's link capacity (each direction).
+    #[serde(default = "default_site_rate")]
+    pub capacity: Rate,
+    /// Mean time between site outages (none when absent).
+    #[serde(default)]
+    pub mtbf: Option<Duration>,
+    /// Mean outage length.
+    #[serde(default = "default_mttr")]
+    pub mttr: Duration,
+}
+
+fn default_servers() -> u32 {
+    4
+}
+fn default_service() -> Duration {
+    Duration::from_micros(200)
+}
+fn default_wan() -> Duration {
+    Duration::from_millis(15)
+}
+fn default_site_rate() -> Rate {
+    Rate::new(10_000_000_000).expect("positive")
+}
+fn default_mttr() -> Duration {
+    Duration::from_secs(3_600)
+}
+
+impl Default for DatacenterSpec {
+    fn default() -> Self {
+        DatacenterSpec {
+            servers: default_servers(),
+            service_time: default_service(),
+            wan_latency: default_wan(),
+            capacity: default_site_rate(),
+            mtbf: None,
+            mttr: default_mttr(),
+        }
+    }
+}
+
+/// `[output]`
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OutputSpec {
+    /// Draw plots and write `report.md`.
+    #[serde(default = "yes")]
+    pub plots: bool,
+    /// Sample time series every this often.
+    #[serde(default = "default_sample")]
+    pub sample_every: Duration,
+}
+
+fn yes() -> bool {
+    true
+}
+fn default_sample() -> Duration {
+    Duration::from_secs(60)
+}
+
+impl Default for OutputSpec {
+    fn default() -> Self {
+        OutputSpec {
+            plots: true,
+            sample_every: default_sample(),
+        }
+    }
+}
