@@ -1,0 +1,655 @@
+//! [`MeshTopology`]: end hosts attached to the routers of a [`RouterGraph`],
+//! shortest-path routing by a named metric, per-router radio airtime, and
+//! gateways to the internet.
+//!
+//! # Link table
+//! With `H` hosts (mesh hosts first, then internet hosts), `E` graph links,
+//! `A` airtime resources and `G` gateways, link ids are laid out as:
+//!
+//! | ids | what |
+//! |---|---|
+//! | `2h`, `2h + 1` | host `h`'s access uplink and downlink |
+//! | `2H + 2e`, `2H + 2e + 1` | graph link `e` from its `a` end to `b`, and from `b` to `a` |
+//! | `2H + 2E + k` | airtime `k`: one per (router, radio kind) pair that has links of that kind, zero latency, lossless |
+//! | `2H + 2E + A + 2g`, `+ 1` | gateway `g`'s egress (mesh to internet) and ingress |
+//!
+//! # Routes
+//! - mesh host to mesh host: `up(a)`, then for every hop from router `u` to
+//!   router `v`: `u`'s airtime for the hop's radio kind (if radio) and the
+//!   directed link `u → v`; then `down(b)`. Two hosts on one router: `up(a),
+//!   down(b)`.
+//! - mesh host to internet host: `up(a)`, the hops to the gateway nearest to
+//!   `a`'s router (by the metric), the gateway's egress, `down(x)`; the
+//!   reverse direction uses the same gateway and its ingress.
+//! - internet host to internet host: `up(x), down(y)`.
+//!
+//! Shortest paths are computed with petgraph's Dijkstra on demand, one
+//! tree per source router, and kept in a bounded cache
+//! ([`MeshConfig::cache_bytes_max`]); the cache evicts in insertion order
+//! (first in, first out). The cache only saves work: a route is a pure
+//! function of the graph, the configuration and `(from, to)`. Because
+//! [`Topology::route`] takes `&self`, the cache sits in a `RefCell`:
+//! a `MeshTopology` is `Send` but not `Sync`.
+
+use super::error::TopoError;
+use super::graph::{NodeSelector, RouterGraph};
+use super::kind::{KindTable, LinkKind, Metric};
+use crate::net::latency::LatencyModel;
+use crate::net::route::{Access, LinkId, LinkSpec, RouteError, Topology};
+use crate::units::{Duration, Rate};
+use petgraph::graph::{NodeIndex, UnGraph};
+use petgraph::visit::EdgeRef;
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+
+const NONE: u32 = u32::MAX;
+
+/// Which routers are gateways, and what their internet uplink is.
+#[derive(Clone, Debug, PartialEq)]
+pub struct GatewaySpec {
+    /// Routers matching any selector are gateways. Empty: no gateway (the
+    /// internet is unreachable).
+    pub select: Vec<NodeSelector>,
+    /// The gateways are *servers* in data centers reached over tunnels
+    /// (Freifunk's `vpnNN`): every link touching one is a
+    /// [`LinkKind::Vpn`] tunnel whatever its label, and no end host is
+    /// attached to one. When `false` (NYC Mesh supernodes) the gateways are
+    /// ordinary mesh routers with an internet uplink and keep their links'
+    /// labels.
+    pub servers: bool,
+    /// Each gateway's link to the internet: `up` is its egress capacity,
+    /// `down` its ingress capacity, `latency` the one-way delay of each.
+    pub uplink: Access,
+}
+
+/// How end hosts are attached to routers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum HostPlacement {
+    /// One host per eligible router: host `i` on the `i`-th eligible router.
+    OnePerRouter,
+    /// `n` hosts; host `i` on eligible router `i % eligible`.
+    Count(usize),
+}
+
+/// How to build a [`MeshTopology`].
+///
+/// Eligible routers (those hosts attach to) are all routers except
+/// implicit nodes and gateway servers, in graph order.
+#[derive(Clone, Debug, PartialEq)]
+pub struct MeshConfig {
+    /// Parameters per link kind.
+    pub kinds: KindTable,
+    /// The routing metric.
+    pub metric: Metric,
+    /// Gateways.
+    pub gateways: GatewaySpec,
+    /// Mesh hosts.
+    pub hosts: HostPlacement,
+    /// Access link of every mesh host to its router (its LAN).
+    pub host_access: Access,
+    /// Hosts outside the mesh (a data center, peers elsewhere), reached
+    /// through the gateways; their access latency should include the WAN
+    /// delay from the gateways. Node ids follow the mesh hosts.
+    pub internet_hosts: Vec<Access>,
+    /// Bound of the shortest-path-tree cache in bytes (each tree takes
+    /// 4 bytes per router; at least one tree is kept).
+    pub cache_bytes_max: usize,
+}
+
+fn mbit(m: u64) -> Rate {
+    Rate::new(m * 1_000_000).expect("positive")
+}
+
+impl Default for MeshConfig {
+    /// Default kinds ([`KindTable::default`]), routing by ETX, no gateway,
+    /// one host per router with a 100 Mbit/s, 0.1 ms LAN, no internet host,
+    /// a 32 MiB route cache. Gateway uplinks default to 1 Gbit/s each way,
+    /// 5 ms (assumed).
+    fn default() -> Self {
+        MeshConfig {
+            kinds: KindTable::default(),
+            metric: Metric::Etx,
+            gateways: GatewaySpec {
+                select: Vec::new(),
+                servers: false,
+                uplink: Access {
+                    up: mbit(1_000),
+                    down: mbit(1_000),
+                    latency: Duration::from_millis(5),
+                },
+            },
+            hosts: HostPlacement::OnePerRouter,
+            host_access: Access {
+                up: mbit(100),
+                down: mbit(100),
+                latency: Duration::from_micros(100),
+            },
+            internet_hosts: Vec::new(),
+            cache_bytes_max: 32 << 20,
+        }
+    }
+}
+
+/// Bounded first-in-first-out cache of shortest-path trees by source router.
+#[derive(Debug)]
+struct TreeCache {
+    index: BTreeMap<u32, usize>,
+    slots: Vec<(u32, Vec<u32>)>,
+    next_victim: usize,
+    trees_max: usize,
+    computed: u64,
+}
+
+/// A router mesh with end hosts; see the [module documentation](self).
+#[derive(Debug)]
+pub struct MeshTopology {
+    graph: RouterGraph,
+    kinds: Vec<LinkKind>,
+    reclassified: [usize; 5],
+    specs: Vec<LinkSpec>,
+    mesh_hosts: usize,
+    host_router: Vec<u32>,
+    base_links: u32,
+    base_airtime: u32,
+    base_gateway: u32,
+    airtime_of: Vec<[u32; 2]>,
+    gateways: Vec<u32>,
+    gateway_slot: Vec<u32>,
+    gw_of: Vec<u32>,
+    gw_next: Vec<u32>,
+    weights: Vec<u64>,
+    pg: UnGraph<(), u32>,
+    cache: RefCell<TreeCache>,
+}
+
+impl MeshTopology {
+    /// Build the topology. The graph must be connected (load it with
+    /// [`ComponentPolicy::KeepLargest`](super::ComponentPolicy) or call
+    /// [`RouterGraph::keep_largest_component`] first).
+    pub fn new(graph: RouterGraph, cfg: &MeshConfig) -> Result<MeshTopology, TopoError> {
+        cfg.kinds.validate()?;
+        let mut graph = graph;
+        let r = graph.routers.len();
+        if r == 0 {
+            return Err(TopoError::Empty { file: graph.name });
+        }
+        let comps = graph.components(|_, _| true, |_| true);
+        if comps.len() > 1 {
+            return Err(TopoError::Disconnected {
+                file: graph.name,
+                components: comps.len(),
+                sizes: comps.iter().take(10).map(Vec::len).collect(),
+            });
+        }
+        let gateways = graph.select(&cfg.gateways.select);
+        if gateways.is_empty() && !cfg.gateways.select.is_empty() {
+            return Err(TopoError::config(format!(
+                "{}: no router matches the gateway selectors {:?}",
+                graph.name, cfg.gateways.select
+            )));
+        }
+        if gateways.is_empty() && !cfg.internet_hosts.is_empty() {
+            return Err(TopoError::config(
+                "internet hosts need at least one gateway to reach them",
+            ));
+        }
+        let reclassified = if cfg.gateways.servers {
+            graph.mark_gateway_servers(&gateways)
+        } else {
+            [0; 5]
+        };
+        let mut is_gw = vec![false; r];
+        for &g in &gateways {
+            is_gw[g as usize] = true;
+        }
+        let eligible: Vec<u32> = (0..r as u32)
+            .filter(|&i| {
+                let server = cfg.gateways.servers && is_gw[i as usize];
+                !(graph.routers[i as usize].implicit || server)
+            })
+            .collect();
+        if eligible.is_empty() {
+            return Err(TopoError::config(format!(
+                "{}: no router to attach hosts to (all are implicit nodes or gateway servers)",
+                graph.name
+            )));
+        }
+        let mesh_hosts = match cfg.hosts {
+            HostPlacement::OnePerRouter => eligible.len(),
+            HostPlacement::Count(n) => n,
+        };
+        if mesh_hosts == 0 {
+            return Err(TopoError::config("zero mesh hosts"));
+        }
+        let host_router: Vec<u32> = (0..mesh_hosts)
+            .map(|i| eligible[i % eligible.len()])
+            .collect();
+        let hosts = mesh_hosts + cfg.internet_hosts.len();
+        let e = graph.links.len();
+        let total_estimate =
+            2 * hosts as u128 + 2 * e as u128 + 2 * r as u128 + 2 * gateways.len() as u128;
+        if total_estimate >= u32::MAX as u128 {
+            return Err(TopoError::config("too many links for 32-bit link ids"));
+        }
+
+        let mut specs = Vec::with_capacity(total_estimate as usize);
+        for _ in 0..mesh_hosts {
+            specs.push(LinkSpec::lossless(
+                cfg.host_access.latency,
+                cfg.host_access.up,
+            ));
+            specs.push(LinkSpec::lossless(
+                cfg.host_access.latency,
+                cfg.host_access.down,
+            ));
+        }
+        for a in &cfg.internet_hosts {
+            specs.push(LinkSpec::lossless(a.latency, a.up));
+            specs.push(LinkSpec::lossless(a.latency, a.down));
+        }
+        let base_links = specs.len() as u32;
+        let kinds: Vec<LinkKind> = graph.links.iter().map(|l| l.kind).collect();
+        let mut weights = Vec::with_capacity(e);
+        for l in &graph.links {
+            let p = cfg.kinds.get(l.kind);
+            let loss_ab = p.loss.loss(l.tq_ab, l.etx);
+            let loss_ba = p.loss.loss(l.tq_ba, l.etx);
+            for loss in [loss_ab, loss_ba] {
+                let s = LinkSpec::new(p.latency, p.capacity, loss)
+                    .map_err(|err| TopoError::config(err.to_string()))?;
+                specs.push(s);
+            }
+            weights.push(match cfg.metric {
+                Metric::Hops => 1,
+                Metric::Latency => p.latency.as_nanos().max(1),
+                Metric::Etx => {
+                    let d = (1.0 - loss_ab) * (1.0 - loss_ba);
+                    ((1e6 / d).round() as u64).max(1)
+                }
+            });
+        }
+        let base_airtime = specs.len() as u32;
+        let mut airtime_of = vec![[NONE; 2]; r];
+        for (li, l) in graph.links.iter().enumerate() {
+            let k = kinds[li];
+            let slot = match k {
+                LinkKind::Wifi => 0,
+                LinkKind::Wifi60GHz => 1,
+                _ => continue,
+            };
+            let Some(air) = cfg.kinds.get(k).airtime else {
+                continue;
+            };
+            for end in [l.a, l.b] {
+                if airtime_of[end as usize][slot] == NONE {
+                    airtime_of[end as usize][slot] = specs.len() as u32;
+                    specs.push(LinkSpec::lossless(Duration::ZERO, air));
+                }
+            }
+        }
+        let base_gateway = specs.len() as u32;
+        let mut gateway_slot = vec![NONE; r];
+        for (k, &g) in gateways.iter().enumerate() {
+            gateway_slot[g as usize] = k as u32;
+            let u = &cfg.gateways.uplink;
+            specs.push(LinkSpec::lossless(u.latency, u.up));
+            specs.push(LinkSpec::lossless(u.latency, u.down));
+        }
+
+        let mut pg: UnGraph<(), u32> = UnGraph::with_capacity(r, e);
+        for _ in 0..r {
+            pg.add_node(());
+        }
+        for (li, l) in graph.links.iter().enumerate() {
+            pg.add_edge(
+                NodeIndex::new(l.a as usize),
+                NodeIndex::new(l.b as usize),
+                li as u32,
+            );
+        }
+
+        // Nearest gateway of every router: one Dijkstra from a virtual node
+        // joined to every gateway by an edge of weight 1.
+        let mut gw_of = vec![NONE; r];
+        let mut gw_next = vec![NONE; r];
+        if !gateways.is_empty() {
+            let mut g2 = pg.clone();
+            let virt = g2.add_node(());
+            for &g in &gateways {
+                g2.add_edge(virt, NodeIndex::new(g as usize), NONE);
+            }
+            let (pred, dist) = shortest_tree(&g2, &weights, virt.index() as u32);
+            let mut order: Vec<u32> = (0..r as u32)
+                .filter(|&v| dist[v as usize] != u64::MAX)
+                .collect();
+            order.sort_by_key(|&v| (dist[v as usize], v));
+            for v in order {
+                let l = pred[v as usize];
+                if l == NONE {
+                    gw_of[v as usize] = v;
+                } else {
+                    gw_next[v as usize] = l;
+                    let u = other_end(&graph, l, v);
+                    gw_of[v as usize] = gw_of[u as usize];
+                }
+            }
+        }
+        let trees_max = (cfg.cache_bytes_max / (4 * r)).max(1);
+        Ok(MeshTopology {
+            graph,
+            kinds,
+            reclassified,
+            specs,
+            mesh_hosts,
+            host_router,
+            base_links,
+            base_airtime,
+            base_gateway,
+            airtime_of,
+            gateways,
+            gateway_slot,
+            gw_of,
+            gw_next,
+            weights,
+            pg,
+            cache: RefCell::new(TreeCache {
+                index: BTreeMap::new(),
+                slots: Vec::new(),
+                next_victim: 0,
+                trees_max,
+                computed: 0,
+            }),
+        })
+    }
+
+    /// The router graph (with gateway-server links reclassified).
+    pub fn graph(&self) -> &RouterGraph {
+        &self.graph
+    }
+    /// Number of routers.
+    pub fn router_count(&self) -> usize {
+        self.graph.routers.len()
+    }
+    /// Number of mesh hosts (nodes `0..mesh_hosts()`); internet hosts follow.
+    pub fn mesh_hosts(&self) -> usize {
+        self.mesh_hosts
+    }
+    /// The router host `host` is attached to; `None` for an internet host.
+    pub fn host_router(&self, host: u32) -> Option<u32> {
+        self.host_router.get(host as usize).copied()
+    }
+    /// The node id of internet host `k`.
+    pub fn internet_host(&self, k: usize) -> u32 {
+        (self.mesh_hosts + k) as u32
+    }
+    /// Host `h`'s access uplink.
+    pub fn uplink(&self, h: u32) -> LinkId {
+        LinkId(2 * h)
+    }
+    /// Host `h`'s access downlink.
+    pub fn downlink(&self, h: u32) -> LinkId {
+        LinkId(2 * h + 1)
+    }
+    /// The directed link carrying graph link `link` away from router `from`
+    /// (which must be one of its ends).
+    pub fn directed(&self, link: u32, from: u32) -> LinkId {
+        let l = &self.graph.links[link as usize];
+        debug_assert!(from == l.a || from == l.b);
+        LinkId(self.base_links + 2 * link + u32::from(from != l.a))
+    }
+    /// The airtime resource of `router`'s radio of `kind`, if it has links of
+    /// that radio kind (and the kind has an airtime).
+    pub fn airtime(&self, router: u32, kind: LinkKind) -> Option<LinkId> {
+        let slot = match kind {
+            LinkKind::Wifi => 0,
+            LinkKind::Wifi60GHz => 1,
+            _ => return None,
+        };
+        let id = self.airtime_of[router as usize][slot];
+        (id != NONE).then_some(LinkId(id))
+    }
+    /// Gateway routers, ascending.
+    pub fn gateways(&self) -> &[u32] {
+        &self.gateways
+    }
+    /// The gateway nearest to `router` by the metric (ties: lower index).
+    pub fn nearest_gateway(&self, router: u32) -> Option<u32> {
+        let g = *self.gw_of.get(router as usize)?;
+        (g != NONE).then_some(g)
+    }
+    /// Gateway `gateway`'s egress link (mesh to internet).
+    pub fn gateway_egress(&self, gateway: u32) -> Option<LinkId> {
+        let k = *self.gateway_slot.get(gateway as usize)?;
+        (k != NONE).then(|| LinkId(self.base_gateway + 2 * k))
+    }
+    /// Gateway `gateway`'s ingress link (internet to mesh).
+    pub fn gateway_ingress(&self, gateway: u32) -> Option<LinkId> {
+        self.gateway_egress(gateway).map(|l| LinkId(l.0 + 1))
+    }
+    /// How many links were reclassified as tunnels because they touch a
+    /// gateway server, per original kind in [`LinkKind::ALL`] order.
+    pub fn reclassified(&self) -> [usize; 5] {
+        self.reclassified
+    }
+    /// Number of airtime resources.
+    pub fn airtime_count(&self) -> usize {
+        (self.base_gateway - self.base_airtime) as usize
+    }
+    /// Number of shortest-path trees computed so far (cache misses).
+    pub fn trees_computed(&self) -> u64 {
+        self.cache.borrow().computed
+    }
+    /// Largest number of trees the cache holds.
+    pub fn cache_trees_max(&self) -> usize {
+        self.cache.borrow().trees_max
+    }
+    /// Approximate heap bytes of the routing state: the petgraph graph, the
+    /// link table, per-router and per-link tables, and the cached trees.
+    pub fn memory_bytes(&self) -> usize {
+        use std::mem::size_of;
+        let r = self.graph.routers.len();
+        let e = self.graph.links.len();
+        let cache = self.cache.borrow();
+        let trees: usize = cache.slots.iter().map(|(_, t)| t.capacity() * 4 + 32).sum();
+        // petgraph: a node is two u32 edge heads; an edge its weight, two
+        // next pointers and two ends (u32 each).
+        r * 8
+            + e * 20
+            + self.specs.capacity() * size_of::<LinkSpec>()
+            + self.kinds.capacity()
+            + self.weights.capacity() * 8
+            + self.graph.links.capacity() * size_of::<super::graph::GraphLink>()
+            + r * (size_of::<super::graph::Router>() + 8 + 4 * 4)
+            + self.host_router.capacity() * 4
+            + trees
+            + cache.index.len() * 24
+    }
+
+    fn other(&self, link: u32, v: u32) -> u32 {
+        other_end(&self.graph, link, v)
+    }
+
+    /// Push the hop over `link` transmitted by `from`: airtime, directed link.
+    fn push_hop(&self, out: &mut Vec<LinkId>, link: u32, from: u32) {
+        if let Some(a) = self.airtime(from, self.kinds[link as usize]) {
+            out.push(a);
+        }
+        out.push(self.directed(link, from));
+    }
+    /// The same hop in reverse order (for segments built backwards).
+    fn push_hop_rev(&self, out: &mut Vec<LinkId>, link: u32, from: u32) {
+        out.push(self.directed(link, from));
+        if let Some(a) = self.airtime(from, self.kinds[link as usize]) {
+            out.push(a);
+        }
+    }
+
+    /// Append the hops of the shortest path from router `ra` to `rb`.
+    fn push_path(&self, out: &mut Vec<LinkId>, ra: u32, rb: u32) -> Result<(), ()> {
+        if ra == rb {
+            return Ok(());
+        }
+        let mut cache = self.cache.borrow_mut();
+        let slot = match cache.index.get(&ra) {
+            Some(&s) => s,
+            None => {
+                let (tree, _) = shortest_tree(&self.pg, &self.weights, ra);
+                cache.computed += 1;
+                if cache.slots.len() < cache.trees_max {
+                    cache.slots.push((ra, tree));
+                    let s = cache.slots.len() - 1;
+                    cache.index.insert(ra, s);
+                    s
+                } else {
+                    let s = cache.next_victim;
+                    cache.next_victim = (s + 1) % cache.trees_max;
+                    let old = cache.slots[s].0;
+                    cache.index.remove(&old);
+                    cache.slots[s] = (ra, tree);
+                    cache.index.insert(ra, s);
+                    s
+                }
+            }
+        };
+        let tree = &cache.slots[slot].1;
+        let start = out.len();
+        let mut v = rb;
+        for _ in 0..tree.len() {
+            if v == ra {
+                out[start..].reverse();
+                return Ok(());
+            }
+            let l = tree[v as usize];
+            if l == NONE {
+                break;
+            }
+            let u = self.other(l, v);
+            self.push_hop_rev(out, l, u);
+            v = u;
+        }
+        out.truncate(start);
+        Err(())
+    }
+}
+
+fn other_end(g: &RouterGraph, link: u32, v: u32) -> u32 {
+    let l = &g.links[link as usize];
+    if l.a == v { l.b } else { l.a }
+}
+
+/// Shortest-path tree from `root` with petgraph's Dijkstra: for every node
+/// the link to its parent (`NONE` for the root and unreachable nodes), and
+/// the distances. Among equal-cost parents the lowest (node, link) wins, so
+/// the tree does not depend on hash or heap order. Edges weighted `NONE`
+/// (virtual) cost 1.
+fn shortest_tree(g: &UnGraph<(), u32>, weights: &[u64], root: u32) -> (Vec<u32>, Vec<u64>) {
+    let w = |l: u32| if l == NONE { 1 } else { weights[l as usize] };
+    let scores =
+        petgraph::algo::dijkstra(g, NodeIndex::new(root as usize), None, |e| w(*e.weight()));
+    let n = g.node_count();
+    let mut dist = vec![u64::MAX; n];
+    // Each entry fills its own slot: the map's order does not matter.
+    for (node, d) in scores {
+        dist[node.index()] = d;
+    }
+    let mut pred = vec![NONE; n];
+    for v in 0..n {
+        if v == root as usize || dist[v] == u64::MAX {
+            continue;
+        }
+        let mut best: Option<(usize, u32)> = None;
+        for e in g.edges(NodeIndex::new(v)) {
+            let u = if e.source().index() == v {
+                e.target().index()
+            } else {
+                e.source().index()
+            };
+            let l = *e.weight();
+            if dist[u] != u64::MAX && dist[u].saturating_add(w(l)) == dist[v] {
+                let cand = (u, l);
+                if best.is_none_or(|b| cand < b) {
+                    best = Some(cand);
+                }
+            }
+        }
+        pred[v] = best.map_or(NONE, |(_, l)| l);
+    }
+    (pred, dist)
+}
+
+impl Topology for MeshTopology {
+    fn node_count(&self) -> usize {
+        self.base_links as usize / 2
+    }
+    fn links(&self) -> &[LinkSpec] {
+        &self.specs
+    }
+    fn route(&self, from: u32, to: u32, out: &mut Vec<LinkId>) -> Result<(), RouteError> {
+        out.clear();
+        let count = self.node_count();
+        for node in [from, to] {
+            if node as usize >= count {
+                return Err(RouteError::UnknownNode { node, count });
+            }
+        }
+        if from == to {
+            return Ok(());
+        }
+        let no_route = RouteError::NoRoute { from, to };
+        out.push(self.uplink(from));
+        match (self.host_router(from), self.host_router(to)) {
+            (Some(ra), Some(rb)) => {
+                if self.push_path(out, ra, rb).is_err() {
+                    out.clear();
+                    return Err(no_route);
+                }
+            }
+            (Some(ra), None) => {
+                let Some(g) = self.nearest_gateway(ra) else {
+                    out.clear();
+                    return Err(no_route);
+                };
+                let mut v = ra;
+                // A path visits each router at most once.
+                for _ in 0..self.router_count() {
+                    if v == g {
+                        break;
+                    }
+                    let l = self.gw_next[v as usize];
+                    self.push_hop(out, l, v);
+                    v = self.other(l, v);
+                }
+                out.push(self.gateway_egress(g).expect("gateway"));
+            }
+            (None, Some(rb)) => {
+                let Some(g) = self.nearest_gateway(rb) else {
+                    out.clear();
+                    return Err(no_route);
+                };
+                out.push(self.gateway_ingress(g).expect("gateway"));
+                let start = out.len();
+                let mut v = rb;
+                for _ in 0..self.router_count() {
+                    if v == g {
+                        break;
+                    }
+                    let l = self.gw_next[v as usize];
+                    let u = self.other(l, v);
+                    self.push_hop_rev(out, l, u);
+                    v = u;
+                }
+                out[start..].reverse();
+            }
+            (None, None) => {}
+        }
+        out.push(self.downlink(to));
+        Ok(())
+    }
+}
+
+/// All of a mesh's latency is in its links: no extra pairwise delay.
+impl LatencyModel for MeshTopology {
+    fn latency(&self, _from: u32, _to: u32) -> Duration {
+        Duration::ZERO
+    }
+}
