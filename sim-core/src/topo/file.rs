@@ -50,9 +50,14 @@ pub enum ComponentPolicy {
     /// Keep the largest component (ties: the one with the first router in
     /// file order) and report the counts and ids dropped.
     KeepLargest,
+    /// Keep every component, for analysis ([`RouterGraph::components`]);
+    /// a [`MeshTopology`](super::MeshTopology) still needs a connected graph.
+    KeepAll,
 }
 
-/// How to read a file. The defaults reject every defect.
+/// How to read a file. The defaults reject every defect, except links from
+/// a router to itself, which carry no traffic: they are skipped and listed
+/// in [`LoadReport::self_loops`](super::LoadReport).
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct LoadOptions {
     /// The format; detected from content when `None` (`"type":
@@ -313,6 +318,7 @@ impl Parser<'_> {
                 ComponentPolicy::KeepLargest => {
                     g.keep_largest_component();
                 }
+                ComponentPolicy::KeepAll => {}
             }
         }
         Ok(g)

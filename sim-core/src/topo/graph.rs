@@ -264,6 +264,20 @@ impl RouterGraph {
         comps
     }
 
+    /// Radio islands: the connected components of at least two routers
+    /// that remain once gateway `servers`, implicit nodes and
+    /// [`LinkKind::Vpn`] links are removed (call after
+    /// [`RouterGraph::mark_gateway_servers`]). Routers left alone are not
+    /// islands. Largest first.
+    pub fn radio_islands(&self, servers: &[u32]) -> Vec<Vec<u32>> {
+        let mut comps = self.components(
+            |i, r| !r.implicit && !servers.contains(&i),
+            |l| l.kind != LinkKind::Vpn,
+        );
+        comps.retain(|c| c.len() >= 2);
+        comps
+    }
+
     /// Keep only the largest connected component (ties: the one holding
     /// the first router) and record what was dropped in the report. Returns
     /// the number of components dropped.

@@ -42,3 +42,6 @@ pub use matrix::MatrixTopology;
 pub use mesh::{GatewaySpec, HostPlacement, MeshConfig, MeshTopology};
 pub use nat::Nat;
 pub use star::{Site, Star};
+
+#[cfg(test)]
+mod tests;
