@@ -95,7 +95,8 @@ impl Default for CoordinatesConfig {
     }
 }
 
-/// Nodes on a sphere; see the [module documentation](self).
+/// Nodes on a sphere: propagation at 2/3 c over the great circle plus
+/// each end's access delay.
 ///
 /// Links: node `i`'s uplink is `2i`, its downlink `2i + 1`, each carrying
 /// the node's access delay; a route is `up(a), down(b)`. The propagation

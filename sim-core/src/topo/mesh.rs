@@ -2,34 +2,7 @@
 //! shortest-path routing by a named metric, per-router radio airtime, and
 //! gateways to the internet.
 //!
-//! # Link table
-//! With `H` hosts (mesh hosts first, then internet hosts), `E` graph links,
-//! `A` airtime resources and `G` gateways, link ids are laid out as:
-//!
-//! | ids | what |
-//! |---|---|
-//! | `2h`, `2h + 1` | host `h`'s access uplink and downlink |
-//! | `2H + 2e`, `2H + 2e + 1` | graph link `e` from its `a` end to `b`, and from `b` to `a` |
-//! | `2H + 2E + k` | airtime `k`: one per (router, radio kind) pair that has links of that kind, zero latency, lossless |
-//! | `2H + 2E + A + 2g`, `+ 1` | gateway `g`'s egress (mesh to internet) and ingress |
-//!
-//! # Routes
-//! - mesh host to mesh host: `up(a)`, then for every hop from router `u` to
-//!   router `v`: `u`'s airtime for the hop's radio kind (if radio) and the
-//!   directed link `u → v`; then `down(b)`. Two hosts on one router: `up(a),
-//!   down(b)`.
-//! - mesh host to internet host: `up(a)`, the hops to the gateway nearest to
-//!   `a`'s router (by the metric), the gateway's egress, `down(x)`; the
-//!   reverse direction uses the same gateway and its ingress.
-//! - internet host to internet host: `up(x), down(y)`.
-//!
-//! Shortest paths are computed with petgraph's Dijkstra on demand, one
-//! tree per source router, and kept in a bounded cache
-//! ([`MeshConfig::cache_bytes_max`]); the cache evicts in insertion order
-//! (first in, first out). The cache only saves work: a route is a pure
-//! function of the graph, the configuration and `(from, to)`. Because
-//! [`Topology::route`] takes `&self`, the cache sits in a `RefCell`:
-//! a `MeshTopology` is `Send` but not `Sync`.
+//! See [`MeshTopology`] for the link table and the routes.
 
 use super::error::TopoError;
 use super::graph::{NodeSelector, RouterGraph};
@@ -140,7 +113,41 @@ struct TreeCache {
     computed: u64,
 }
 
-/// A router mesh with end hosts; see the [module documentation](self).
+/// A router mesh with end hosts.
+///
+/// # Link table
+/// With `H` hosts (mesh hosts first, then internet hosts), `E` graph links,
+/// `A` airtime resources and `G` gateways, link ids are laid out as:
+///
+/// | ids | what |
+/// |---|---|
+/// | `2h`, `2h + 1` | host `h`'s access uplink and downlink |
+/// | `2H + 2e`, `2H + 2e + 1` | graph link `e` from its `a` end to `b`, and from `b` to `a` |
+/// | `2H + 2E + k` | airtime `k`: one per (router, radio kind) pair that has links of that kind, zero latency, lossless |
+/// | `2H + 2E + A + 2g`, `+ 1` | gateway `g`'s egress (mesh to internet) and ingress |
+///
+/// # Routes
+/// - mesh host to mesh host: `up(a)`, then for every hop from router `u` to
+///   router `v`: `u`'s airtime for the hop's radio kind (if radio) and the
+///   directed link `u → v`; then `down(b)`. Two hosts on one router: `up(a),
+///   down(b)`.
+/// - mesh host to internet host: `up(a)`, the hops to the gateway nearest to
+///   `a`'s router (by the metric), the gateway's egress, `down(x)`; the
+///   reverse direction uses the same gateway and its ingress.
+/// - internet host to internet host: `up(x), down(y)`.
+///
+/// Shortest paths are computed with petgraph's Dijkstra on demand, one
+/// tree per source router, and kept in a bounded cache
+/// ([`MeshConfig::cache_bytes_max`]); the cache evicts in insertion order
+/// (first in, first out). The cache only saves work: a route is a pure
+/// function of the graph, the configuration and `(from, to)`. Because
+/// [`Topology::route`] takes `&self`, the cache sits in a `RefCell`:
+/// a `MeshTopology` is `Send` but not `Sync`.
+///
+/// Memory: the graph, link table and per-router tables are O(routers +
+/// links); nearest gateways come from one multi-source Dijkstra at
+/// construction (a gateway and a next hop per router); the tree cache holds
+/// at most `cache_bytes_max` bytes. There is never an all-pairs table.
 #[derive(Debug)]
 pub struct MeshTopology {
     graph: RouterGraph,

@@ -20,6 +20,34 @@
 //! - [`Nat`]: nodes behind NAT and relays, over any of them.
 //!
 //! Nothing here reads a clock; random choices come from a caller's seed.
+//!
+//! # Example: NYC Mesh with a data center behind its supernodes
+//!
+//! ```
+//! use sim_core::net::{PathModel, Topology};
+//! use sim_core::net::route::Access;
+//! use sim_core::topo::{bundled, MeshConfig, MeshTopology};
+//! use sim_core::units::Duration;
+//!
+//! let defaults = MeshConfig::default();
+//! // Largest component (938 routers), gateways = the 4 supernodes.
+//! let (graph, gateways) = bundled::load_recommended("nycmesh", &defaults.gateways)?;
+//! let dc = Access {
+//!     up: "10Gbit/s".parse()?,
+//!     down: "10Gbit/s".parse()?,
+//!     latency: Duration::from_millis(15), // WAN from the gateways
+//! };
+//! let cfg = MeshConfig { gateways, internet_hosts: vec![dc], ..defaults };
+//! let mesh = MeshTopology::new(graph, &cfg)?;
+//! assert_eq!(mesh.mesh_hosts(), 938);
+//!
+//! let mut route = Vec::new();
+//! mesh.route(0, mesh.internet_host(0), &mut route)?;
+//! let path = PathModel::new(mesh.links());
+//! assert!(path.path_latency(&route) > Duration::from_millis(20));
+//! assert!(path.bottleneck(&route).is_some());
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 
 pub mod bundled;
 mod coords;

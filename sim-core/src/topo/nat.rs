@@ -34,7 +34,8 @@ pub struct Nat<T> {
 impl<T: Topology + LatencyModel> Nat<T> {
     /// Put `round(fraction × nodes)` nodes behind NAT, chosen uniformly with
     /// `rng` (a partial Fisher–Yates shuffle). Each NAT node's relay is,
-    /// among `candidates` public nodes drawn uniformly with `rng`, the one
+    /// among `candidates` public nodes drawn by [`Nat::relay_candidates`]
+    /// (hash of a seed taken from `rng`), the one
     /// with the smallest one-way delay for an empty datagram (route latency
     /// plus latency model), ties to the lower id. Costs `candidates` route
     /// queries per NAT node.
