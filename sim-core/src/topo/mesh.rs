@@ -11,9 +11,9 @@ use crate::net::latency::LatencyModel;
 use crate::net::route::{Access, LinkId, LinkSpec, RouteError, Topology};
 use crate::units::{Duration, Rate};
 use petgraph::graph::{NodeIndex, UnGraph};
-use petgraph::visit::EdgeRef;
 use std::cell::RefCell;
-use std::collections::BTreeMap;
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, BinaryHeap};
 
 const NONE: u32 = u32::MAX;
 
@@ -151,7 +151,8 @@ struct TreeCache {
 #[derive(Debug)]
 pub struct MeshTopology {
     graph: RouterGraph,
-    kinds: Vec<LinkKind>,
+    /// Per graph link: its ends and the airtime each end transmits through.
+    hops: Vec<Hop>,
     reclassified: [usize; 5],
     specs: Vec<LinkSpec>,
     mesh_hosts: usize,
@@ -164,9 +165,28 @@ pub struct MeshTopology {
     gateway_slot: Vec<u32>,
     gw_of: Vec<u32>,
     gw_next: Vec<u32>,
-    weights: Vec<u64>,
-    pg: UnGraph<(), u32>,
+    /// Adjacency in compressed rows: router `v`'s neighbours are
+    /// `adj[adj_start[v]..adj_start[v + 1]]`, sorted by (neighbour, link).
+    adj_start: Vec<u32>,
+    adj: Vec<Adj>,
+    /// The same graph for petgraph's algorithms ([`MeshTopology::distances`]).
+    pg: UnGraph<(), u64>,
     cache: RefCell<TreeCache>,
+}
+
+#[derive(Clone, Copy, Debug)]
+struct Hop {
+    a: u32,
+    b: u32,
+    air_a: u32,
+    air_b: u32,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+struct Adj {
+    to: u32,
+    link: u32,
+    weight: u64,
 }
 
 impl MeshTopology {
@@ -255,7 +275,6 @@ impl MeshTopology {
             specs.push(LinkSpec::lossless(a.latency, a.down));
         }
         let base_links = specs.len() as u32;
-        let kinds: Vec<LinkKind> = graph.links.iter().map(|l| l.kind).collect();
         let mut weights = Vec::with_capacity(e);
         for l in &graph.links {
             let p = cfg.kinds.get(l.kind);
@@ -277,12 +296,10 @@ impl MeshTopology {
         }
         let base_airtime = specs.len() as u32;
         let mut airtime_of = vec![[NONE; 2]; r];
-        for (li, l) in graph.links.iter().enumerate() {
-            let k = kinds[li];
-            let slot = match k {
-                LinkKind::Wifi => 0,
-                LinkKind::Wifi60GHz => 1,
-                _ => continue,
+        for l in &graph.links {
+            let k = l.kind;
+            let Some(slot) = radio_slot(k) else {
+                continue;
             };
             let Some(air) = cfg.kinds.get(k).airtime else {
                 continue;
@@ -303,29 +320,72 @@ impl MeshTopology {
             specs.push(LinkSpec::lossless(u.latency, u.down));
         }
 
-        let mut pg: UnGraph<(), u32> = UnGraph::with_capacity(r, e);
+        let hops: Vec<Hop> = graph
+            .links
+            .iter()
+            .map(|l| {
+                let air = |end: u32| match radio_slot(l.kind) {
+                    Some(slot) => airtime_of[end as usize][slot],
+                    None => NONE,
+                };
+                Hop {
+                    a: l.a,
+                    b: l.b,
+                    air_a: air(l.a),
+                    air_b: air(l.b),
+                }
+            })
+            .collect();
+        let mut pg: UnGraph<(), u64> = UnGraph::with_capacity(r, e);
         for _ in 0..r {
             pg.add_node(());
         }
+        let mut degree = vec![0u32; r + 1];
         for (li, l) in graph.links.iter().enumerate() {
             pg.add_edge(
                 NodeIndex::new(l.a as usize),
                 NodeIndex::new(l.b as usize),
-                li as u32,
+                weights[li],
             );
+            degree[l.a as usize] += 1;
+            degree[l.b as usize] += 1;
+        }
+        let mut adj_start = Vec::with_capacity(r + 1);
+        let mut acc = 0u32;
+        for d in &degree[..r] {
+            adj_start.push(acc);
+            acc += d;
+        }
+        adj_start.push(acc);
+        let mut fill: Vec<u32> = adj_start[..r].to_vec();
+        let mut adj = vec![
+            Adj {
+                to: 0,
+                link: 0,
+                weight: 0
+            };
+            acc as usize
+        ];
+        for (li, l) in graph.links.iter().enumerate() {
+            let weight = weights[li];
+            for (from, to) in [(l.a, l.b), (l.b, l.a)] {
+                adj[fill[from as usize] as usize] = Adj {
+                    to,
+                    link: li as u32,
+                    weight,
+                };
+                fill[from as usize] += 1;
+            }
+        }
+        for v in 0..r {
+            adj[adj_start[v] as usize..adj_start[v + 1] as usize].sort_unstable();
         }
 
-        // Nearest gateway of every router: one Dijkstra from a virtual node
-        // joined to every gateway by an edge of weight 1.
+        // Nearest gateway of every router: one Dijkstra from all gateways.
         let mut gw_of = vec![NONE; r];
         let mut gw_next = vec![NONE; r];
         if !gateways.is_empty() {
-            let mut g2 = pg.clone();
-            let virt = g2.add_node(());
-            for &g in &gateways {
-                g2.add_edge(virt, NodeIndex::new(g as usize), NONE);
-            }
-            let (pred, dist) = shortest_tree(&g2, &weights, virt.index() as u32);
+            let (pred, dist) = dijkstra(&adj_start, &adj, &gateways);
             let mut order: Vec<u32> = (0..r as u32)
                 .filter(|&v| dist[v as usize] != u64::MAX)
                 .collect();
@@ -336,7 +396,8 @@ impl MeshTopology {
                     gw_of[v as usize] = v;
                 } else {
                     gw_next[v as usize] = l;
-                    let u = other_end(&graph, l, v);
+                    let h = hops[l as usize];
+                    let u = if h.a == v { h.b } else { h.a };
                     gw_of[v as usize] = gw_of[u as usize];
                 }
             }
@@ -344,7 +405,7 @@ impl MeshTopology {
         let trees_max = (cfg.cache_bytes_max / (4 * r)).max(1);
         Ok(MeshTopology {
             graph,
-            kinds,
+            hops,
             reclassified,
             specs,
             mesh_hosts,
@@ -357,7 +418,8 @@ impl MeshTopology {
             gateway_slot,
             gw_of,
             gw_next,
-            weights,
+            adj_start,
+            adj,
             pg,
             cache: RefCell::new(TreeCache {
                 index: BTreeMap::new(),
@@ -415,6 +477,32 @@ impl MeshTopology {
         let id = self.airtime_of[router as usize][slot];
         (id != NONE).then_some(LinkId(id))
     }
+    /// Metric distance from `router` to every router (`None` if unreachable
+    /// or `router` is out of range), computed with petgraph's `dijkstra`
+    /// (integer weights of [`Metric`]). For analysis: routes use their own
+    /// cached trees, which give the same distances.
+    pub fn distances(&self, router: u32) -> Vec<Option<u64>> {
+        let mut out = vec![None; self.router_count()];
+        if (router as usize) < out.len() {
+            let scores =
+                petgraph::algo::dijkstra(&self.pg, NodeIndex::new(router as usize), None, |e| {
+                    *e.weight()
+                });
+            // Each entry fills its own slot: the map's order does not matter.
+            for (node, d) in scores {
+                out[node.index()] = Some(d);
+            }
+        }
+        out
+    }
+
+    /// The metric distance of the route's mesh part from router `from` to
+    /// router `to`, summed from the cached tree (for tests and analysis).
+    #[cfg(test)]
+    pub(crate) fn tree_distances(&self, from: u32) -> Vec<u64> {
+        dijkstra(&self.adj_start, &self.adj, &[from]).1
+    }
+
     /// Gateway routers, ascending.
     pub fn gateways(&self) -> &[u32] {
         &self.gateways
@@ -458,13 +546,14 @@ impl MeshTopology {
         let e = self.graph.links.len();
         let cache = self.cache.borrow();
         let trees: usize = cache.slots.iter().map(|(_, t)| t.capacity() * 4 + 32).sum();
-        // petgraph: a node is two u32 edge heads; an edge its weight, two
-        // next pointers and two ends (u32 each).
+        // petgraph: a node is two u32 edge heads; an edge its u64 weight,
+        // two next pointers and two ends (u32 each).
         r * 8
-            + e * 20
+            + e * 24
             + self.specs.capacity() * size_of::<LinkSpec>()
-            + self.kinds.capacity()
-            + self.weights.capacity() * 8
+            + self.hops.capacity() * size_of::<Hop>()
+            + self.adj.capacity() * size_of::<Adj>()
+            + self.adj_start.capacity() * 4
             + self.graph.links.capacity() * size_of::<super::graph::GraphLink>()
             + r * (size_of::<super::graph::Router>() + 8 + 4 * 4)
             + self.host_router.capacity() * 4
@@ -473,21 +562,34 @@ impl MeshTopology {
     }
 
     fn other(&self, link: u32, v: u32) -> u32 {
-        other_end(&self.graph, link, v)
+        let h = &self.hops[link as usize];
+        if h.a == v { h.b } else { h.a }
     }
 
     /// Push the hop over `link` transmitted by `from`: airtime, directed link.
     fn push_hop(&self, out: &mut Vec<LinkId>, link: u32, from: u32) {
-        if let Some(a) = self.airtime(from, self.kinds[link as usize]) {
-            out.push(a);
+        let h = &self.hops[link as usize];
+        let (air, dir) = if from == h.a {
+            (h.air_a, 0)
+        } else {
+            (h.air_b, 1)
+        };
+        if air != NONE {
+            out.push(LinkId(air));
         }
-        out.push(self.directed(link, from));
+        out.push(LinkId(self.base_links + 2 * link + dir));
     }
     /// The same hop in reverse order (for segments built backwards).
     fn push_hop_rev(&self, out: &mut Vec<LinkId>, link: u32, from: u32) {
-        out.push(self.directed(link, from));
-        if let Some(a) = self.airtime(from, self.kinds[link as usize]) {
-            out.push(a);
+        let h = &self.hops[link as usize];
+        let (air, dir) = if from == h.a {
+            (h.air_a, 0)
+        } else {
+            (h.air_b, 1)
+        };
+        out.push(LinkId(self.base_links + 2 * link + dir));
+        if air != NONE {
+            out.push(LinkId(air));
         }
     }
 
@@ -500,7 +602,7 @@ impl MeshTopology {
         let slot = match cache.index.get(&ra) {
             Some(&s) => s,
             None => {
-                let (tree, _) = shortest_tree(&self.pg, &self.weights, ra);
+                let (tree, _) = dijkstra(&self.adj_start, &self.adj, &[ra]);
                 cache.computed += 1;
                 if cache.slots.len() < cache.trees_max {
                     cache.slots.push((ra, tree));
@@ -539,47 +641,56 @@ impl MeshTopology {
     }
 }
 
-fn other_end(g: &RouterGraph, link: u32, v: u32) -> u32 {
-    let l = &g.links[link as usize];
-    if l.a == v { l.b } else { l.a }
+fn radio_slot(kind: LinkKind) -> Option<usize> {
+    match kind {
+        LinkKind::Wifi => Some(0),
+        LinkKind::Wifi60GHz => Some(1),
+        _ => None,
+    }
 }
 
-/// Shortest-path tree from `root` with petgraph's Dijkstra: for every node
-/// the link to its parent (`NONE` for the root and unreachable nodes), and
-/// the distances. Among equal-cost parents the lowest (node, link) wins, so
-/// the tree does not depend on hash or heap order. Edges weighted `NONE`
-/// (virtual) cost 1.
-fn shortest_tree(g: &UnGraph<(), u32>, weights: &[u64], root: u32) -> (Vec<u32>, Vec<u64>) {
-    let w = |l: u32| if l == NONE { 1 } else { weights[l as usize] };
-    let scores =
-        petgraph::algo::dijkstra(g, NodeIndex::new(root as usize), None, |e| w(*e.weight()));
-    let n = g.node_count();
+/// Shortest-path tree from `roots` (distance 0 each): for every router the
+/// link to its parent (`NONE` for roots and unreachable routers), and the
+/// distances (`u64::MAX` if unreachable).
+///
+/// Among equal-cost parents the lowest (parent, link) wins. That rule gives
+/// the tree that a pass over all tight edges after the search would give,
+/// whatever the heap's order among equal keys: with weights >= 1 every
+/// tight parent of `v` is settled before `v` and offers itself while `v` is
+/// still open. Runs on the compressed adjacency (Vec-indexed distances, a
+/// binary heap with lazy deletion); [`MeshTopology::distances`] computes
+/// the same distances with petgraph's `dijkstra` and the tests compare them.
+fn dijkstra(adj_start: &[u32], adj: &[Adj], roots: &[u32]) -> (Vec<u32>, Vec<u64>) {
+    let n = adj_start.len() - 1;
     let mut dist = vec![u64::MAX; n];
-    // Each entry fills its own slot: the map's order does not matter.
-    for (node, d) in scores {
-        dist[node.index()] = d;
-    }
     let mut pred = vec![NONE; n];
-    for v in 0..n {
-        if v == root as usize || dist[v] == u64::MAX {
+    let mut parent = vec![NONE; n];
+    let mut heap = BinaryHeap::new();
+    for &r in roots {
+        dist[r as usize] = 0;
+        heap.push(Reverse((0u64, r)));
+    }
+    while let Some(Reverse((d, u))) = heap.pop() {
+        if d > dist[u as usize] {
             continue;
         }
-        let mut best: Option<(usize, u32)> = None;
-        for e in g.edges(NodeIndex::new(v)) {
-            let u = if e.source().index() == v {
-                e.target().index()
-            } else {
-                e.source().index()
-            };
-            let l = *e.weight();
-            if dist[u] != u64::MAX && dist[u].saturating_add(w(l)) == dist[v] {
-                let cand = (u, l);
-                if best.is_none_or(|b| cand < b) {
-                    best = Some(cand);
-                }
+        let (lo, hi) = (
+            adj_start[u as usize] as usize,
+            adj_start[u as usize + 1] as usize,
+        );
+        for a in &adj[lo..hi] {
+            let v = a.to as usize;
+            let nd = d.saturating_add(a.weight);
+            if nd < dist[v] {
+                dist[v] = nd;
+                pred[v] = a.link;
+                parent[v] = u;
+                heap.push(Reverse((nd, a.to)));
+            } else if nd == dist[v] && (u, a.link) < (parent[v], pred[v]) {
+                pred[v] = a.link;
+                parent[v] = u;
             }
         }
-        pred[v] = best.map_or(NONE, |(_, l)| l);
     }
     (pred, dist)
 }

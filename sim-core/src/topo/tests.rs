@@ -1061,3 +1061,48 @@ fn nat_flags_relays_and_relay_routes() {
     let t = MeshTopology::new(g, &small_config(Metric::Hops)).unwrap();
     assert!(Nat::new(t, 1.0, 4, &mut ChaCha8Rng::seed_from_u64(0)).is_err());
 }
+
+#[test]
+fn route_trees_agree_with_petgraph_dijkstra() {
+    let mut rng = ChaCha8Rng::seed_from_u64(21);
+    let ba = generate::barabasi_albert(300, 2, 1_000.0, LinkKind::Wifi, &mut rng).unwrap();
+    let mut rgg =
+        generate::random_geometric(400, 2_000.0, 180.0, LinkKind::Wifi, &mut rng).unwrap();
+    rgg.keep_largest_component();
+    let grid = generate::grid(9, 7, 50.0, LinkKind::Wifi).unwrap();
+    // Bremen under ETX: real, uneven link qualities.
+    let (bremen, gw) =
+        bundled::load_recommended("freifunk-bremen", &MeshConfig::default().gateways).unwrap();
+    let cases = [
+        (ba, Metric::Hops, MeshConfig::default()),
+        (rgg, Metric::Hops, MeshConfig::default()),
+        (grid, Metric::Hops, MeshConfig::default()),
+        (
+            bremen,
+            Metric::Etx,
+            MeshConfig {
+                gateways: gw,
+                ..MeshConfig::default()
+            },
+        ),
+    ];
+    for (g, metric, cfg) in cases {
+        let name = g.name().to_string();
+        let t = MeshTopology::new(g, &MeshConfig { metric, ..cfg }).unwrap();
+        for src in (0..t.router_count() as u32).step_by(37) {
+            let pg: Vec<u64> = t.distances(src).into_iter().map(|d| d.unwrap()).collect();
+            assert_eq!(t.tree_distances(src), pg, "{name} from {src}");
+        }
+        if metric == Metric::Hops {
+            // A host-to-host route has 2 access links plus, per hop, one
+            // directed link and one airtime (all links are wifi here).
+            for h in (0..t.mesh_hosts() as u32).step_by(23) {
+                let (ra, rb) = (t.host_router(0).unwrap(), t.host_router(h).unwrap());
+                let r = route(&t, 0, h);
+                let hops = t.distances(ra)[rb as usize].unwrap() as usize;
+                let want = if h == 0 { 0 } else { 2 + 2 * hops };
+                assert_eq!(r.len(), want, "{name} 0 -> {h}");
+            }
+        }
+    }
+}
