@@ -1106,3 +1106,34 @@ fn route_trees_agree_with_petgraph_dijkstra() {
         }
     }
 }
+
+#[test]
+fn routes_do_not_depend_on_the_cache() {
+    let (g, gw) = bundled::load_recommended("nycmesh", &MeshConfig::default().gateways).unwrap();
+    let big = MeshTopology::new(
+        g.clone(),
+        &MeshConfig {
+            gateways: gw.clone(),
+            ..MeshConfig::default()
+        },
+    )
+    .unwrap();
+    let tiny = MeshTopology::new(
+        g,
+        &MeshConfig {
+            gateways: gw,
+            cache_bytes_max: 0,
+            ..MeshConfig::default()
+        },
+    )
+    .unwrap();
+    assert_eq!(tiny.cache_trees_max(), 1);
+    let n = big.mesh_hosts() as u32;
+    for k in 0..400u32 {
+        // Seven sources in turn: the one-tree cache keeps evicting.
+        let (a, b) = ((k % 7) * 131 % n, (k * 211 + 5) % n);
+        assert_eq!(route(&tiny, a, b), route(&big, a, b), "{a} -> {b}");
+    }
+    assert_eq!(big.trees_computed(), 7);
+    assert_eq!(tiny.trees_computed(), 400);
+}
