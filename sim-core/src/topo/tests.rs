@@ -1137,3 +1137,35 @@ fn routes_do_not_depend_on_the_cache() {
     assert_eq!(big.trees_computed(), 7);
     assert_eq!(tiny.trees_computed(), 400);
 }
+
+#[test]
+fn generated_routers_are_numbered_along_a_z_curve() {
+    use super::generate::morton;
+    // x bits in even positions, y bits in odd ones.
+    assert_eq!(morton(1, 0), 1);
+    assert_eq!(morton(0, 1), 2);
+    assert_eq!(morton(3, 3), 15);
+    assert_eq!(morton(0xffff, 0), 0x5555_5555);
+    assert_eq!(morton(0, 0xffff), 0xaaaa_aaaa);
+    // The first and the last quarter of the routers lie in opposite
+    // quadrants of the square (south-west and north-east).
+    let g = generate::random_geometric(
+        400,
+        1_000.0,
+        100.0,
+        LinkKind::Wifi,
+        &mut ChaCha8Rng::seed_from_u64(8),
+    )
+    .unwrap();
+    let mid = generate::ORIGIN;
+    let half_lat = (500.0 / EARTH_RADIUS_M).to_degrees();
+    for (i, r) in g.routers().iter().enumerate() {
+        let c = r.coords.unwrap();
+        if i < 80 {
+            assert!(c.lat < mid.lat + half_lat, "{i}");
+        }
+        if i >= 320 {
+            assert!(c.lat > mid.lat + half_lat, "{i}");
+        }
+    }
+}
