@@ -33,13 +33,21 @@ fn generated(n: usize) -> MeshTopology {
     MeshTopology::new(g, &MeshConfig::default()).unwrap()
 }
 
-/// `count` (from, to) host pairs; sources among the first `sources` hosts.
+/// `count` (from, to) host pairs; sources among `sources` hosts drawn
+/// uniformly (all hosts if `sources >= hosts`), destinations uniform.
 fn pairs(hosts: usize, sources: usize, count: usize, seed: u64) -> Vec<(u32, u32)> {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let set: Vec<u32> = if sources >= hosts {
+        (0..hosts as u32).collect()
+    } else {
+        (0..sources)
+            .map(|_| rng.random_range(0..hosts) as u32)
+            .collect()
+    };
     (0..count)
         .map(|_| {
             (
-                rng.random_range(0..sources.min(hosts)) as u32,
+                set[rng.random_range(0..set.len())],
                 rng.random_range(0..hosts) as u32,
             )
         })

@@ -206,6 +206,16 @@ impl RouterGraph {
         }
         c
     }
+    /// Great-circle length of link `link` in metres; `None` when an end has
+    /// no coordinates (as 80 NYC Mesh nodes and 119 Bremen nodes do), so
+    /// any distance-based model must say how it treats such links.
+    pub fn link_length_m(&self, link: usize) -> Option<f64> {
+        let l = self.links.get(link)?;
+        let a = self.routers[l.a as usize].coords?;
+        let b = self.routers[l.b as usize].coords?;
+        Some(a.distance_m(b))
+    }
+
     /// Number of links touching a router (its degree).
     pub fn degrees(&self) -> Vec<usize> {
         let mut d = vec![0; self.routers.len()];

@@ -452,6 +452,8 @@ fn every_bundled_mesh_builds_with_recommended_options() {
 fn ids_as_numbers_or_strings_are_one_id() {
     let g = parse(r#"{"nodes": [{"id": 12}, {"id": "x"}], "links": [{"source": "12", "target": "x", "type": "fiber"}]}"#)
         .unwrap();
+    // No coordinates: no length.
+    assert_eq!(g.link_length_m(0), None);
     assert_eq!(g.routers()[0].id, "12");
     assert_eq!((g.links()[0].a, g.links()[0].b), (0, 1));
     let e = parse(r#"{"nodes": [{"id": 1.5}], "links": []}"#).unwrap_err();
@@ -960,6 +962,10 @@ fn barabasi_albert_properties() {
 #[test]
 fn grid_properties_and_routes() {
     let g = generate::grid(4, 3, 100.0, LinkKind::Fiber).unwrap();
+    // Neighbours are 100 m apart (equirectangular placement: within 0.1 %).
+    let len = g.link_length_m(0).unwrap();
+    assert!((len - 100.0).abs() < 0.1, "{len}");
+    assert_eq!(g.link_length_m(99), None);
     // 4 x 2 vertical + 3 x 3 horizontal.
     assert_eq!(g.links().len(), 17);
     let mut deg = g.degrees();
