@@ -40,6 +40,18 @@ pub fn load(name: &str, opts: &LoadOptions) -> Result<RouterGraph, TopoError> {
     RouterGraph::from_json_str(text, &format!("{name}.json"), opts)
 }
 
+/// How to read a bundled mesh and where its gateways are.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Recommended {
+    /// Load options (implicit nodes, duplicate and component policies).
+    pub options: LoadOptions,
+    /// Gateway selectors.
+    pub gateways: Vec<NodeSelector>,
+    /// Whether the gateways are servers reached by tunnels
+    /// ([`GatewaySpec::servers`]).
+    pub servers: bool,
+}
+
 /// The documented way to read each bundled mesh, with its gateways:
 ///
 /// - `nycmesh`: keep the largest component (938 of 949 nodes); gateways are
@@ -50,11 +62,16 @@ pub fn load(name: &str, opts: &LoadOptions) -> Result<RouterGraph, TopoError> {
 ///   which carries every vpn link: the interconnect); largest component.
 /// - `freifunk-berlin`: 132 duplicated ids, kept first; `ic-0` implicit;
 ///   gateway servers `*vpn*`; largest component.
-pub fn recommended(name: &str) -> Option<(LoadOptions, Vec<NodeSelector>, bool)> {
+pub fn recommended(name: &str) -> Option<Recommended> {
     let ic = vec!["ic-0".to_string()];
     let name_sel = |p: &str| NodeSelector::Name(p.to_string());
+    let r = |options, gateways, servers| Recommended {
+        options,
+        gateways,
+        servers,
+    };
     Some(match name {
-        "nycmesh" => (
+        "nycmesh" => r(
             LoadOptions {
                 components: ComponentPolicy::KeepLargest,
                 ..LoadOptions::default()
@@ -62,7 +79,7 @@ pub fn recommended(name: &str) -> Option<(LoadOptions, Vec<NodeSelector>, bool)>
             vec![NodeSelector::Role("supernode".into())],
             false,
         ),
-        "freifunk-bremen" => (
+        "freifunk-bremen" => r(
             LoadOptions {
                 implicit_nodes: ic,
                 ..LoadOptions::default()
@@ -70,7 +87,7 @@ pub fn recommended(name: &str) -> Option<(LoadOptions, Vec<NodeSelector>, bool)>
             vec![name_sel("vpn*")],
             true,
         ),
-        "freifunk-bielefeld" => (
+        "freifunk-bielefeld" => r(
             LoadOptions {
                 components: ComponentPolicy::KeepLargest,
                 ..LoadOptions::default()
@@ -78,7 +95,7 @@ pub fn recommended(name: &str) -> Option<(LoadOptions, Vec<NodeSelector>, bool)>
             vec![name_sel("vpn*"), NodeSelector::Id("245".into())],
             true,
         ),
-        "freifunk-berlin" => (
+        "freifunk-berlin" => r(
             LoadOptions {
                 implicit_nodes: ic,
                 duplicates: DuplicatePolicy::KeepFirst,
@@ -99,18 +116,18 @@ pub fn load_recommended(
     name: &str,
     uplink_from: &GatewaySpec,
 ) -> Result<(RouterGraph, GatewaySpec), TopoError> {
-    let (opts, select, servers) = recommended(name).ok_or_else(|| {
+    let rec = recommended(name).ok_or_else(|| {
         TopoError::config(format!(
             "no bundled topology {name:?}; bundled: {}",
             NAMES.join(", ")
         ))
     })?;
-    let g = load(name, &opts)?;
+    let g = load(name, &rec.options)?;
     Ok((
         g,
         GatewaySpec {
-            select,
-            servers,
+            select: rec.gateways,
+            servers: rec.servers,
             uplink: uplink_from.uplink,
         },
     ))

@@ -110,7 +110,10 @@ pub struct Coordinates {
 }
 
 impl Coordinates {
-    /// `n` nodes drawn from `cfg` with `rng` (deterministic per rng state).
+    /// `n` nodes drawn from `cfg` with `rng`: the same rng state gives the
+    /// same nodes on one platform (the normal and log-normal samplers use
+    /// `ln`/`exp` from the C math library, whose last bit may differ
+    /// between platforms).
     pub fn generate(
         n: usize,
         cfg: &CoordinatesConfig,

@@ -14,7 +14,9 @@ pub enum Format {
     /// networkx node-link JSON: `{"nodes": [{"id": ...}], "links": [{"source": ..., "target": ...}]}`
     /// (`edges` is accepted for `links`). Node fields read: `id`, `name`,
     /// `role`, `x` = latitude, `y` = longitude. Link fields read: `source`,
-    /// `target`, `type` (the kind label), `source_tq`, `target_tq`.
+    /// `target`, `type` (the kind label), `source_tq`, `target_tq`. Links
+    /// are undirected whatever `directed` says: a file listing both
+    /// directions of a link gives two parallel links.
     NodeLink,
     /// NetJSON NetworkGraph (netjson.org): `{"type": "NetworkGraph",
     /// "metric": ..., "nodes": [{"id", "label"?, "properties"?}], "links":
