@@ -63,8 +63,11 @@ pub enum LossModel {
     /// - with a transmit quality `tq` in `[0, 1]` (Freifunk `source_tq` for
     ///   source → target, `target_tq` for target → source):
     ///   `loss = 1 - tq`;
-    /// - else with a NetJSON ETX `cost` (delivery ratio `1 / ETX`):
-    ///   `loss = 1 - 1 / ETX`, the same both ways;
+    /// - else with a NetJSON ETX `cost`: ETX is `1 / (d_f d_r)` for the
+    ///   delivery ratios of the two directions (De Couto et al., 2003);
+    ///   assuming a symmetric link, `d = 1 / sqrt(ETX)` each way, so
+    ///   `loss = 1 - 1 / sqrt(ETX)` both ways and the [`Metric::Etx`] weight
+    ///   of the link is the file's ETX again;
     /// - else `missing`;
     ///
     /// then clamped to `[floor, cap]`. `cap` must be below 1: a link of
@@ -108,7 +111,7 @@ impl LossModel {
             } => {
                 let raw = match (tq, etx) {
                     (Some(tq), _) => 1.0 - tq,
-                    (None, Some(etx)) => 1.0 - 1.0 / etx,
+                    (None, Some(etx)) => 1.0 - 1.0 / etx.sqrt(),
                     (None, None) => return missing,
                 };
                 raw.clamp(floor, cap)

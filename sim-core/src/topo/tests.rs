@@ -675,9 +675,10 @@ fn netjson_with_etx_costs() {
     assert_eq!(g.links()[1].kind, LinkKind::Fiber);
     let t = MeshTopology::new(g, &small_config(Metric::Etx)).unwrap();
     let r = route(&t, 0, 2);
-    // ETX 2 -> delivery 1/2 -> loss 0.5 on the wifi hop (cap 0.5).
+    // ETX 2 -> delivery 1/sqrt(2) = 0.70710678 each way -> loss 0.29289322
+    // on the wifi hop; the fiber hop (ETX 1) is lossless.
     let m = PathModel::new(t.links());
-    assert!((m.path_loss(&r) - 0.5).abs() < 1e-12);
+    assert!((m.path_loss(&r) - 0.292_893_22).abs() < 1e-8);
     // Missing type without a default kind is an error; so is an ETX below 1.
     assert!(matches!(
         RouterGraph::from_json_str(NETJSON, "mesh.netjson", &LoadOptions::default()).unwrap_err(),
@@ -1174,4 +1175,41 @@ fn generated_routers_are_numbered_along_a_z_curve() {
             assert!(c.lat > mid.lat + half_lat, "{i}");
         }
     }
+}
+
+#[test]
+fn etx_metric_uses_the_file_etx() {
+    // Direct a-c costs ETX 2.2; a-b-c costs 1.2 + 1.2 = 2.4: the direct link
+    // wins (squaring the ETX would prefer the two hops: 4.84 > 2.88).
+    let text = r#"{"type": "NetworkGraph", "metric": "etx",
+      "nodes": [{"id": "a"}, {"id": "b"}, {"id": "c"}],
+      "links": [{"source": "a", "target": "c", "cost": 2.2},
+                {"source": "a", "target": "b", "cost": 1.2},
+                {"source": "b", "target": "c", "cost": 1.2}]}"#;
+    let opts = LoadOptions {
+        default_kind: Some(LinkKind::Wifi),
+        ..LoadOptions::default()
+    };
+    let g = RouterGraph::from_json_str(text, "triangle.json", &opts).unwrap();
+    let t = MeshTopology::new(g, &small_config(Metric::Etx)).unwrap();
+    let d = t.distances(0);
+    assert_eq!(d[2], Some(2_200_000));
+    assert_eq!(d[1], Some(1_200_000));
+    // up, airtime of a, a->c (link 0, id 6 + 0), down.
+    assert_eq!(
+        route(&t, 0, 2),
+        [
+            t.uplink(0),
+            t.airtime(0, LinkKind::Wifi).unwrap(),
+            LinkId(6),
+            t.downlink(2)
+        ]
+    );
+    // Under hops the direct link wins too; under latency (2 ms per hop) as well.
+    let t = MeshTopology::new(
+        RouterGraph::from_json_str(text, "triangle.json", &opts).unwrap(),
+        &small_config(Metric::Hops),
+    )
+    .unwrap();
+    assert_eq!(route(&t, 0, 2).len(), 4);
 }
