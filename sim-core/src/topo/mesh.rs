@@ -460,7 +460,10 @@ impl MeshTopology {
         LinkId(2 * h + 1)
     }
     /// The directed link carrying graph link `link` away from router `from`
-    /// (which must be one of its ends).
+    /// (the `b → a` direction unless `from` is the link's `a` end).
+    ///
+    /// # Panics
+    /// If `link` is not a graph link index.
     pub fn directed(&self, link: u32, from: u32) -> LinkId {
         let l = &self.graph.links[link as usize];
         debug_assert!(from == l.a || from == l.b);
@@ -474,7 +477,7 @@ impl MeshTopology {
             LinkKind::Wifi60GHz => 1,
             _ => return None,
         };
-        let id = self.airtime_of[router as usize][slot];
+        let id = self.airtime_of.get(router as usize)?[slot];
         (id != NONE).then_some(LinkId(id))
     }
     /// Metric distance from `router` to every router (`None` if unreachable

@@ -100,10 +100,14 @@ impl<T: Topology + LatencyModel> Nat<T> {
         Ok(nat)
     }
 
-    /// `count` relay candidates for `node`, drawn uniformly among public
-    /// nodes by a stable hash of (seed, node, draw): the same every time.
+    /// `count` relay candidates for `node`, drawn uniformly (with
+    /// replacement) among public nodes by a stable hash of (seed, node,
+    /// draw): the same every time. Empty if no node is public.
     pub fn relay_candidates(&self, node: u32, count: usize) -> Vec<u32> {
         let p = self.public.len() as u64;
+        if p == 0 {
+            return Vec::new();
+        }
         (0..count as u64)
             .map(|i| {
                 let h = splitmix64(self.seed ^ splitmix64((u64::from(node) << 32) | i));

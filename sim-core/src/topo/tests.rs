@@ -1044,6 +1044,18 @@ fn nat_flags_relays_and_relay_routes() {
         (0..9).any(|v| o.is_nat(v) != flags[v as usize])
     });
     assert!(differs);
+    // Each relay is the nearest of its node's candidates.
+    let delay = |a, b| PathModel::new(nat.links()).path_latency(&route(nat.inner(), a, b));
+    for v in (0..9).filter(|&v| nat.is_nat(v)) {
+        let r = nat.relay(v).unwrap();
+        let cands = nat.relay_candidates(v, 4);
+        assert!(cands.contains(&r));
+        assert!(
+            cands
+                .iter()
+                .all(|&c| !nat.is_nat(c) && delay(v, r) <= delay(v, c))
+        );
+    }
     let target = (0..9).find(|&v| nat.is_nat(v)).unwrap();
     let relay = nat.relay(target).unwrap();
     assert!(!nat.is_nat(relay));
