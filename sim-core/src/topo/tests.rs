@@ -1225,3 +1225,77 @@ fn etx_metric_uses_the_file_etx() {
     .unwrap();
     assert_eq!(route(&t, 0, 2).len(), 4);
 }
+
+/// Decode a host-to-host route and check it is a walk from the sender's
+/// router to the receiver's, each radio hop preceded by the transmitting
+/// router's airtime, no link twice.
+fn check_walk(t: &MeshTopology, a: u32, b: u32, r: &[LinkId]) {
+    let base = 2 * t.node_count() as u32;
+    let e = t.graph().links().len() as u32;
+    assert_eq!(r[0], t.uplink(a));
+    assert_eq!(*r.last().unwrap(), t.downlink(b));
+    let mut at = t.host_router(a).unwrap();
+    let mut i = 1;
+    while i < r.len() - 1 {
+        let mut id = r[i];
+        let pending_air = (id.0 >= base + 2 * e).then_some(id);
+        if pending_air.is_some() {
+            i += 1;
+            id = r[i];
+        }
+        assert!(
+            id.0 >= base && id.0 < base + 2 * e,
+            "{id:?} is not a mesh link"
+        );
+        let li = (id.0 - base) / 2;
+        let l = &t.graph().links()[li as usize];
+        let (from, to) = if (id.0 - base) % 2 == 0 {
+            (l.a, l.b)
+        } else {
+            (l.b, l.a)
+        };
+        assert_eq!(from, at, "walk breaks at {id:?}");
+        assert_eq!(pending_air, t.airtime(from, l.kind));
+        at = to;
+        i += 1;
+    }
+    assert_eq!(at, t.host_router(b).unwrap());
+    let mut sorted = r.to_vec();
+    sorted.sort_unstable();
+    sorted.dedup();
+    assert_eq!(sorted.len(), r.len());
+}
+
+#[test]
+fn routes_are_walks_on_generated_and_real_meshes() {
+    for seed in 0..4 {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let mut g = generate::waxman(150, 3_000.0, 0.15, 0.5, LinkKind::Wifi, &mut rng).unwrap();
+        g.keep_largest_component();
+        let t = MeshTopology::new(g, &MeshConfig::default()).unwrap();
+        let n = t.mesh_hosts() as u32;
+        for k in 0..200 {
+            let (a, b) = ((k * 37 + seed as u32) % n, (k * 101 + 7) % n);
+            if a != b {
+                check_walk(&t, a, b, &route(&t, a, b));
+            }
+        }
+    }
+    let (g, gw) =
+        bundled::load_recommended("freifunk-bremen", &MeshConfig::default().gateways).unwrap();
+    let t = MeshTopology::new(
+        g,
+        &MeshConfig {
+            gateways: gw,
+            ..MeshConfig::default()
+        },
+    )
+    .unwrap();
+    let n = t.mesh_hosts() as u32;
+    for k in 0..300 {
+        let (a, b) = ((k * 53) % n, (k * 29 + 11) % n);
+        if a != b {
+            check_walk(&t, a, b, &route(&t, a, b));
+        }
+    }
+}
