@@ -1249,7 +1249,7 @@ fn check_walk(t: &MeshTopology, a: u32, b: u32, r: &[LinkId]) {
         );
         let li = (id.0 - base) / 2;
         let l = &t.graph().links()[li as usize];
-        let (from, to) = if (id.0 - base) % 2 == 0 {
+        let (from, to) = if (id.0 - base).is_multiple_of(2) {
             (l.a, l.b)
         } else {
             (l.b, l.a)
