@@ -111,6 +111,15 @@ struct TreeCache {
     next_victim: usize,
     trees_max: usize,
     computed: u64,
+    scratch: Scratch,
+}
+
+/// Buffers reused by every tree computation.
+#[derive(Debug, Default)]
+struct Scratch {
+    dist: Vec<u64>,
+    parent: Vec<u32>,
+    heap: BinaryHeap<Reverse<(u64, u32)>>,
 }
 
 /// A router mesh with end hosts.
@@ -427,6 +436,7 @@ impl MeshTopology {
                 next_victim: 0,
                 trees_max,
                 computed: 0,
+                scratch: Scratch::default(),
             }),
         })
     }
@@ -542,7 +552,8 @@ impl MeshTopology {
         self.cache.borrow().trees_max
     }
     /// Approximate heap bytes of the routing state: the petgraph graph, the
-    /// link table, per-router and per-link tables, and the cached trees.
+    /// link table, per-router and per-link tables, the cached trees and the
+    /// search buffers.
     pub fn memory_bytes(&self) -> usize {
         use std::mem::size_of;
         let r = self.graph.routers.len();
@@ -562,6 +573,9 @@ impl MeshTopology {
             + self.host_router.capacity() * 4
             + trees
             + cache.index.len() * 24
+            + cache.scratch.dist.capacity() * 8
+            + cache.scratch.parent.capacity() * 4
+            + cache.scratch.heap.capacity() * 16
     }
 
     fn other(&self, link: u32, v: u32) -> u32 {
@@ -601,26 +615,33 @@ impl MeshTopology {
         if ra == rb {
             return Ok(());
         }
-        let mut cache = self.cache.borrow_mut();
+        let mut guard = self.cache.borrow_mut();
+        let cache = &mut *guard;
         let slot = match cache.index.get(&ra) {
             Some(&s) => s,
             None => {
-                let (tree, _) = dijkstra(&self.adj_start, &self.adj, &[ra]);
                 cache.computed += 1;
-                if cache.slots.len() < cache.trees_max {
-                    cache.slots.push((ra, tree));
-                    let s = cache.slots.len() - 1;
-                    cache.index.insert(ra, s);
-                    s
+                let s = if cache.slots.len() < cache.trees_max {
+                    cache.slots.push((ra, Vec::new()));
+                    cache.slots.len() - 1
                 } else {
                     let s = cache.next_victim;
                     cache.next_victim = (s + 1) % cache.trees_max;
                     let old = cache.slots[s].0;
                     cache.index.remove(&old);
-                    cache.slots[s] = (ra, tree);
-                    cache.index.insert(ra, s);
+                    cache.slots[s].0 = ra;
                     s
-                }
+                };
+                // The evicted tree's buffer is reused.
+                dijkstra_into(
+                    &self.adj_start,
+                    &self.adj,
+                    &[ra],
+                    &mut cache.slots[s].1,
+                    &mut cache.scratch,
+                );
+                cache.index.insert(ra, s);
+                s
             }
         };
         let tree = &cache.slots[slot].1;
@@ -664,11 +685,30 @@ fn radio_slot(kind: LinkKind) -> Option<usize> {
 /// binary heap with lazy deletion); [`MeshTopology::distances`] computes
 /// the same distances with petgraph's `dijkstra` and the tests compare them.
 fn dijkstra(adj_start: &[u32], adj: &[Adj], roots: &[u32]) -> (Vec<u32>, Vec<u64>) {
+    let mut pred = Vec::new();
+    let mut scratch = Scratch::default();
+    dijkstra_into(adj_start, adj, roots, &mut pred, &mut scratch);
+    (pred, scratch.dist)
+}
+
+/// [`dijkstra`] into reused buffers: the tree goes to `pred`, the
+/// distances stay in `scratch.dist`.
+fn dijkstra_into(
+    adj_start: &[u32],
+    adj: &[Adj],
+    roots: &[u32],
+    pred: &mut Vec<u32>,
+    scratch: &mut Scratch,
+) {
     let n = adj_start.len() - 1;
-    let mut dist = vec![u64::MAX; n];
-    let mut pred = vec![NONE; n];
-    let mut parent = vec![NONE; n];
-    let mut heap = BinaryHeap::new();
+    let Scratch { dist, parent, heap } = scratch;
+    dist.clear();
+    dist.resize(n, u64::MAX);
+    parent.clear();
+    parent.resize(n, NONE);
+    pred.clear();
+    pred.resize(n, NONE);
+    heap.clear();
     for &r in roots {
         dist[r as usize] = 0;
         heap.push(Reverse((0u64, r)));
@@ -695,7 +735,6 @@ fn dijkstra(adj_start: &[u32], adj: &[Adj], roots: &[u32]) -> (Vec<u32>, Vec<u64
             }
         }
     }
-    (pred, dist)
 }
 
 impl Topology for MeshTopology {
