@@ -6,6 +6,14 @@
 //! advance from a seeded generator. Memory figures are printed to stderr
 //! (`MeshTopology::memory_bytes`: graph, link table, per-router tables and
 //! cached shortest-path trees).
+//!
+//! Measured once (release profile, 2 shared cores, other builds running,
+//! so treat as rough): NYC Mesh set-up 2.0 ms, 0.45 MiB; 10^6 uniform
+//! queries 165 ms (all 938 trees cached: 3.9 MiB). Generated mesh of 9,997
+//! routers (mean degree ~8, routes ~47 hops): generation + set-up 12 ms,
+//! 10.8 MiB; 10^6 queries from 512 sources 1.7 s (30 MiB with the trees);
+//! one cold tree 0.62 ms, so uniformly random sources at this size cost
+//! about that per query (the default 32 MiB cache holds 839 trees).
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use rand::rngs::ChaCha8Rng;
