@@ -61,7 +61,7 @@ mod mesh;
 mod nat;
 mod star;
 
-pub use coords::{Coordinates, CoordinatesConfig, Region};
+pub use coords::{Coordinates, CoordinatesConfig, Region, SPEED_OF_LIGHT_M_S};
 pub use error::{Item, LISTED_IDS_MAX, TopoError};
 pub use file::{ComponentPolicy, DuplicatePolicy, Format, LoadOptions};
 pub use graph::{EARTH_RADIUS_M, GraphLink, LatLon, LoadReport, NodeSelector, Router, RouterGraph};
@@ -69,7 +69,7 @@ pub use kind::{KindTable, LinkKind, LinkKindParams, LossModel, Metric};
 pub use matrix::MatrixTopology;
 pub use mesh::{GatewaySpec, HostPlacement, MeshConfig, MeshTopology};
 pub use nat::Nat;
-pub use star::{Site, Star};
+pub use star::{CORE_CAPACITY_BPS, Site, Star};
 
 #[cfg(test)]
 mod tests;
