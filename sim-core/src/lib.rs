@@ -29,6 +29,7 @@ pub mod queue;
 pub mod rng;
 pub mod sim;
 pub mod testbed;
+pub mod topo;
 pub mod units;
 
 pub use node::{Cx, Message, Node, NodeId, Stop, TimerId, TransferId, TransferOutcome};
