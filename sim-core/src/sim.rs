@@ -48,7 +48,7 @@ mod network;
 pub use churn::Replacement;
 pub use network::CLASSES;
 
-use crate::net::{FlowId, LinkId, Topology};
+use crate::net::{FlowId, LinkId, Network};
 use network::{Fate, Routed};
 
 use crate::check::{EventKind, TraceEntry, TraceHasher};
@@ -473,8 +473,12 @@ impl<N: Node> Core<N> {
         let delay = match self.routed.as_mut() {
             None => self.net.datagram_delay(&mut self.meta[from.index()].net),
             Some(r) => {
-                let rng = &mut self.meta[from.index()].net;
-                match r.datagram(from.0, to.0, bytes, msg.class(), rng) {
+                let meta = &mut self.meta;
+                let mut rng = meta[from.index()].net;
+                let is_up = |n: u32| meta.get(n as usize).is_some_and(|m| m.is_up());
+                let fate = r.datagram(from.0, to.0, bytes, msg.class(), &mut rng, &is_up);
+                meta[from.index()].net = rng;
+                match fate {
                     Fate::Arrives(d) => d,
                     Fate::Lost | Fate::Unroutable => return,
                 }
@@ -534,7 +538,9 @@ impl<N: Node> Core<N> {
             }
             Some(r) => {
                 let t = self.transfers[slot as usize].as_mut().expect("just stored");
-                match r.start_flow(self.now, from.0, to.0, bytes, class, slot) {
+                let meta = &self.meta;
+                let is_up = |n: u32| meta.get(n as usize).is_some_and(|m| m.is_up());
+                match r.start_flow(self.now, from.0, to.0, bytes, class, slot, &is_up) {
                     Some((fid, latency)) => {
                         t.flow = Some(fid);
                         t.latency = latency.0;
@@ -877,7 +883,7 @@ where
     /// be called before the first run.
     pub fn set_topology(
         &mut self,
-        topology: Box<dyn Topology>,
+        topology: Box<dyn Network>,
         jitter: Duration,
     ) -> Result<(), SimError> {
         if self.core.stats.events > 0 || self.core.stats.transfers > 0 {
@@ -891,7 +897,7 @@ where
     }
 
     /// The topology, when one is set.
-    pub fn topology(&self) -> Option<&dyn Topology> {
+    pub fn topology(&self) -> Option<&dyn Network> {
         self.core.routed.as_deref().map(|r| r.topology())
     }
 
@@ -1105,6 +1111,7 @@ where
             }
             m.set_counter("net.datagrams_lost", r.lost);
             m.set_counter("net.unroutable", r.unroutable);
+            m.set_counter("net.nat_unreachable", r.nat_unreachable);
             if !self.network_tables_written {
                 for (node, b) in r.node_bytes.iter().enumerate() {
                     if b.sent > 0 || b.received > 0 {

@@ -258,3 +258,73 @@ fn byte_counters_equal_the_transferred_sizes() {
     assert_eq!(sim.metrics().counter("net.class1_bytes"), storage);
     assert_eq!(sim.metrics().counter("engine.transfer_bytes"), storage);
 }
+
+#[test]
+fn unsolicited_messages_to_a_node_behind_nat_go_through_its_relay() {
+    use rand::SeedableRng;
+    use sim_core::net::{LatencyModel, Topology};
+    use sim_core::topo::Nat;
+    let access = Access {
+        up: rate("8Mbit/s"),
+        down: rate("80Mbit/s"),
+        latency: Duration::from_millis(5),
+    };
+    let core = LinkSpec::new(Duration::from_millis(10), rate("1Gbit/s"), 0.0).unwrap();
+    let inner = AccessOnly::uniform(4, access, Some(core));
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(5);
+    let nat = Nat::new(inner, 0.25, 3, &mut rng).unwrap();
+    let natted = (0..4).find(|&i| nat.is_nat(i)).unwrap();
+    let relay = nat.relay(natted).unwrap();
+    let other = (0..4).find(|&i| i != natted && i != relay).unwrap();
+    // Direct: 20 ms + 2 us serialisation (2-byte Ping at 8 Mbit/s). Via the
+    // relay: the links of the relayed route (other -> relay -> natted; the
+    // shared core link counted once) plus its latency-model part.
+    let mut via = Vec::new();
+    nat.route_via_relay(other, natted, &mut via).unwrap();
+    let links = nat.links().to_vec();
+    let via_latency: u64 = via
+        .iter()
+        .map(|l| links[l.index()].latency().0)
+        .sum::<u64>()
+        + nat.relay_latency(other, natted).0;
+    assert!(via_latency > 20 * MS, "the relay adds latency");
+    assert_eq!(nat.latency(other, natted), Duration::ZERO);
+    let mut sim = Sim::new(SimConfig::new(
+        1,
+        SimpleNet::constant(Duration::ZERO, rate("1Mbit/s")),
+    ));
+    sim.set_topology(Box::new(nat), Duration::ZERO).unwrap();
+    for _ in 0..4 {
+        sim.add_node(Host::default());
+    }
+    sim.run(RunLimits::until(Time(1))).unwrap();
+    // Unsolicited: through the relay.
+    send(&mut sim, other, natted, M::Ping(1));
+    sim.run(RunLimits::until(Time(200 * MS))).unwrap();
+    assert_eq!(
+        sim.node(NodeId(natted)).got,
+        vec![(1 + via_latency + 2_000, M::Ping(1))]
+    );
+    // The NAT node answers: from now on the peer's messages are solicited
+    // and travel directly.
+    send(&mut sim, natted, other, M::Ping(2));
+    sim.run(RunLimits::until(Time(400 * MS))).unwrap();
+    send(&mut sim, other, natted, M::Ping(3));
+    sim.run(RunLimits::until(Time(600 * MS))).unwrap();
+    assert_eq!(
+        sim.node(NodeId(natted)).got[1],
+        (400 * MS + 20 * MS + 2_000, M::Ping(3))
+    );
+    // A third node's unsolicited message is lost while the relay is down.
+    let third = (0..4)
+        .find(|&i| i != natted && i != relay && i != other)
+        .unwrap();
+    sim.stop_at(NodeId(relay), Time(700 * MS), Stop::Transient)
+        .unwrap();
+    sim.run(RunLimits::until(Time(800 * MS))).unwrap();
+    send(&mut sim, third, natted, M::Ping(4));
+    sim.run(RunLimits::until(Time(1_000 * MS))).unwrap();
+    assert_eq!(sim.node(NodeId(natted)).got.len(), 2);
+    sim.finish_metrics();
+    assert_eq!(sim.metrics().counter("net.nat_unreachable"), 1);
+}

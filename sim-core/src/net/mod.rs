@@ -43,5 +43,41 @@ pub mod latency;
 pub mod route;
 
 pub use flow::{ComponentSize, FlowError, FlowId, FlowNet};
+
+use crate::units::Duration;
+
+/// What the engine runs over (`Sim::set_topology`): routes and capacities
+/// ([`Topology`]), the part of a pair's latency not carried by links
+/// ([`LatencyModel`]), and, for topologies with NAT, the relays that carry
+/// unsolicited messages to nodes behind NAT.
+///
+/// The engine's rule for NAT: a message from `a` to `b` is *unsolicited*
+/// unless `b` has sent to `a` before (an open mapping; mappings do not
+/// expire). An unsolicited message to a node behind NAT travels
+/// [`Network::route_via_relay`] with [`Network::relay_latency`], and is lost
+/// if the relay is down.
+pub trait Network: Topology + LatencyModel {
+    /// The relay of `node` if it is behind NAT.
+    fn nat_relay(&self, node: u32) -> Option<u32> {
+        let _ = node;
+        None
+    }
+    /// Route of an unsolicited message (direct unless `to` is behind NAT).
+    fn route_via_relay(&self, from: u32, to: u32, out: &mut Vec<LinkId>) -> Result<(), RouteError> {
+        self.route(from, to, out)
+    }
+    /// Latency-model part of an unsolicited message's delay.
+    fn relay_latency(&self, from: u32, to: u32) -> Duration {
+        self.latency(from, to)
+    }
+}
+
+impl LatencyModel for AccessOnly {
+    /// All of an access-only network's latency is in its links.
+    fn latency(&self, _from: u32, _to: u32) -> Duration {
+        Duration::ZERO
+    }
+}
+impl Network for AccessOnly {}
 pub use latency::{Constant, LatencyModel, Matrix, MatrixError};
 pub use route::{Access, AccessOnly, LinkError, LinkId, LinkSpec, PathModel, RouteError, Topology};

@@ -17,7 +17,7 @@
 //!   datagrams and transfers alike, written by
 //!   [`Sim::network_tables`](super::Sim::network_tables).
 
-use crate::net::{FlowId, FlowNet, LinkId, LinkSpec, PathModel, RouteError, Topology};
+use crate::net::{FlowId, FlowNet, LinkId, LinkSpec, Network, PathModel};
 use crate::rng::SplitMix64;
 use crate::units::{Bytes, Duration, Time};
 use std::collections::BTreeMap;
@@ -33,7 +33,11 @@ pub(super) struct NodeBytes {
 }
 
 pub(crate) struct Routed {
-    topo: Box<dyn Topology>,
+    topo: Box<dyn Network>,
+    /// Open NAT mappings `(node behind NAT, peer it sent to)`: messages from
+    /// the peer to the node are then solicited and travel directly.
+    nat_open: std::collections::BTreeSet<(u32, u32)>,
+    pub(super) nat_unreachable: u64,
     links: Vec<LinkSpec>,
     jitter: Duration,
     pub(super) flows: FlowNet,
@@ -58,12 +62,14 @@ pub(super) enum Fate {
 }
 
 impl Routed {
-    pub(super) fn new(topo: Box<dyn Topology>, jitter: Duration) -> Self {
+    pub(super) fn new(topo: Box<dyn Network>, jitter: Duration) -> Self {
         let links = topo.links().to_vec();
         let flows = FlowNet::from_links(&links);
         let n = links.len();
         Routed {
             topo,
+            nat_open: std::collections::BTreeSet::new(),
+            nat_unreachable: 0,
             links,
             jitter,
             flows,
@@ -79,7 +85,7 @@ impl Routed {
         }
     }
 
-    pub(super) fn topology(&self) -> &dyn Topology {
+    pub(super) fn topology(&self) -> &dyn Network {
         &*self.topo
     }
 
@@ -91,8 +97,33 @@ impl Routed {
         &mut self.node_bytes[i]
     }
 
-    fn route(&mut self, from: u32, to: u32) -> Result<(), RouteError> {
-        self.topo.route(from, to, &mut self.buf)
+    /// Route `from → to` into `buf` and return the latency-model part of
+    /// the delay, or None if there is no usable route. Applies the NAT
+    /// rule: a node behind NAT opens a mapping to every peer it sends to;
+    /// an unsolicited message to it goes through its relay, which must be
+    /// up (`is_up`).
+    fn route(&mut self, from: u32, to: u32, is_up: &dyn Fn(u32) -> bool) -> Option<Duration> {
+        if self.topo.nat_relay(from).is_some() {
+            self.nat_open.insert((from, to));
+        }
+        let relay = self.topo.nat_relay(to);
+        let relayed = relay.is_some() && !self.nat_open.contains(&(to, from));
+        if relayed {
+            if !relay.is_some_and(is_up) {
+                self.nat_unreachable += 1;
+                return None;
+            }
+            if self.topo.route_via_relay(from, to, &mut self.buf).is_err() {
+                self.unroutable += 1;
+                return None;
+            }
+            return Some(self.topo.relay_latency(from, to));
+        }
+        if self.topo.route(from, to, &mut self.buf).is_err() {
+            self.unroutable += 1;
+            return None;
+        }
+        Some(self.topo.latency(from, to))
     }
 
     /// Route a datagram of `bytes` and decide its fate.
@@ -103,16 +134,18 @@ impl Routed {
         bytes: u64,
         class: u8,
         rng: &mut SplitMix64,
+        is_up: &dyn Fn(u32) -> bool,
     ) -> Fate {
-        if self.route(from, to).is_err() {
-            self.unroutable += 1;
+        let Some(pair_latency) = self.route(from, to, is_up) else {
             return Fate::Unroutable;
-        }
+        };
         self.node(from).sent += bytes;
         self.class_bytes[class as usize % CLASSES] += bytes;
         let pm = PathModel::new(&self.links);
         let loss = pm.path_loss(&self.buf);
-        let mut delay = pm.datagram_delay(&self.buf, Bytes(bytes));
+        let mut delay = pm
+            .datagram_delay(&self.buf, Bytes(bytes))
+            .saturating_add(pair_latency);
         for l in &self.buf {
             self.datagram_link_bytes[l.index()] += bytes;
         }
@@ -142,15 +175,18 @@ impl Routed {
         bytes: u64,
         class: u8,
         slot: u32,
+        is_up: &dyn Fn(u32) -> bool,
     ) -> Option<(FlowId, Duration)> {
-        if self.route(from, to).is_err() || self.buf.is_empty() {
-            self.unroutable += 1;
+        let pair_latency = self.route(from, to, is_up)?;
+        if self.buf.is_empty() {
             return None;
         }
         if self.buf.iter().any(|l| self.cut[l.index()]) {
             return None;
         }
-        let latency = PathModel::new(&self.links).path_latency(&self.buf);
+        let latency = PathModel::new(&self.links)
+            .path_latency(&self.buf)
+            .saturating_add(pair_latency);
         let id = self
             .flows
             .start(Time(now), &self.buf, Bytes(bytes), class)

@@ -247,3 +247,5 @@ pub(crate) fn access_route(
     }
     Ok(())
 }
+
+impl crate::net::Network for Coordinates {}

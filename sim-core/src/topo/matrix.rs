@@ -124,3 +124,5 @@ impl Topology for MatrixTopology {
         access_route(self.nodes, from, to, out)
     }
 }
+
+impl crate::net::Network for MatrixTopology {}

@@ -813,3 +813,5 @@ impl LatencyModel for MeshTopology {
         Duration::ZERO
     }
 }
+
+impl crate::net::Network for MeshTopology {}

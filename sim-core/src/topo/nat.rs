@@ -194,3 +194,15 @@ impl<T: LatencyModel> LatencyModel for Nat<T> {
         self.inner.latency(from, to)
     }
 }
+
+impl<T: Topology + LatencyModel> crate::net::Network for Nat<T> {
+    fn nat_relay(&self, node: u32) -> Option<u32> {
+        self.relay(node)
+    }
+    fn route_via_relay(&self, from: u32, to: u32, out: &mut Vec<LinkId>) -> Result<(), RouteError> {
+        Nat::route_via_relay(self, from, to, out)
+    }
+    fn relay_latency(&self, from: u32, to: u32) -> Duration {
+        Nat::relay_latency(self, from, to)
+    }
+}

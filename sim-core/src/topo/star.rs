@@ -140,3 +140,5 @@ impl LatencyModel for Star {
         Duration::ZERO
     }
 }
+
+impl crate::net::Network for Star {}
