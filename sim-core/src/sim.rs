@@ -540,7 +540,7 @@ impl<N: Node> Core<N> {
                 let t = self.transfers[slot as usize].as_mut().expect("just stored");
                 let meta = &self.meta;
                 let is_up = |n: u32| meta.get(n as usize).is_some_and(|m| m.is_up());
-                match r.start_flow(self.now, from.0, to.0, bytes, class, slot, &is_up) {
+                match r.start_flow(self.now, (from.0, to.0), bytes, class, slot, &is_up) {
                     Some((fid, latency)) => {
                         t.flow = Some(fid);
                         t.latency = latency.0;

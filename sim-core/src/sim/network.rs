@@ -170,8 +170,7 @@ impl Routed {
     pub(super) fn start_flow(
         &mut self,
         now: u64,
-        from: u32,
-        to: u32,
+        (from, to): (u32, u32),
         bytes: u64,
         class: u8,
         slot: u32,
