@@ -389,7 +389,7 @@ impl RoutingTable {
 /// Push, growing the capacity by doubling but never beyond `cap`.
 fn push_capped<T>(v: &mut Vec<T>, x: T, cap: usize) {
     if v.len() == v.capacity() {
-        let want = (v.capacity() * 2).clamp(2, cap.max(1));
+        let want = (v.capacity() * 2).max(2).min(cap.max(1));
         v.reserve_exact(want.saturating_sub(v.len()).max(1));
     }
     v.push(x);
