@@ -69,6 +69,11 @@ pub struct Config {
     pub keep_table_on_restart: bool,
     /// Look up the node's own id on start (the join's self-lookup).
     pub self_lookup_on_join: bool,
+    /// Wait this long before retrying a join whose self-lookup got no
+    /// answer.
+    pub join_retry_interval: Duration,
+    /// Most join retries per start.
+    pub join_retries_max: u8,
     /// Refresh every bucket farther than the closest neighbour after the
     /// join's self-lookup.
     pub refresh_on_join: bool,
@@ -99,6 +104,8 @@ impl Default for Config {
             records_max: 4096,
             keep_table_on_restart: true,
             self_lookup_on_join: true,
+            join_retry_interval: Duration::from_secs(60),
+            join_retries_max: 30,
             refresh_on_join: true,
         }
     }

@@ -76,7 +76,7 @@ pub struct LookupRow {
 pub struct KadNode {
     /// The protocol machine.
     pub kad: Kademlia,
-    timers: [Option<TimerId>; 4],
+    timers: [Option<TimerId>; Timer::COUNT],
     /// Contacts to join through.
     pub bootstrap: Vec<WireContact>,
     /// The table was built by warm start (skip the join on first start).
@@ -92,7 +92,7 @@ impl KadNode {
     pub fn new(kad: Kademlia) -> KadNode {
         KadNode {
             kad,
-            timers: [None; 4],
+            timers: [None; Timer::COUNT],
             bootstrap: Vec::new(),
             warm: false,
             observe: Observe::default(),
@@ -195,7 +195,7 @@ impl Node for KadNode {
     type Request = Command;
 
     fn on_start(&mut self, cx: &mut Cx<'_, Self>) {
-        self.timers = [None; 4];
+        self.timers = [None; Timer::COUNT];
         let join = !(self.warm && cx.incarnation() == 0);
         if self.warm && cx.incarnation() == 0 {
             cx.count("kad.warm_start_nodes", 1);
@@ -218,7 +218,7 @@ impl Node for KadNode {
     }
 
     fn on_stop(&mut self, cx: &mut Cx<'_, Self>, how: Stop) {
-        self.timers = [None; 4];
+        self.timers = [None; Timer::COUNT];
         self.input(cx, Input::Stop(how));
     }
 }

@@ -42,11 +42,21 @@ pub enum Timer {
     Republish,
     /// Record expiry.
     Expire,
+    /// Retry a join that found nobody.
+    Rejoin,
 }
 
 impl Timer {
     /// Every timer, in firing order for equal deadlines.
-    pub const ALL: [Timer; 4] = [Timer::Rpc, Timer::Refresh, Timer::Republish, Timer::Expire];
+    pub const ALL: [Timer; 5] = [
+        Timer::Rpc,
+        Timer::Refresh,
+        Timer::Republish,
+        Timer::Expire,
+        Timer::Rejoin,
+    ];
+    /// Number of timers.
+    pub const COUNT: usize = 5;
     /// Index into a per-timer table.
     pub const fn index(self) -> usize {
         self as usize
@@ -307,7 +317,9 @@ pub struct Kademlia {
     next_rid: u32,
     next_op: u32,
     rtt: Rtt,
-    deadlines: [Option<Time>; 4],
+    deadlines: [Option<Time>; Timer::COUNT],
+    bootstrap: Vec<WireContact>,
+    rejoins: u8,
     out: VecDeque<Output>,
     running: bool,
 }
@@ -363,7 +375,9 @@ impl Kademlia {
             next_rid: 0,
             next_op: 0,
             rtt: Rtt::default(),
-            deadlines: [None; 4],
+            deadlines: [None; Timer::COUNT],
+            bootstrap: Vec::new(),
+            rejoins: 0,
             out: VecDeque::new(),
             running: false,
         }
@@ -412,6 +426,7 @@ impl Kademlia {
     /// Heap bytes of the node's long-lived state (table, store, buffers).
     pub fn heap_bytes(&self) -> usize {
         self.table.heap_bytes()
+            + self.bootstrap.capacity() * std::mem::size_of::<WireContact>()
             + self.store.records().len() * std::mem::size_of::<Record>()
             + self.published.capacity() * std::mem::size_of::<Published>()
             + self.rpcs.capacity() * std::mem::size_of::<PendingRpc>()
@@ -470,7 +485,12 @@ impl Kademlia {
         join: bool,
     ) {
         self.running = true;
-        self.deadlines = [None; 4];
+        self.deadlines = [None; Timer::COUNT];
+        self.rejoins = 0;
+        self.bootstrap = bootstrap
+            .into_iter()
+            .filter(|c| c.node != self.me && self.ids.get(c.node) == Some(&c.id))
+            .collect();
         if let Some(iv) = self.cfg.refresh_interval {
             // Spread refreshes so that nodes started together do not refresh
             // together: first one uniform in [interval/2, interval].
@@ -487,18 +507,12 @@ impl Kademlia {
         if !join || !self.cfg.self_lookup_on_join {
             return;
         }
+        self.join(now);
+    }
+
+    fn join(&mut self, now: Time) {
         let target = self.id;
-        let mut seeds = Vec::new();
-        self.table
-            .closest(&target, self.cfg.k, &self.ids, None, &mut seeds);
-        for c in bootstrap {
-            if c.node != self.me
-                && self.ids.get(c.node) == Some(&c.id)
-                && !seeds.iter().any(|s| s.1 == c.node)
-            {
-                seeds.push((c.id.distance(&target), c.node));
-            }
-        }
+        let seeds = self.seeds(&target);
         self.start_op(now, OpKind::Join, 0, target, seeds, None);
     }
 
@@ -507,7 +521,7 @@ impl Kademlia {
         self.rpcs = Vec::new();
         self.ops = Vec::new();
         self.out = VecDeque::new();
-        self.deadlines = [None; 4];
+        self.deadlines = [None; Timer::COUNT];
         self.rtt = Rtt::default();
         let keep_table = how == Stop::Transient && self.cfg.keep_table_on_restart;
         if keep_table {
@@ -566,6 +580,7 @@ impl Kademlia {
                     self.arm(Timer::Expire, t);
                 }
             }
+            Timer::Rejoin => self.join(now),
         }
     }
 
@@ -676,10 +691,19 @@ impl Kademlia {
 
     // ---------------------------------------------------------------- commands
 
+    /// The k closest contacts to `target`; while the table holds fewer
+    /// than k contacts, the bootstrap contacts too.
     fn seeds(&self, target: &Key) -> Vec<(Distance, NodeId)> {
         let mut s = Vec::new();
         self.table
             .closest(target, self.cfg.k, &self.ids, None, &mut s);
+        if s.len() < self.cfg.k {
+            for c in &self.bootstrap {
+                if !s.iter().any(|x| x.1 == c.node) {
+                    s.push((c.id.distance(target), c.node));
+                }
+            }
+        }
         s
     }
 
@@ -881,6 +905,14 @@ impl Kademlia {
             return true;
         }
         let op = self.ops.remove(i);
+        if op.kind == OpKind::Join
+            && op.lookup.result().next().is_none()
+            && self.rejoins < self.cfg.join_retries_max
+        {
+            // Nobody answered: try again later (bounded).
+            self.rejoins += 1;
+            self.arm(Timer::Rejoin, now + self.cfg.join_retry_interval);
+        }
         if op.kind == OpKind::Join && self.cfg.refresh_on_join {
             // Refresh every bucket farther than the closest neighbour.
             let mut due = Vec::new();
