@@ -74,6 +74,11 @@ pub struct Config {
     pub join_retry_interval: Duration,
     /// Most join retries per start.
     pub join_retries_max: u8,
+    /// Lookups per bucket in the join's refresh, to random targets in the
+    /// bucket (1 in the paper). Running several in parallel fills a bucket
+    /// from several regions of its range instead of the one region around a
+    /// single target.
+    pub join_refresh_targets: usize,
     /// Refresh every bucket farther than the closest neighbour after the
     /// join's self-lookup.
     pub refresh_on_join: bool,
@@ -107,6 +112,7 @@ impl Default for Config {
             join_retry_interval: Duration::from_secs(60),
             join_retries_max: 30,
             refresh_on_join: true,
+            join_refresh_targets: 1,
         }
     }
 }

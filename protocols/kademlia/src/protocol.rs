@@ -924,9 +924,11 @@ impl Kademlia {
                 if Some(idx) == lowest {
                     continue;
                 }
-                let target = self.id.random_in_bucket(idx, rng);
-                let seeds = self.seeds(&target);
-                self.start_op(now, OpKind::Refresh, 0, target, seeds, None);
+                for _ in 0..self.cfg.join_refresh_targets.max(1) {
+                    let target = self.id.random_in_bucket(idx, rng);
+                    let seeds = self.seeds(&target);
+                    self.start_op(now, OpKind::Refresh, 0, target, seeds, None);
+                }
             }
         }
         self.complete(now, op);
