@@ -142,6 +142,9 @@ fn runs_on_other_threads_give_the_same_bytes() {
     for handle in handles {
         let (files, hash) = handle.join().unwrap();
         assert_eq!(hash, h);
-        assert!(files == reference, "a run on another thread wrote different CSV");
+        assert!(
+            files == reference,
+            "a run on another thread wrote different CSV"
+        );
     }
 }

@@ -76,7 +76,10 @@ impl Key {
     /// The all-zero key of width `bits` (`valid_width(bits)` must hold).
     pub fn zero(bits: u16) -> Key {
         assert!(valid_width(bits), "unsupported key width {bits}");
-        Key { words: [0; 4], bits }
+        Key {
+            words: [0; 4],
+            bits,
+        }
     }
     /// A uniformly random key of width `bits`.
     pub fn random<R: Rng + ?Sized>(bits: u16, rng: &mut R) -> Key {
@@ -188,7 +191,11 @@ impl Key {
         for (i, w) in k.words.iter_mut().enumerate() {
             let keep = mask_word(plen.min(self.bits), i);
             let width = mask_word(self.bits, i);
-            *w = if one { (*w & keep) | (width & !keep) } else { *w & keep };
+            *w = if one {
+                (*w & keep) | (width & !keep)
+            } else {
+                *w & keep
+            };
         }
         k
     }
@@ -362,8 +369,14 @@ mod tests {
     #[test]
     fn suffix_and_flip() {
         let k = Key::from_u64(0xF0F0_0000_0000_0000, 32);
-        assert_eq!(k.with_suffix(4, false), Key::from_u64(0xF000_0000_0000_0000, 32));
-        assert_eq!(k.with_suffix(4, true), Key::from_u64(0xFFFF_FFFF_0000_0000, 32));
+        assert_eq!(
+            k.with_suffix(4, false),
+            Key::from_u64(0xF000_0000_0000_0000, 32)
+        );
+        assert_eq!(
+            k.with_suffix(4, true),
+            Key::from_u64(0xFFFF_FFFF_0000_0000, 32)
+        );
         assert_eq!(k.flip_bit(0), Key::from_u64(0x70F0_0000_0000_0000, 32));
     }
 
@@ -371,7 +384,13 @@ mod tests {
     fn same_key_has_no_bucket() {
         let x = key(160, 1);
         assert_eq!(x.bucket_index(&x), None);
-        assert_eq!(Key::from_u64(0, 32).bucket_index(&Key::from_u64(1 << 32, 32)), Some(0));
-        assert_eq!(Key::from_u64(0, 32).bucket_index(&Key::from_u64(1 << 63, 32)), Some(31));
+        assert_eq!(
+            Key::from_u64(0, 32).bucket_index(&Key::from_u64(1 << 32, 32)),
+            Some(0)
+        );
+        assert_eq!(
+            Key::from_u64(0, 32).bucket_index(&Key::from_u64(1 << 63, 32)),
+            Some(31)
+        );
     }
 }

@@ -148,7 +148,13 @@ mod tests {
                 rid: 2,
                 sender: k,
                 body: Response::Nodes {
-                    peers: vec![WireContact { node: NodeId(9), id: k }; 20],
+                    peers: vec![
+                        WireContact {
+                            node: NodeId(9),
+                            id: k
+                        };
+                        20
+                    ],
                 },
             },
             KadMsg::Response {

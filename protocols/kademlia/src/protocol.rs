@@ -233,7 +233,11 @@ struct PendingRpc {
 #[derive(Debug, Clone, Copy, PartialEq)]
 enum Phase {
     Lookup,
-    Storing { value: Value, pending: u32, acked: u32 },
+    Storing {
+        value: Value,
+        pending: u32,
+        acked: u32,
+    },
 }
 
 #[derive(Debug, Clone)]
@@ -284,10 +288,7 @@ impl Rtt {
                 if self.samples == 0 {
                     initial
                 } else {
-                    Duration(
-                        (self.srtt_ns + 4 * self.rttvar_ns)
-                            .clamp(floor.0, cap.0.max(floor.0)),
-                    )
+                    Duration((self.srtt_ns + 4 * self.rttvar_ns).clamp(floor.0, cap.0.max(floor.0)))
                 }
             }
         }
@@ -498,7 +499,11 @@ impl Kademlia {
             let at = now + Duration(half + rng.next_u64() % (half.max(1)));
             self.arm(Timer::Refresh, at);
         }
-        if let Some(iv) = self.cfg.republish_interval.or(self.cfg.original_republish_interval) {
+        if let Some(iv) = self
+            .cfg
+            .republish_interval
+            .or(self.cfg.original_republish_interval)
+        {
             self.arm(Timer::Republish, now + iv);
         }
         if let Some(t) = self.store.next_expiry() {
@@ -808,7 +813,13 @@ impl Kademlia {
 
     /// Send a request; returns its size, or None when too many RPCs are
     /// outstanding.
-    fn send_request(&mut self, now: Time, to: NodeId, body: Request, purpose: Purpose) -> Option<u64> {
+    fn send_request(
+        &mut self,
+        now: Time,
+        to: NodeId,
+        body: Request,
+        purpose: Purpose,
+    ) -> Option<u64> {
         if self.rpcs.len() >= self.cfg.rpcs_pending_max {
             self.out.push_back(Output::Count("kad.rpcs_refused"));
             return None;
@@ -1020,8 +1031,7 @@ impl Kademlia {
             }
             KadMsg::Response { rid, sender, body } => {
                 self.valid_sender(from, &sender)?;
-                let Some(pos) = self.rpcs.iter().position(|r| r.rid == rid && r.to == from)
-                else {
+                let Some(pos) = self.rpcs.iter().position(|r| r.rid == rid && r.to == from) else {
                     return Err(Malformed::Unmatched);
                 };
                 let rpc = self.rpcs.remove(pos);
@@ -1128,8 +1138,8 @@ impl Kademlia {
         let k = self.cfg.k;
         match body {
             Response::Nodes { peers } => {
-                let bad = peers.len() > k
-                    || peers.iter().any(|c| self.ids.get(c.node) != Some(&c.id));
+                let bad =
+                    peers.len() > k || peers.iter().any(|c| self.ids.get(c.node) != Some(&c.id));
                 if bad {
                     self.ops[i].lookup.on_failure(from, now);
                     return Err(Malformed::Contacts);

@@ -44,7 +44,13 @@ impl SortedIds {
     }
 
     /// Fill `table` (owned by `me`, id `me_id`) as if from full knowledge.
-    pub fn fill<R: Rng + ?Sized>(&self, table: &mut RoutingTable, me_id: &Key, rng: &mut R, now: Time) {
+    pub fn fill<R: Rng + ?Sized>(
+        &self,
+        table: &mut RoutingTable,
+        me_id: &Key,
+        rng: &mut R,
+        now: Time,
+    ) {
         let bits = me_id.bits();
         let k = table.k();
         let mut chosen: Vec<usize> = Vec::with_capacity(k);
@@ -59,7 +65,11 @@ impl SortedIds {
             } else {
                 for j in (m - k)..m {
                     let t = rng.random_range(0..=j);
-                    let pick = if chosen.contains(&(lo + t)) { lo + j } else { lo + t };
+                    let pick = if chosen.contains(&(lo + t)) {
+                        lo + j
+                    } else {
+                        lo + t
+                    };
                     chosen.push(pick);
                 }
             }

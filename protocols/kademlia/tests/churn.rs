@@ -90,9 +90,11 @@ fn measure(rpc_timeout: RpcTimeout, seed: u64) -> (usize, usize) {
     // ones issued during the warm-up are not counted).
     let bits = h.cfg.key_bits;
     let clients: Vec<NodeId> = (0..NODES as u32).map(NodeId).collect();
-    let w = Poisson::new(LOOKUP_GAP, move |_c, rng: &mut NodeRng| Command::FindClosest {
-        tag: 0,
-        key: Key::random(bits, rng),
+    let w = Poisson::new(LOOKUP_GAP, move |_c, rng: &mut NodeRng| {
+        Command::FindClosest {
+            tag: 0,
+            key: Key::random(bits, rng),
+        }
     })
     .unwrap();
     h.sim.add_workload(&clients, w).unwrap();
@@ -113,7 +115,15 @@ fn measure(rpc_timeout: RpcTimeout, seed: u64) -> (usize, usize) {
             } else if std::env::var("KAD_DIAG").is_ok() {
                 let cl = c.closest_live;
                 let p = c.event.report.peers.iter().find(|p| Some(p.node) == cl);
-                eprintln!("fail: det {:?} lat {:?} closest {:?} state {:?} rpcs {} peers {}", c.determined_at.map(|t| t.since(s)), c.event.report.ended.since(s), cl, p.map(|p| p.state), c.event.report.requests, c.event.report.peers.len());
+                eprintln!(
+                    "fail: det {:?} lat {:?} closest {:?} state {:?} rpcs {} peers {}",
+                    c.determined_at.map(|t| t.since(s)),
+                    c.event.report.ended.since(s),
+                    cl,
+                    p.map(|p| p.state),
+                    c.event.report.requests,
+                    c.event.report.peers.len()
+                );
             }
         }
     }
@@ -129,12 +139,18 @@ fn li_success(ok: usize, total: usize) -> bool {
 #[test]
 fn lookups_under_churn_succeed_within_4s_with_1s_timeouts() {
     let (ok, total) = measure(RpcTimeout::Fixed(Duration::from_secs(1)), 7);
-    println!("1 s timeouts: {ok}/{total} = {:.4}", ok as f64 / total as f64);
+    println!(
+        "1 s timeouts: {ok}/{total} = {:.4}",
+        ok as f64 / total as f64
+    );
     assert!(total > 1_200, "too few lookups: {total}");
     assert!(li_success(ok, total));
 
     let (ok, total) = measure(RpcTimeout::Fixed(Duration::from_secs(5)), 7);
-    println!("5 s timeouts (control): {ok}/{total} = {:.4}", ok as f64 / total as f64);
+    println!(
+        "5 s timeouts (control): {ok}/{total} = {:.4}",
+        ok as f64 / total as f64
+    );
     assert!(!li_success(ok, total));
 }
 
@@ -147,6 +163,9 @@ fn lookups_under_churn_succeed_within_4s_with_adaptive_timeouts() {
         cap: Duration::from_secs(1),
     };
     let (ok, total) = measure(adaptive, 7);
-    println!("adaptive timeouts (cap 1 s): {ok}/{total} = {:.4}", ok as f64 / total as f64);
+    println!(
+        "adaptive timeouts (cap 1 s): {ok}/{total} = {:.4}",
+        ok as f64 / total as f64
+    );
     assert!(li_success(ok, total));
 }

@@ -65,7 +65,10 @@ fn matches_theory(reps: &[[f64; 3]], want: (f64, f64, f64)) -> bool {
     (0..3).all(|c| {
         let xs: Vec<f64> = reps.iter().map(|r| r[c]).collect();
         let (m, se) = mean_se(&xs);
-        println!("  measure {c}: mean {m:.3} ± {se:.3}, expected {:.3}", want[c]);
+        println!(
+            "  measure {c}: mean {m:.3} ± {se:.3}, expected {:.3}",
+            want[c]
+        );
         (m - want[c]).abs() <= 4.0 * se.max(1e-9)
     })
 }
@@ -98,7 +101,10 @@ fn replicates(n: usize, bits: u16, k: usize, reps: u64, known_half: bool) -> Vec
 fn full_knowledge_tables_match_the_binomial_expectation() {
     let (n, bits, k) = (1_000usize, 160u16, 20usize);
     let want = expected(n as u64, bits, k as u64);
-    println!("N={n}: expected non-empty {:.3}, full {:.3}, contacts {:.3}", want.0, want.1, want.2);
+    println!(
+        "N={n}: expected non-empty {:.3}, full {:.3}, contacts {:.3}",
+        want.0, want.1, want.2
+    );
     assert!(matches_theory(&replicates(n, bits, k, 40, false), want));
     // The same at a 64-bit width and k = 8.
     let want64 = expected(n as u64, 64, 8);
@@ -129,9 +135,15 @@ fn joined_tables_reach_90_percent_of_full_knowledge() {
     let h = joined(n, Config::default(), 31);
     let got = mean_contacts(&h);
     let all = SortedIds::all(&h.ids);
-    let full: Vec<f64> = warm_counts(&h.ids, &all, 20, 32).iter().map(|c| c[2]).collect();
+    let full: Vec<f64> = warm_counts(&h.ids, &all, 20, 32)
+        .iter()
+        .map(|c| c[2])
+        .collect();
     let (full_mean, _) = mean_se(&full);
-    println!("N={n}: joined {got:.1} contacts per node, full knowledge {full_mean:.1} ({:.1} %)", 100.0 * got / full_mean);
+    println!(
+        "N={n}: joined {got:.1} contacts per node, full knowledge {full_mean:.1} ({:.1} %)",
+        100.0 * got / full_mean
+    );
     assert!(joins_reach_90_percent(got, full_mean));
 
     // Negative control: joins without the self-lookup and without refresh

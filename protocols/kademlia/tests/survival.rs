@@ -54,7 +54,9 @@ fn measure(k: usize, replication: usize, seed: u64) -> (Vec<usize>, Vec<usize>) 
         for i in 0..NODES as u32 {
             if h.rng().random_bool(0.5) {
                 crashed.push(NodeId(i));
-                h.sim.stop_at(NodeId(i), now + Duration::from_secs(1), Stop::Transient).unwrap();
+                h.sim
+                    .stop_at(NodeId(i), now + Duration::from_secs(1), Stop::Transient)
+                    .unwrap();
             }
         }
         h.run_for(Duration::from_secs(2));
@@ -91,12 +93,18 @@ fn survives_as_theory(results: &[(usize, Vec<usize>)]) -> bool {
         let alive: usize = per_trial.iter().sum();
         let total = per_trial.len() * RECORDS;
         let p = 1.0 - 0.5f64.powi(k as i32);
-        let fr: Vec<f64> = per_trial.iter().map(|&a| a as f64 / RECORDS as f64).collect();
+        let fr: Vec<f64> = per_trial
+            .iter()
+            .map(|&a| a as f64 / RECORDS as f64)
+            .collect();
         let (_, cluster_se) = common::mean_se(&fr);
         let se = (p * (1.0 - p) / total as f64).sqrt().max(cluster_se);
         let got = alive as f64 / total as f64;
         let ok = (got - p).abs() <= 4.0 * se;
-        println!("  k={k}: {alive}/{total} = {got:.4}, expected {p:.4} ± {:.4} (4 SE): {ok}", 4.0 * se);
+        println!(
+            "  k={k}: {alive}/{total} = {got:.4}, expected {p:.4} ± {:.4} (4 SE): {ok}",
+            4.0 * se
+        );
         ok
     })
 }
@@ -106,7 +114,10 @@ fn a_record_on_k_nodes_survives_half_the_nodes_with_probability_1_minus_2_pow_mi
     let mut real = Vec::new();
     for k in 1..=8 {
         let (per_trial, holders) = measure(k, k, 40 + k as u64);
-        assert!(holders.iter().all(|&c| c == k), "k={k}: holders {holders:?}");
+        assert!(
+            holders.iter().all(|&c| c == k),
+            "k={k}: holders {holders:?}"
+        );
         println!("k={k} per trial: {per_trial:?}");
         real.push((k, per_trial));
     }
