@@ -420,6 +420,10 @@ impl Kademlia {
     pub fn rpcs_pending(&self) -> usize {
         self.rpcs.len()
     }
+    /// Outstanding RPCs as (peer, request id), oldest first.
+    pub fn pending_rpcs(&self) -> Vec<(NodeId, u32)> {
+        self.rpcs.iter().map(|r| (r.to, r.rid)).collect()
+    }
     /// The current RPC timeout.
     pub fn rpc_timeout(&self) -> Duration {
         self.rtt.timeout(self.cfg.rpc_timeout)
