@@ -37,6 +37,10 @@ pub struct Config {
     /// Failed RPCs after which a contact is evicted even when no
     /// replacement is waiting.
     pub stale_failures_max: u8,
+    /// Ping the least recently seen contact of a full bucket (before
+    /// evicting it for a newcomer) only if it was not heard from for this
+    /// long. Zero pings every time, as the paper describes.
+    pub ping_after: Duration,
     /// RPC timeout policy.
     pub rpc_timeout: RpcTimeout,
     /// Most RPCs one lookup may send (it then finishes with what it has).
@@ -93,6 +97,7 @@ impl Default for Config {
             alpha: 3,
             replacements_per_bucket: 8,
             stale_failures_max: 5,
+            ping_after: Duration::from_secs(15 * 60),
             rpc_timeout: RpcTimeout::Fixed(Duration::from_secs(1)),
             lookup_rpcs_max: 200,
             lookup_peers_max: 160,

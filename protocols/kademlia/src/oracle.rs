@@ -63,7 +63,7 @@ mod tests {
         let mut r = rand_xoshiro::Xoshiro256PlusPlus::seed_from_u64(4);
         let ids = IdTable::random(300, 160, &mut r);
         let key = Key::random(160, &mut r);
-        let up = |n: NodeId| n.0 % 3 != 0;
+        let up = |n: NodeId| !n.0.is_multiple_of(3);
         let got = true_closest(&ids, &key, 7, Some(NodeId(1)), up);
         let mut all: Vec<_> = (0..300u32)
             .map(NodeId)

@@ -357,12 +357,13 @@ impl Kademlia {
     pub fn new(cfg: Arc<Config>, ids: Arc<IdTable>, me: NodeId) -> Kademlia {
         let id = *ids.id(me);
         assert_eq!(id.bits(), cfg.key_bits, "id width differs from config");
-        let table = RoutingTable::new(
+        let mut table = RoutingTable::new(
             id,
             cfg.k,
             cfg.replacements_per_bucket,
             cfg.stale_failures_max,
         );
+        table.set_ping_after(cfg.ping_after);
         Kademlia {
             cfg,
             ids,
@@ -432,7 +433,7 @@ impl Kademlia {
     pub fn heap_bytes(&self) -> usize {
         self.table.heap_bytes()
             + self.bootstrap.capacity() * std::mem::size_of::<WireContact>()
-            + self.store.records().len() * std::mem::size_of::<Record>()
+            + std::mem::size_of_val(self.store.records())
             + self.published.capacity() * std::mem::size_of::<Published>()
             + self.rpcs.capacity() * std::mem::size_of::<PendingRpc>()
             + self.ops.capacity() * std::mem::size_of::<Op>()
@@ -543,6 +544,7 @@ impl Kademlia {
                 self.cfg.replacements_per_bucket,
                 self.cfg.stale_failures_max,
             );
+            self.table.set_ping_after(self.cfg.ping_after);
         }
         if how == Stop::Permanent {
             self.store.clear();

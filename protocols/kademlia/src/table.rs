@@ -2,10 +2,14 @@
 //! a replacement cache and ping-before-evict.
 //!
 //! Only non-empty buckets are stored, sorted by index. A contact is a
-//! [`Slot`] of 8 bytes (the node's address and a failure counter); its id
-//! lives once in the shared [`IdTable`]. At 10^5 nodes and k = 20 a table
-//! holds about 300 contacts in 17 buckets: about 2.4 KB of contacts plus
-//! 64 bytes of bookkeeping per bucket.
+//! [`Slot`] of 12 bytes (the node's address, when it was last heard from
+//! and a failure counter); its id lives once in the shared [`IdTable`]. At
+//! 10^5 nodes and k = 20 a table holds about 265 contacts in 17 buckets:
+//! about 3.2 KB of contacts plus 72 bytes of bookkeeping per bucket.
+//!
+//! Ping-before-evict pings the least recently seen contact only when it
+//! has not been heard from for `ping_after` (a contact heard from recently
+//! is known to be alive; BEP 5 calls such nodes "good" for 15 minutes).
 //!
 //! The table never sends anything: when a full bucket meets a new contact
 //! it answers [`Observed::PingOldest`], and the protocol pings that contact
@@ -15,13 +19,19 @@
 use crate::key::{Distance, IdTable, Key};
 use sim_core::{NodeId, Time};
 
-/// A routing-table entry.
+/// A routing-table entry: 12 bytes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Slot {
     /// The contact's address.
     pub node: NodeId,
+    /// When it was last heard from, in whole seconds of simulated time.
+    pub seen_s: u32,
     /// RPCs to it that failed since it was last heard from.
     pub fails: u8,
+}
+
+fn secs(t: Time) -> u32 {
+    (t.0 / 1_000_000_000).min(u32::MAX as u64) as u32
 }
 
 #[derive(Debug, Clone)]
@@ -71,6 +81,7 @@ pub struct Occupancy {
 #[derive(Debug, Clone)]
 pub struct RoutingTable {
     me: Key,
+    ping_after_s: u32,
     k: u8,
     replacements_max: u8,
     stale_failures_max: u8,
@@ -82,11 +93,18 @@ impl RoutingTable {
     pub fn new(me: Key, k: usize, replacements_max: usize, stale_failures_max: u8) -> Self {
         RoutingTable {
             me,
+            ping_after_s: 0,
             k: k.clamp(1, 255) as u8,
             replacements_max: replacements_max.min(255) as u8,
             stale_failures_max: stale_failures_max.max(1),
             buckets: Vec::new(),
         }
+    }
+
+    /// Ping the oldest contact of a full bucket only if it has not been
+    /// heard from for `d` (0 by default: always, as in the paper).
+    pub fn set_ping_after(&mut self, d: sim_core::Duration) {
+        self.ping_after_s = (d.0 / 1_000_000_000).min(u32::MAX as u64) as u32;
     }
 
     /// Bucket size.
@@ -126,13 +144,27 @@ impl RoutingTable {
             }
         };
         let b = &mut self.buckets[pos];
+        let seen_s = secs(now);
         if let Some(i) = b.contacts.iter().position(|s| s.node == node) {
-            b.contacts.remove(i);
-            b.contacts.push(Slot { node, fails: 0 });
+            b.contacts[i..].rotate_left(1);
+            let last = b.contacts.len() - 1;
+            b.contacts[last] = Slot {
+                node,
+                seen_s,
+                fails: 0,
+            };
             return Observed::Refreshed;
         }
         if b.contacts.len() < k {
-            push_capped(&mut b.contacts, Slot { node, fails: 0 }, k);
+            push_capped(
+                &mut b.contacts,
+                Slot {
+                    node,
+                    seen_s,
+                    fails: 0,
+                },
+                k,
+            );
             b.replacements.retain(|&r| r != node);
             return Observed::Inserted;
         }
@@ -143,12 +175,14 @@ impl RoutingTable {
         if self.replacements_max > 0 {
             push_capped(&mut b.replacements, node, self.replacements_max as usize);
         }
+        let oldest = b.contacts[0];
+        let fresh = seen_s.saturating_sub(oldest.seen_s) < self.ping_after_s;
         match b.pinging {
             Some(_) => Observed::Cached,
+            None if fresh => Observed::Cached,
             None => {
-                let oldest = b.contacts[0].node;
-                b.pinging = Some(oldest);
-                Observed::PingOldest(oldest)
+                b.pinging = Some(oldest.node);
+                Observed::PingOldest(oldest.node)
             }
         }
     }
@@ -193,7 +227,17 @@ impl RoutingTable {
         }
         b.contacts.remove(i);
         if let Some(r) = b.replacements.pop() {
-            push_capped(&mut b.contacts, Slot { node: r, fails: 0 }, k);
+            // When it was cached is not kept: count it as unverified, so
+            // that it is pinged first if the bucket must make room.
+            push_capped(
+                &mut b.contacts,
+                Slot {
+                    node: r,
+                    seen_s: 0,
+                    fails: 0,
+                },
+                k,
+            );
         }
         if b.contacts.is_empty() && b.replacements.is_empty() {
             self.buckets.remove(p);
@@ -211,6 +255,13 @@ impl RoutingTable {
 
     /// The `count` contacts closest to `target`, closest first, into `out`
     /// (cleared first). `skip` is left out (the requester, usually).
+    ///
+    /// Buckets are visited in distance order: if `target` falls in bucket
+    /// `b`, every contact of bucket `b` is closer to it than any contact of
+    /// a lower bucket (those are at distance in `[2^b, 2^(b+1))`), which are
+    /// closer than any contact of bucket `b + 1`, and so on upwards. So only
+    /// the buckets needed are read, and only the last group is partially
+    /// selected.
     pub fn closest(
         &self,
         target: &Key,
@@ -220,18 +271,54 @@ impl RoutingTable {
         out: &mut Vec<(Distance, NodeId)>,
     ) {
         out.clear();
-        for b in &self.buckets {
-            for s in &b.contacts {
+        if count == 0 {
+            return;
+        }
+        let b = self.me.bucket_index(target);
+        let split = match b {
+            Some(b) => self.buckets.partition_point(|x| x.index < b),
+            None => 0,
+        };
+        let exact = b.and_then(|b| self.find(b).ok());
+        let push_bucket = |out: &mut Vec<(Distance, NodeId)>, bk: &Bucket| {
+            for s in &bk.contacts {
                 if Some(s.node) != skip
                     && let Some(id) = ids.get(s.node)
                 {
                     out.push((id.distance(target), s.node));
                 }
             }
-        }
-        if out.len() > count {
-            out.select_nth_unstable(count);
-            out.truncate(count);
+        };
+        // Groups in increasing distance: [b], [0..b), then b+1, b+2, ...
+        let mut start = 0;
+        let mut group = |out: &mut Vec<(Distance, NodeId)>, bks: &[Bucket]| -> bool {
+            for bk in bks {
+                push_bucket(out, bk);
+            }
+            if out.len() >= count {
+                let tail = &mut out[start..];
+                let need = count - start;
+                if tail.len() > need {
+                    tail.select_nth_unstable(need);
+                }
+                out.truncate(count);
+                return true;
+            }
+            start = out.len();
+            false
+        };
+        let done = match exact {
+            Some(p) => group(out, &self.buckets[p..p + 1]),
+            None => false,
+        };
+        let done = done || group(out, &self.buckets[..split]);
+        if !done {
+            let from = exact.map_or(split, |p| p + 1);
+            for p in from..self.buckets.len() {
+                if group(out, &self.buckets[p..p + 1]) {
+                    break;
+                }
+            }
         }
         out.sort_unstable();
     }
@@ -364,7 +451,11 @@ impl RoutingTable {
         b.contacts.reserve_exact(room.min(nodes.len()));
         for &n in nodes.iter().take(room) {
             if !b.contacts.iter().any(|s| s.node == n) {
-                b.contacts.push(Slot { node: n, fails: 0 });
+                b.contacts.push(Slot {
+                    node: n,
+                    seen_s: secs(now),
+                    fails: 0,
+                });
             }
         }
     }
@@ -450,6 +541,25 @@ mod tests {
     }
 
     #[test]
+    fn a_recently_seen_oldest_contact_is_not_pinged() {
+        let t = ids(4000, 7);
+        let me = *t.id(NodeId(0));
+        let mut rt = RoutingTable::new(me, 2, 2, 5);
+        rt.set_ping_after(sim_core::Duration::from_secs(900));
+        let top = in_bucket(&t, 159);
+        let s = |x: u64| Time(x * 1_000_000_000);
+        rt.observe(top[0], t.id(top[0]), s(0));
+        rt.observe(top[1], t.id(top[1]), s(10));
+        // The oldest was heard from 100 s ago: no ping, newcomer cached.
+        assert_eq!(rt.observe(top[2], t.id(top[2]), s(100)), Observed::Cached);
+        // 900 s after it was last heard from: ping it.
+        assert_eq!(
+            rt.observe(top[3], t.id(top[3]), s(900)),
+            Observed::PingOldest(top[0])
+        );
+    }
+
+    #[test]
     fn stale_contact_without_replacement_survives_until_the_limit() {
         let t = ids(100, 3);
         let me = *t.id(NodeId(0));
@@ -472,17 +582,27 @@ mod tests {
         for n in 1..500u32 {
             rt.observe(NodeId(n), t.id(NodeId(n)), Time(0));
         }
+        let mut r = rand_xoshiro::Xoshiro256PlusPlus::seed_from_u64(12);
         let inside = rt.contacts().nth(40).unwrap();
-        let target = *t.id(inside);
+        let mut targets = vec![*t.id(inside), me];
+        // Keys in every bucket range, including empty ones.
+        for i in 0..160u16 {
+            targets.push(me.random_in_bucket(i, &mut r));
+        }
         let mut out = Vec::new();
-        rt.closest(&target, 20, &t, None, &mut out);
-        let mut all: Vec<_> = rt
-            .contacts()
-            .map(|n| (t.id(n).distance(&target), n))
-            .collect();
-        all.sort();
-        all.truncate(20);
-        assert_eq!(out, all);
-        assert_eq!(out[0].1, inside);
+        for (j, target) in targets.iter().enumerate() {
+            for count in [1usize, 3, 20, 50, 1000] {
+                let skip = (j % 2 == 0).then_some(inside);
+                rt.closest(target, count, &t, skip, &mut out);
+                let mut all: Vec<_> = rt
+                    .contacts()
+                    .filter(|&n| Some(n) != skip)
+                    .map(|n| (t.id(n).distance(target), n))
+                    .collect();
+                all.sort();
+                all.truncate(count);
+                assert_eq!(out, all, "target {j}, count {count}");
+            }
+        }
     }
 }
