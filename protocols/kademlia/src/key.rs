@@ -234,8 +234,11 @@ impl<'de> Deserialize<'de> for Key {
 /// The id of every node of a simulation, stored once.
 ///
 /// A contact in a routing table is a [`NodeId`] (the simulated network
-/// address) plus a failure counter, 8 bytes; its Kademlia id is looked up
-/// here. This is an interning of data the node holds legitimately: every
+/// address), a last-seen time and a failure counter, 12 bytes; its Kademlia
+/// id (20 bytes at 160 bits, up to 32) is looked up here, so a contact
+/// costs 12 bytes whatever the key width, against 24–36 bytes with the id
+/// inline. The table costs 40 bytes per node of the simulation, once. This
+/// is an interning of data the node holds legitimately: every
 /// message carries the full id of its sender and of every contact it lists,
 /// and a receiver accepts a contact only if the carried id equals the
 /// interned one (see `Kademlia`'s validation). A deployment on real sockets
