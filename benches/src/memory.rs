@@ -89,9 +89,76 @@ pub fn engine_bytes_per_idle_node(n: u32) -> f64 {
     per
 }
 
+/// Memory of a Kademlia network, per node.
+#[derive(Debug, Clone, Copy)]
+pub struct KadMemory {
+    /// Heap bytes per node of the whole simulation (engine, node state,
+    /// routing tables, pending events, the shared id table), measured with
+    /// the counting allocator, plus the inline size of the node table.
+    pub total_per_node: f64,
+    /// Of which routing-table heap bytes per node (capacities).
+    pub table_per_node: f64,
+    /// Contacts per node.
+    pub contacts_per_node: f64,
+}
+
+/// Build a Kademlia network of `n` nodes, warm (tables from global
+/// knowledge) or cold (joins one every `join_spacing`), run it until the
+/// start-up traffic is over, release spare buffer capacity and measure.
+/// Returns the measurement and the simulation (for further use).
+pub fn kademlia_memory(
+    n: usize,
+    warm: bool,
+    join_spacing: Duration,
+) -> (KadMemory, kademlia::harness::Harness) {
+    use kademlia::harness::Harness;
+    use kademlia::{Config, Observe};
+    let before = live_bytes();
+    let net = SimpleNet::uniform(
+        Duration::from_millis(10),
+        Duration::from_millis(150),
+        "10Mbit/s".parse().expect("rate"),
+    )
+    .expect("latency");
+    let mut h = Harness::new(n, Config::default(), 1, net);
+    h.set_observe(Observe::default());
+    if warm {
+        h.warm_start();
+        h.run_for(Duration::from_secs(1));
+    } else {
+        h.join_all(join_spacing, 1);
+        h.run_for(Duration(join_spacing.0 * n as u64) + Duration::from_secs(60));
+    }
+    for i in 0..n as u32 {
+        h.sim.node_mut(NodeId(i)).kad.shrink_to_fit();
+    }
+    h.sim.shrink_buffers();
+    let after = live_bytes();
+    let (mut table, mut contacts) = (0usize, 0usize);
+    for i in 0..n as u32 {
+        let k = &h.sim.node(NodeId(i)).kad;
+        table += k.table().heap_bytes();
+        contacts += k.table().len();
+    }
+    let m = KadMemory {
+        total_per_node: (after - before) as f64 / n as f64,
+        table_per_node: table as f64 / n as f64,
+        contacts_per_node: contacts as f64 / n as f64,
+    };
+    (m, h)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn kademlia_warm_node_fits_in_8_kib_at_10_000_nodes() {
+        let (m, _h) = kademlia_memory(10_000, true, Duration::ZERO);
+        // A real measurement: at least the contacts (8 bytes each).
+        assert!(m.total_per_node >= 8.0 * m.contacts_per_node, "{m:?}");
+        assert!(m.total_per_node <= 8192.0, "{m:?}");
+    }
 
     #[test]
     fn engine_state_per_idle_node_is_at_most_256_bytes() {

@@ -1,0 +1,162 @@
+//! Protocol parameters, with the paper's defaults.
+
+use crate::key::{KEY_BITS_DEFAULT, valid_width};
+use sim_core::Duration;
+
+/// How long an RPC may take before its peer counts as unresponsive.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RpcTimeout {
+    /// The same timeout for every RPC.
+    Fixed(Duration),
+    /// `srtt + 4 rttvar` from measured round trips (RFC 6298 smoothing,
+    /// one estimator per node), clamped to `[floor, cap]`; `initial` until
+    /// the first round trip is measured.
+    Adaptive {
+        /// Timeout before any measurement.
+        initial: Duration,
+        /// Lower bound.
+        floor: Duration,
+        /// Upper bound.
+        cap: Duration,
+    },
+}
+
+/// Kademlia parameters. Defaults follow Maymounkov & Mazières (2002).
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Key width in bits (32 to 256, a multiple of 8).
+    pub key_bits: u16,
+    /// Bucket size.
+    pub k: usize,
+    /// Number of nodes a record is stored on (the paper uses `k`).
+    pub replication: usize,
+    /// Parallel RPCs per lookup.
+    pub alpha: usize,
+    /// Replacement-cache entries per bucket.
+    pub replacements_per_bucket: usize,
+    /// Failed RPCs after which a contact is evicted even when no
+    /// replacement is waiting.
+    pub stale_failures_max: u8,
+    /// Ping the least recently seen contact of a full bucket (before
+    /// evicting it for a newcomer) only if it was not heard from for this
+    /// long. Zero pings every time, as the paper describes.
+    pub ping_after: Duration,
+    /// RPC timeout policy.
+    pub rpc_timeout: RpcTimeout,
+    /// Most RPCs one lookup may send (it then finishes with what it has).
+    pub lookup_rpcs_max: u32,
+    /// Most peers a lookup keeps track of (the farthest are dropped).
+    pub lookup_peers_max: usize,
+    /// Most operations (lookups, gets, puts) running at once.
+    pub ops_max: usize,
+    /// Most RPCs outstanding at once.
+    pub rpcs_pending_max: usize,
+    /// Refresh a bucket not looked up in this long (None: never).
+    pub refresh_interval: Option<Duration>,
+    /// Most refresh lookups started per refresh tick.
+    pub refresh_lookups_max: usize,
+    /// Re-store every record held, this often (None: never).
+    pub republish_interval: Option<Duration>,
+    /// Most records republished per republish tick.
+    pub republish_batch_max: usize,
+    /// The original publisher re-puts its records this often (None: never).
+    pub original_republish_interval: Option<Duration>,
+    /// A record expires this long after it was published.
+    pub record_ttl: Duration,
+    /// Cache a found value at the closest node that lacked it.
+    pub cache_on_path: bool,
+    /// Lifetime of a cached copy.
+    pub cache_ttl: Duration,
+    /// Most records a node holds.
+    pub records_max: usize,
+    /// Keep the routing table across a transient restart (it is on disk).
+    pub keep_table_on_restart: bool,
+    /// Look up the node's own id on start (the join's self-lookup).
+    pub self_lookup_on_join: bool,
+    /// Wait this long before retrying a join whose self-lookup got no
+    /// answer.
+    pub join_retry_interval: Duration,
+    /// Most join retries per start.
+    pub join_retries_max: u8,
+    /// Lookups per bucket in the join's refresh, to random targets in the
+    /// bucket (1 in the paper). Running several in parallel fills a bucket
+    /// from several regions of its range instead of the one region around a
+    /// single target.
+    pub join_refresh_targets: usize,
+    /// Refresh every bucket farther than the closest neighbour after the
+    /// join's self-lookup.
+    pub refresh_on_join: bool,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            key_bits: KEY_BITS_DEFAULT,
+            k: 20,
+            replication: 20,
+            alpha: 3,
+            replacements_per_bucket: 8,
+            stale_failures_max: 5,
+            ping_after: Duration::from_secs(15 * 60),
+            rpc_timeout: RpcTimeout::Fixed(Duration::from_secs(1)),
+            lookup_rpcs_max: 200,
+            lookup_peers_max: 160,
+            ops_max: 64,
+            rpcs_pending_max: 512,
+            refresh_interval: Some(Duration::from_secs(3600)),
+            refresh_lookups_max: 64,
+            republish_interval: Some(Duration::from_secs(3600)),
+            republish_batch_max: 256,
+            original_republish_interval: Some(Duration::from_secs(24 * 3600)),
+            record_ttl: Duration::from_secs(24 * 3600),
+            cache_on_path: false,
+            cache_ttl: Duration::from_secs(3600),
+            records_max: 4096,
+            keep_table_on_restart: true,
+            self_lookup_on_join: true,
+            join_retry_interval: Duration::from_secs(60),
+            join_retries_max: 30,
+            refresh_on_join: true,
+            join_refresh_targets: 1,
+        }
+    }
+}
+
+/// A configuration that cannot work.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError(pub String);
+
+impl std::fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "invalid kademlia config: {}", self.0)
+    }
+}
+impl std::error::Error for ConfigError {}
+
+impl Config {
+    /// Check the parameters.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let bad = |s: &str| Err(ConfigError(s.to_string()));
+        if !valid_width(self.key_bits) {
+            return bad("key_bits must be 32..=256 and a multiple of 8");
+        }
+        if self.k == 0 || self.k > 255 {
+            return bad("k must be 1..=255");
+        }
+        if self.alpha == 0 || self.replication == 0 || self.replication > self.k {
+            return bad("alpha >= 1 and 1 <= replication <= k");
+        }
+        if self.lookup_peers_max < self.k || self.lookup_rpcs_max == 0 {
+            return bad("lookup_peers_max >= k and lookup_rpcs_max >= 1");
+        }
+        if self.ops_max == 0 || self.rpcs_pending_max == 0 {
+            return bad("ops_max and rpcs_pending_max must be positive");
+        }
+        if let RpcTimeout::Adaptive { floor, cap, .. } = self.rpc_timeout
+            && floor > cap
+        {
+            return bad("adaptive timeout floor above cap");
+        }
+        Ok(())
+    }
+}

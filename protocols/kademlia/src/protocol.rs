@@ -1,0 +1,1194 @@
+//! The Kademlia state machine of one node, sans-IO.
+//!
+//! # Drive loop
+//! 1. Feed one [`Input`] with [`Kademlia::handle`], giving the current time
+//!    and the node's random stream.
+//! 2. Drain [`Kademlia::poll_output`] until it returns `None`: send every
+//!    [`Output::Send`] as a datagram, (re)arm every [`Output::SetTimer`]
+//!    (one pending deadline per named [`Timer`]; a new one replaces the
+//!    old), deliver every [`Output::Event`] to the layer above and add
+//!    every [`Output::Count`] to a counter.
+//! 3. When a timer fires, feed [`Input::Timer`]. Firing early or late is
+//!    harmless: the machine checks its own deadline.
+//!
+//! The machine never reads a clock, a socket or global randomness, and it
+//! never reads global state: the id table it holds only interns ids it
+//! receives on the wire (see [`IdTable`]).
+//!
+//! # What a layer above sees
+//! [`Command`]s in (find the closest nodes to a key, get, put), [`Event`]s
+//! out, each with a [`LookupReport`] (start, end, hops, messages, bytes and
+//! every peer the lookup met with its final state).
+
+use crate::config::{Config, RpcTimeout};
+use crate::key::{Distance, IdTable, Key};
+use crate::lookup::{Lookup, LookupAction, LookupPeer, PeerState};
+use crate::message::{KadMsg, Request, Response, Value, WireContact};
+use crate::store::{Record, RecordStore};
+use crate::table::{Observed, RoutingTable};
+use rand::Rng;
+use sim_core::{Duration, Message, NodeId, Stop, Time};
+use std::collections::VecDeque;
+use std::sync::Arc;
+
+/// The named timers. One deadline each.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Timer {
+    /// The earliest RPC deadline.
+    Rpc,
+    /// Bucket refresh.
+    Refresh,
+    /// Record republish.
+    Republish,
+    /// Record expiry.
+    Expire,
+    /// Retry a join that found nobody.
+    Rejoin,
+}
+
+impl Timer {
+    /// Every timer, in firing order for equal deadlines.
+    pub const ALL: [Timer; 5] = [
+        Timer::Rpc,
+        Timer::Refresh,
+        Timer::Republish,
+        Timer::Expire,
+        Timer::Rejoin,
+    ];
+    /// Number of timers.
+    pub const COUNT: usize = 5;
+    /// Index into a per-timer table.
+    pub const fn index(self) -> usize {
+        self as usize
+    }
+}
+
+/// Requests from the layer above.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Command {
+    /// Find the k closest nodes to `key`.
+    FindClosest {
+        /// Echoed in the event.
+        tag: u64,
+        /// The key.
+        key: Key,
+    },
+    /// Fetch the value under `key`.
+    Get {
+        /// Echoed in the event.
+        tag: u64,
+        /// The key.
+        key: Key,
+    },
+    /// Store a value of `len` bytes under `key` on the `replication`
+    /// closest nodes.
+    Put {
+        /// Echoed in the event.
+        tag: u64,
+        /// The key.
+        key: Key,
+        /// Payload length.
+        len: u32,
+    },
+}
+
+/// Everything that drives the machine.
+#[derive(Debug, Clone)]
+pub enum Input {
+    /// The node (re)starts. `bootstrap` seeds the join; `join: false` skips
+    /// the self-lookup (warm start: the table is already built).
+    Start {
+        /// Contacts to join through.
+        bootstrap: Vec<WireContact>,
+        /// Run the join's self-lookup.
+        join: bool,
+    },
+    /// A datagram arrived.
+    Message {
+        /// Its sender's address.
+        from: NodeId,
+        /// The datagram.
+        msg: KadMsg,
+    },
+    /// A named timer fired.
+    Timer(Timer),
+    /// A request from the layer above.
+    Command(Command),
+    /// The node stops.
+    Stop(Stop),
+}
+
+/// What an operation was for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub enum OpKind {
+    /// The join's self-lookup.
+    Join,
+    /// A bucket refresh.
+    Refresh,
+    /// A user's `FindClosest`.
+    FindClosest,
+    /// A user's `Get`.
+    Get,
+    /// A user's `Put`.
+    Put,
+    /// Republish of a held record.
+    Republish,
+}
+
+/// How an operation ended.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outcome {
+    /// The closest nodes that answered, closest first (`FindClosest`,
+    /// join).
+    Closest(Vec<WireContact>),
+    /// The value, if found (`Get`).
+    Got(Option<Value>),
+    /// How many nodes acknowledged the store (`Put`).
+    Stored(u32),
+    /// Not started: too many operations running.
+    Rejected,
+}
+
+/// Measurements of one lookup.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LookupReport {
+    /// Start.
+    pub started: Time,
+    /// End.
+    pub ended: Time,
+    /// Depth at which the closest result was learned (0: it was in the
+    /// routing table or a bootstrap contact).
+    pub hops: Option<u8>,
+    /// Requests sent (lookup and store phases).
+    pub requests: u32,
+    /// Responses received.
+    pub responses: u32,
+    /// Bytes of requests sent.
+    pub bytes_sent: u64,
+    /// Bytes of responses received.
+    pub bytes_received: u64,
+    /// The request budget ran out.
+    pub exhausted: bool,
+    /// Every peer the lookup met, closest first, with its final state.
+    pub peers: Vec<LookupPeer>,
+}
+
+/// An operation's result, for the layer above.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Event {
+    /// The command's tag (0 for the join).
+    pub tag: u64,
+    /// What it was.
+    pub kind: OpKind,
+    /// The key.
+    pub key: Key,
+    /// The result.
+    pub outcome: Outcome,
+    /// Measurements.
+    pub report: LookupReport,
+}
+
+/// What the machine asks of its driver.
+#[derive(Debug, Clone)]
+pub enum Output {
+    /// Send a datagram.
+    Send {
+        /// Receiver.
+        to: NodeId,
+        /// Datagram.
+        msg: KadMsg,
+    },
+    /// Fire `timer` at `at` (replacing its pending deadline).
+    SetTimer {
+        /// Which.
+        timer: Timer,
+        /// When.
+        at: Time,
+    },
+    /// An operation finished.
+    Event(Event),
+    /// Add one to this counter.
+    Count(&'static str),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Purpose {
+    Lookup(u32),
+    Store(u32),
+    /// Ping-before-evict.
+    Evict,
+    /// Nothing waits for the answer (cache stores).
+    Fire,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct PendingRpc {
+    rid: u32,
+    to: NodeId,
+    sent: Time,
+    deadline: Time,
+    purpose: Purpose,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Phase {
+    Lookup,
+    Storing {
+        value: Value,
+        pending: u32,
+        acked: u32,
+    },
+}
+
+#[derive(Debug, Clone)]
+struct Op {
+    id: u32,
+    tag: u64,
+    kind: OpKind,
+    lookup: Lookup,
+    started: Time,
+    responses: u32,
+    store_requests: u32,
+    bytes_sent: u64,
+    bytes_received: u64,
+    phase: Phase,
+    found: Option<Value>,
+    /// Value to store after the lookup (Put, Republish).
+    to_store: Option<Value>,
+}
+
+/// Smoothed round-trip estimate (RFC 6298, integer nanoseconds).
+#[derive(Debug, Clone, Copy, Default)]
+struct Rtt {
+    srtt_ns: u64,
+    rttvar_ns: u64,
+    samples: u32,
+}
+
+impl Rtt {
+    fn sample(&mut self, rtt_ns: u64) {
+        if self.samples == 0 {
+            self.srtt_ns = rtt_ns;
+            self.rttvar_ns = rtt_ns / 2;
+        } else {
+            let err = self.srtt_ns.abs_diff(rtt_ns);
+            self.rttvar_ns = (3 * self.rttvar_ns + err) / 4;
+            self.srtt_ns = (7 * self.srtt_ns + rtt_ns) / 8;
+        }
+        self.samples = self.samples.saturating_add(1);
+    }
+    fn timeout(&self, policy: RpcTimeout) -> Duration {
+        match policy {
+            RpcTimeout::Fixed(d) => d,
+            RpcTimeout::Adaptive {
+                initial,
+                floor,
+                cap,
+            } => {
+                if self.samples == 0 {
+                    initial
+                } else {
+                    Duration((self.srtt_ns + 4 * self.rttvar_ns).clamp(floor.0, cap.0.max(floor.0)))
+                }
+            }
+        }
+    }
+}
+
+/// Originally published records this node re-puts.
+#[derive(Debug, Clone, Copy)]
+struct Published {
+    key: Key,
+    len: u32,
+    last_put: Time,
+}
+
+/// One node's Kademlia state machine.
+#[derive(Debug, Clone)]
+pub struct Kademlia {
+    cfg: Arc<Config>,
+    ids: Arc<IdTable>,
+    me: NodeId,
+    id: Key,
+    table: RoutingTable,
+    store: RecordStore,
+    published: Vec<Published>,
+    rpcs: Vec<PendingRpc>,
+    ops: Vec<Op>,
+    next_rid: u32,
+    next_op: u32,
+    rtt: Rtt,
+    deadlines: [Option<Time>; Timer::COUNT],
+    bootstrap: Vec<WireContact>,
+    rejoins: u8,
+    out: VecDeque<Output>,
+    running: bool,
+}
+
+/// Why an inbound datagram was ignored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Malformed {
+    /// The sender's claimed id is not its id.
+    SenderId,
+    /// A key of the wrong width.
+    KeyWidth,
+    /// More contacts than k, or a contact whose id is wrong.
+    Contacts,
+    /// A response to no outstanding request.
+    Unmatched,
+    /// A response of the wrong kind for its request.
+    WrongKind,
+}
+
+impl Malformed {
+    fn counter(self) -> &'static str {
+        match self {
+            Malformed::SenderId => "kad.malformed.sender_id",
+            Malformed::KeyWidth => "kad.malformed.key_width",
+            Malformed::Contacts => "kad.malformed.contacts",
+            Malformed::Unmatched => "kad.unmatched_response",
+            Malformed::WrongKind => "kad.malformed.wrong_kind",
+        }
+    }
+}
+
+impl Kademlia {
+    /// The machine of node `me`, whose id is `ids.id(me)`.
+    pub fn new(cfg: Arc<Config>, ids: Arc<IdTable>, me: NodeId) -> Kademlia {
+        let id = *ids.id(me);
+        assert_eq!(id.bits(), cfg.key_bits, "id width differs from config");
+        let mut table = RoutingTable::new(
+            id,
+            cfg.k,
+            cfg.replacements_per_bucket,
+            cfg.stale_failures_max,
+        );
+        table.set_ping_after(cfg.ping_after);
+        Kademlia {
+            cfg,
+            ids,
+            me,
+            id,
+            table,
+            store: RecordStore::default(),
+            published: Vec::new(),
+            rpcs: Vec::new(),
+            ops: Vec::new(),
+            next_rid: 0,
+            next_op: 0,
+            rtt: Rtt::default(),
+            deadlines: [None; Timer::COUNT],
+            bootstrap: Vec::new(),
+            rejoins: 0,
+            out: VecDeque::new(),
+            running: false,
+        }
+    }
+
+    /// This node's id.
+    pub fn id(&self) -> &Key {
+        &self.id
+    }
+    /// This node's address.
+    pub fn me(&self) -> NodeId {
+        self.me
+    }
+    /// The shared id table.
+    pub fn ids(&self) -> &IdTable {
+        &self.ids
+    }
+    /// The configuration.
+    pub fn config(&self) -> &Config {
+        &self.cfg
+    }
+    /// The routing table.
+    pub fn table(&self) -> &RoutingTable {
+        &self.table
+    }
+    /// The routing table, mutably (warm start).
+    pub fn table_mut(&mut self) -> &mut RoutingTable {
+        &mut self.table
+    }
+    /// The record store.
+    pub fn store(&self) -> &RecordStore {
+        &self.store
+    }
+    /// Operations running.
+    pub fn ops_running(&self) -> usize {
+        self.ops.len()
+    }
+    /// RPCs outstanding.
+    pub fn rpcs_pending(&self) -> usize {
+        self.rpcs.len()
+    }
+    /// Outstanding RPCs as (peer, request id), oldest first.
+    pub fn pending_rpcs(&self) -> Vec<(NodeId, u32)> {
+        self.rpcs.iter().map(|r| (r.to, r.rid)).collect()
+    }
+    /// The current RPC timeout.
+    pub fn rpc_timeout(&self) -> Duration {
+        self.rtt.timeout(self.cfg.rpc_timeout)
+    }
+    /// Heap bytes of the node's long-lived state (table, store, buffers).
+    pub fn heap_bytes(&self) -> usize {
+        self.table.heap_bytes()
+            + self.bootstrap.capacity() * std::mem::size_of::<WireContact>()
+            + std::mem::size_of_val(self.store.records())
+            + self.published.capacity() * std::mem::size_of::<Published>()
+            + self.rpcs.capacity() * std::mem::size_of::<PendingRpc>()
+            + self.ops.capacity() * std::mem::size_of::<Op>()
+            + self.out.capacity() * std::mem::size_of::<Output>()
+    }
+    /// Release spare buffer capacity (after a burst).
+    pub fn shrink_to_fit(&mut self) {
+        self.table.shrink_to_fit();
+        self.rpcs.shrink_to_fit();
+        self.ops.shrink_to_fit();
+        self.out.shrink_to_fit();
+        self.published.shrink_to_fit();
+    }
+
+    /// The next output, if any.
+    pub fn poll_output(&mut self) -> Option<Output> {
+        self.out.pop_front()
+    }
+
+    /// Feed one input at time `now`.
+    pub fn handle<R: Rng + ?Sized>(&mut self, now: Time, rng: &mut R, input: Input) {
+        match input {
+            Input::Start { bootstrap, join } => self.start(now, rng, bootstrap, join),
+            Input::Message { from, msg } => {
+                if self.running
+                    && let Err(e) = self.on_message(now, from, msg)
+                {
+                    self.out.push_back(Output::Count(e.counter()));
+                }
+            }
+            Input::Timer(t) => {
+                if self.running {
+                    self.on_timer(now, rng, t);
+                }
+            }
+            Input::Command(c) => {
+                if self.running {
+                    self.on_command(now, c);
+                }
+            }
+            Input::Stop(how) => self.stop(how),
+        }
+        if self.running {
+            self.drive_ops(now, rng);
+        }
+    }
+
+    // ---------------------------------------------------------------- lifecycle
+
+    fn start<R: Rng + ?Sized>(
+        &mut self,
+        now: Time,
+        rng: &mut R,
+        bootstrap: Vec<WireContact>,
+        join: bool,
+    ) {
+        self.running = true;
+        self.deadlines = [None; Timer::COUNT];
+        self.rejoins = 0;
+        self.bootstrap = bootstrap
+            .into_iter()
+            .filter(|c| c.node != self.me && self.ids.get(c.node) == Some(&c.id))
+            .collect();
+        if let Some(iv) = self.cfg.refresh_interval {
+            // Spread refreshes so that nodes started together do not refresh
+            // together: first one uniform in [interval/2, interval].
+            let half = iv.0 / 2;
+            let at = now + Duration(half + rng.next_u64() % (half.max(1)));
+            self.arm(Timer::Refresh, at);
+        }
+        if let Some(iv) = self
+            .cfg
+            .republish_interval
+            .or(self.cfg.original_republish_interval)
+        {
+            self.arm(Timer::Republish, now + iv);
+        }
+        if let Some(t) = self.store.next_expiry() {
+            self.arm(Timer::Expire, t);
+        }
+        if !join || !self.cfg.self_lookup_on_join {
+            return;
+        }
+        self.join(now);
+    }
+
+    fn join(&mut self, now: Time) {
+        let target = self.id;
+        let seeds = self.seeds(&target);
+        self.start_op(now, OpKind::Join, 0, target, seeds, None);
+    }
+
+    fn stop(&mut self, how: Stop) {
+        self.running = false;
+        self.rpcs = Vec::new();
+        self.ops = Vec::new();
+        self.out = VecDeque::new();
+        self.deadlines = [None; Timer::COUNT];
+        self.rtt = Rtt::default();
+        let keep_table = how == Stop::Transient && self.cfg.keep_table_on_restart;
+        if keep_table {
+            // Pings in flight are lost with the node.
+            self.table.clear_pings();
+        } else {
+            self.table = RoutingTable::new(
+                self.id,
+                self.cfg.k,
+                self.cfg.replacements_per_bucket,
+                self.cfg.stale_failures_max,
+            );
+            self.table.set_ping_after(self.cfg.ping_after);
+        }
+        if how == Stop::Permanent {
+            self.store.clear();
+            self.published = Vec::new();
+        }
+    }
+
+    // ---------------------------------------------------------------- timers
+
+    fn arm(&mut self, t: Timer, at: Time) {
+        let slot = &mut self.deadlines[t.index()];
+        if slot.is_none_or(|d| at < d) {
+            *slot = Some(at);
+            self.out.push_back(Output::SetTimer { timer: t, at });
+        }
+    }
+
+    fn arm_rpc_timer(&mut self) {
+        if let Some(d) = self.rpcs.iter().map(|r| r.deadline).min() {
+            self.arm(Timer::Rpc, d);
+        }
+    }
+
+    fn on_timer<R: Rng + ?Sized>(&mut self, now: Time, rng: &mut R, t: Timer) {
+        match self.deadlines[t.index()] {
+            Some(d) if d <= now => self.deadlines[t.index()] = None,
+            _ => return,
+        }
+        match t {
+            Timer::Rpc => self.expire_rpcs(now),
+            Timer::Refresh => {
+                if let Some(iv) = self.cfg.refresh_interval {
+                    self.refresh(now, rng, Time(now.0.saturating_sub(iv.0)));
+                    self.arm(Timer::Refresh, now + iv);
+                }
+            }
+            Timer::Republish => self.republish(now),
+            Timer::Expire => {
+                let n = self.store.expire(now);
+                for _ in 0..n {
+                    self.out.push_back(Output::Count("kad.records_expired"));
+                }
+                if let Some(t) = self.store.next_expiry() {
+                    self.arm(Timer::Expire, t);
+                }
+            }
+            Timer::Rejoin => self.join(now),
+        }
+    }
+
+    fn expire_rpcs(&mut self, now: Time) {
+        let mut i = 0;
+        while i < self.rpcs.len() {
+            if self.rpcs[i].deadline > now {
+                i += 1;
+                continue;
+            }
+            let r = self.rpcs.swap_remove(i);
+            self.out.push_back(Output::Count("kad.rpc_timeouts"));
+            if let Some(id) = self.ids.get(r.to).copied() {
+                self.table.rpc_failed(r.to, &id);
+            }
+            match r.purpose {
+                Purpose::Lookup(op) => {
+                    if let Some(o) = self.ops.iter_mut().find(|o| o.id == op) {
+                        o.lookup.on_timeout(r.to, now);
+                    }
+                }
+                Purpose::Store(op) => {
+                    if let Some(o) = self.ops.iter_mut().find(|o| o.id == op)
+                        && let Phase::Storing { pending, .. } = &mut o.phase
+                    {
+                        *pending = pending.saturating_sub(1);
+                    }
+                }
+                Purpose::Evict | Purpose::Fire => {}
+            }
+        }
+        // swap_remove reorders; keep the table sorted by send order for a
+        // deterministic scan (rids increase with sends).
+        self.rpcs.sort_unstable_by_key(|r| r.rid);
+        self.arm_rpc_timer();
+    }
+
+    fn refresh<R: Rng + ?Sized>(&mut self, now: Time, rng: &mut R, before: Time) {
+        let mut due = Vec::new();
+        let room = self.cfg.ops_max.saturating_sub(self.ops.len());
+        self.table
+            .due_for_refresh(before, self.cfg.refresh_lookups_max.min(room), &mut due);
+        for idx in due {
+            let target = self.id.random_in_bucket(idx, rng);
+            let seeds = self.seeds(&target);
+            self.start_op(now, OpKind::Refresh, 0, target, seeds, None);
+        }
+    }
+
+    fn republish(&mut self, now: Time) {
+        let room = self.cfg.ops_max.saturating_sub(self.ops.len());
+        let mut budget = self.cfg.republish_batch_max.min(room);
+        if let Some(iv) = self.cfg.republish_interval {
+            let before = Time(now.0.saturating_sub(iv.0));
+            let mut jobs = Vec::new();
+            for r in self.store.records_mut() {
+                if budget == 0 {
+                    break;
+                }
+                // A record stored here within the interval was just
+                // replicated by someone else: skip it (the paper's rule).
+                if !r.cached && r.stored <= before {
+                    r.stored = now;
+                    jobs.push((r.key, r.value));
+                    budget -= 1;
+                }
+            }
+            for (key, value) in jobs {
+                let seeds = self.seeds(&key);
+                self.start_op(now, OpKind::Republish, 0, key, seeds, Some(value));
+            }
+        }
+        if let Some(iv) = self.cfg.original_republish_interval {
+            let before = Time(now.0.saturating_sub(iv.0));
+            let mut jobs = Vec::new();
+            for p in &mut self.published {
+                if budget == 0 {
+                    break;
+                }
+                if p.last_put <= before {
+                    p.last_put = now;
+                    jobs.push((p.key, p.len));
+                    budget -= 1;
+                }
+            }
+            for (key, len) in jobs {
+                let value = Value {
+                    publisher: self.me,
+                    published: now,
+                    version: now.0,
+                    len,
+                };
+                let seeds = self.seeds(&key);
+                self.start_op(now, OpKind::Republish, 0, key, seeds, Some(value));
+            }
+        }
+        let next = [
+            self.cfg.republish_interval,
+            self.cfg.original_republish_interval,
+        ]
+        .into_iter()
+        .flatten()
+        .min();
+        if let Some(iv) = next {
+            self.arm(Timer::Republish, now + iv);
+        }
+    }
+
+    // ---------------------------------------------------------------- commands
+
+    /// The k closest contacts to `target`; while the table holds fewer
+    /// than k contacts, the bootstrap contacts too.
+    fn seeds(&self, target: &Key) -> Vec<(Distance, NodeId)> {
+        let mut s = Vec::new();
+        self.table
+            .closest(target, self.cfg.k, &self.ids, None, &mut s);
+        if s.len() < self.cfg.k {
+            for c in &self.bootstrap {
+                if !s.iter().any(|x| x.1 == c.node) {
+                    s.push((c.id.distance(target), c.node));
+                }
+            }
+        }
+        s
+    }
+
+    fn on_command(&mut self, now: Time, c: Command) {
+        let (kind, tag, key, store) = match c {
+            Command::FindClosest { tag, key } => (OpKind::FindClosest, tag, key, None),
+            Command::Get { tag, key } => (OpKind::Get, tag, key, None),
+            Command::Put { tag, key, len } => {
+                let value = Value {
+                    publisher: self.me,
+                    published: now,
+                    version: now.0,
+                    len,
+                };
+                if self.cfg.original_republish_interval.is_some() {
+                    self.published.retain(|p| p.key != key);
+                    if self.published.len() < self.cfg.records_max {
+                        self.published.push(Published {
+                            key,
+                            len,
+                            last_put: now,
+                        });
+                    }
+                }
+                (OpKind::Put, tag, key, Some(value))
+            }
+        };
+        if key.bits() != self.cfg.key_bits {
+            self.reject(now, kind, tag, key);
+            return;
+        }
+        let seeds = self.seeds(&key);
+        self.start_op(now, kind, tag, key, seeds, store);
+    }
+
+    fn reject(&mut self, now: Time, kind: OpKind, tag: u64, key: Key) {
+        self.out.push_back(Output::Count("kad.ops_rejected"));
+        self.out.push_back(Output::Event(Event {
+            tag,
+            kind,
+            key,
+            outcome: Outcome::Rejected,
+            report: LookupReport {
+                started: now,
+                ended: now,
+                hops: None,
+                requests: 0,
+                responses: 0,
+                bytes_sent: 0,
+                bytes_received: 0,
+                exhausted: false,
+                peers: Vec::new(),
+            },
+        }));
+    }
+
+    fn start_op(
+        &mut self,
+        now: Time,
+        kind: OpKind,
+        tag: u64,
+        target: Key,
+        seeds: Vec<(Distance, NodeId)>,
+        to_store: Option<Value>,
+    ) {
+        if self.ops.len() >= self.cfg.ops_max {
+            if matches!(kind, OpKind::FindClosest | OpKind::Get | OpKind::Put) {
+                self.reject(now, kind, tag, target);
+            } else {
+                self.out.push_back(Output::Count("kad.ops_rejected"));
+            }
+            return;
+        }
+        self.table.touch(&target, now);
+        let id = self.next_op;
+        self.next_op = self.next_op.wrapping_add(1);
+        let lookup = Lookup::new(
+            target,
+            self.cfg.k,
+            self.cfg.alpha,
+            self.cfg.lookup_peers_max,
+            self.cfg.lookup_rpcs_max,
+            seeds,
+        );
+        self.ops.push(Op {
+            id,
+            tag,
+            kind,
+            lookup,
+            started: now,
+            responses: 0,
+            store_requests: 0,
+            bytes_sent: 0,
+            bytes_received: 0,
+            phase: Phase::Lookup,
+            found: None,
+            to_store,
+        });
+    }
+
+    // ---------------------------------------------------------------- sending
+
+    /// Send a request; returns its size, or None when too many RPCs are
+    /// outstanding.
+    fn send_request(
+        &mut self,
+        now: Time,
+        to: NodeId,
+        body: Request,
+        purpose: Purpose,
+    ) -> Option<u64> {
+        if self.rpcs.len() >= self.cfg.rpcs_pending_max {
+            self.out.push_back(Output::Count("kad.rpcs_refused"));
+            return None;
+        }
+        let rid = self.next_rid;
+        self.next_rid = self.next_rid.wrapping_add(1);
+        let msg = KadMsg::Request {
+            rid,
+            sender: self.id,
+            body,
+        };
+        let bytes = msg.wire_size();
+        let deadline = now + self.rtt.timeout(self.cfg.rpc_timeout);
+        self.rpcs.push(PendingRpc {
+            rid,
+            to,
+            sent: now,
+            deadline,
+            purpose,
+        });
+        self.arm(Timer::Rpc, deadline);
+        self.out.push_back(Output::Send { to, msg });
+        Some(bytes)
+    }
+
+    fn drive_ops<R: Rng + ?Sized>(&mut self, now: Time, rng: &mut R) {
+        let mut i = 0;
+        // Each pass either sends (bounded by α/k per op and by the pending
+        // RPC cap) or moves to the next op.
+        while i < self.ops.len() {
+            let action = self.ops[i].lookup.next(now);
+            match (action, self.ops[i].phase) {
+                (LookupAction::Contact(peer), Phase::Lookup) => {
+                    let target = *self.ops[i].lookup.target();
+                    let body = if self.ops[i].kind == OpKind::Get {
+                        Request::FindValue { key: target }
+                    } else {
+                        Request::FindNode { target }
+                    };
+                    let op = self.ops[i].id;
+                    match self.send_request(now, peer, body, Purpose::Lookup(op)) {
+                        Some(b) => self.ops[i].bytes_sent += b,
+                        None => self.ops[i].lookup.on_failure(peer, now),
+                    }
+                }
+                (LookupAction::Finished, Phase::Lookup) => {
+                    if self.lookup_finished(now, i, rng) {
+                        i += 1;
+                    }
+                }
+                (_, Phase::Storing { pending: 0, .. }) => {
+                    let op = self.ops.remove(i);
+                    self.complete(now, op);
+                }
+                _ => i += 1,
+            }
+        }
+    }
+
+    /// The lookup of op `i` is over. Returns whether the op is still in
+    /// the table at `i`.
+    fn lookup_finished<R: Rng + ?Sized>(&mut self, now: Time, i: usize, rng: &mut R) -> bool {
+        let value = match self.ops[i].kind {
+            OpKind::Put | OpKind::Republish => self.ops[i].to_store,
+            _ => None,
+        };
+        if let Some(value) = value {
+            let targets: Vec<NodeId> = self.ops[i]
+                .lookup
+                .result()
+                .take(self.cfg.replication)
+                .map(|p| p.node)
+                .collect();
+            let key = *self.ops[i].lookup.target();
+            let op = self.ops[i].id;
+            let mut sent = 0;
+            for t in targets {
+                let body = Request::Store {
+                    key,
+                    value,
+                    cached: false,
+                };
+                if let Some(b) = self.send_request(now, t, body, Purpose::Store(op)) {
+                    self.ops[i].bytes_sent += b;
+                    self.ops[i].store_requests += 1;
+                    sent += 1;
+                }
+            }
+            self.ops[i].phase = Phase::Storing {
+                value,
+                pending: sent,
+                acked: 0,
+            };
+            return true;
+        }
+        let op = self.ops.remove(i);
+        if op.kind == OpKind::Join
+            && op.lookup.result().next().is_none()
+            && self.rejoins < self.cfg.join_retries_max
+        {
+            // Nobody answered: try again later (bounded).
+            self.rejoins += 1;
+            self.arm(Timer::Rejoin, now + self.cfg.join_retry_interval);
+        }
+        if op.kind == OpKind::Join && self.cfg.refresh_on_join {
+            // Refresh every bucket farther than the closest neighbour.
+            let mut due = Vec::new();
+            let room = self.cfg.ops_max.saturating_sub(self.ops.len());
+            self.table
+                .due_for_refresh(Time::MAX, self.cfg.refresh_lookups_max.min(room), &mut due);
+            let lowest = self.table.lowest_bucket();
+            for idx in due {
+                if Some(idx) == lowest {
+                    continue;
+                }
+                for _ in 0..self.cfg.join_refresh_targets.max(1) {
+                    let target = self.id.random_in_bucket(idx, rng);
+                    let seeds = self.seeds(&target);
+                    self.start_op(now, OpKind::Refresh, 0, target, seeds, None);
+                }
+            }
+        }
+        self.complete(now, op);
+        false
+    }
+
+    fn complete(&mut self, now: Time, op: Op) {
+        let outcome = match op.kind {
+            OpKind::Join | OpKind::FindClosest | OpKind::Refresh => Outcome::Closest(
+                op.lookup
+                    .result()
+                    .map(|p| WireContact {
+                        node: p.node,
+                        id: *self.ids.id(p.node),
+                    })
+                    .collect(),
+            ),
+            OpKind::Get => Outcome::Got(op.found),
+            OpKind::Put | OpKind::Republish => match op.phase {
+                Phase::Storing { acked, .. } => Outcome::Stored(acked),
+                Phase::Lookup => Outcome::Stored(0),
+            },
+        };
+        if matches!(op.kind, OpKind::Refresh | OpKind::Republish) {
+            return;
+        }
+        let hops = match op.kind {
+            OpKind::Get if op.found.is_some() => op
+                .lookup
+                .peers()
+                .iter()
+                .filter(|p| matches!(p.state, PeerState::Succeeded(_)))
+                .map(|p| p.depth)
+                .max(),
+            _ => op.lookup.result().next().map(|p| p.depth),
+        };
+        let report = LookupReport {
+            started: op.started,
+            ended: now,
+            hops,
+            requests: op.lookup.rpcs() + op.store_requests,
+            responses: op.responses,
+            bytes_sent: op.bytes_sent,
+            bytes_received: op.bytes_received,
+            exhausted: op.lookup.exhausted(),
+            peers: op.lookup.peers().to_vec(),
+        };
+        self.out.push_back(Output::Event(Event {
+            tag: op.tag,
+            kind: op.kind,
+            key: *op.lookup.target(),
+            outcome,
+            report,
+        }));
+    }
+
+    // ---------------------------------------------------------------- receiving
+
+    fn valid_sender(&self, from: NodeId, sender: &Key) -> Result<(), Malformed> {
+        if self.ids.get(from) == Some(sender) && from != self.me {
+            Ok(())
+        } else {
+            Err(Malformed::SenderId)
+        }
+    }
+
+    fn observe(&mut self, now: Time, from: NodeId, id: &Key) {
+        if let Observed::PingOldest(old) = self.table.observe(from, id, now) {
+            self.send_request(now, old, Request::Ping, Purpose::Evict);
+        }
+    }
+
+    fn on_message(&mut self, now: Time, from: NodeId, msg: KadMsg) -> Result<(), Malformed> {
+        let size = msg.wire_size();
+        match msg {
+            KadMsg::Request { rid, sender, body } => {
+                self.valid_sender(from, &sender)?;
+                let resp = self.answer(now, from, body)?;
+                self.observe(now, from, &sender);
+                self.out.push_back(Output::Send {
+                    to: from,
+                    msg: KadMsg::Response {
+                        rid,
+                        sender: self.id,
+                        body: resp,
+                    },
+                });
+                Ok(())
+            }
+            KadMsg::Response { rid, sender, body } => {
+                self.valid_sender(from, &sender)?;
+                let Some(pos) = self.rpcs.iter().position(|r| r.rid == rid && r.to == from) else {
+                    return Err(Malformed::Unmatched);
+                };
+                let rpc = self.rpcs.remove(pos);
+                self.rtt.sample(now.since(rpc.sent).0);
+                match rpc.purpose {
+                    Purpose::Evict => self.table.ping_answered(from, &sender, now),
+                    _ => self.observe(now, from, &sender),
+                }
+                self.on_response(now, from, rpc.purpose, body, size)
+            }
+        }
+    }
+
+    fn answer(&mut self, now: Time, from: NodeId, body: Request) -> Result<Response, Malformed> {
+        let bits = self.cfg.key_bits;
+        Ok(match body {
+            Request::Ping => Response::Pong,
+            Request::FindNode { target } => {
+                if target.bits() != bits {
+                    return Err(Malformed::KeyWidth);
+                }
+                Response::Nodes {
+                    peers: self.closest_wire(&target, Some(from)),
+                }
+            }
+            Request::FindValue { key } => {
+                if key.bits() != bits {
+                    return Err(Malformed::KeyWidth);
+                }
+                match self.store.get(&key) {
+                    Some(r) if r.expires > now => Response::Found { value: r.value },
+                    _ => Response::Nodes {
+                        peers: self.closest_wire(&key, Some(from)),
+                    },
+                }
+            }
+            Request::Store { key, value, cached } => {
+                if key.bits() != bits {
+                    return Err(Malformed::KeyWidth);
+                }
+                let ttl_end = value.published.saturating_add(self.cfg.record_ttl);
+                let expires = if cached {
+                    ttl_end.min(now.saturating_add(self.cfg.cache_ttl))
+                } else {
+                    ttl_end
+                };
+                let rec = Record {
+                    key,
+                    value,
+                    expires,
+                    stored: now,
+                    original: false,
+                    cached,
+                };
+                let ok = self.store.put(rec, now, self.cfg.records_max).is_ok();
+                if ok {
+                    self.arm(Timer::Expire, expires);
+                } else {
+                    self.out.push_back(Output::Count("kad.store_refused"));
+                }
+                Response::Stored { ok }
+            }
+        })
+    }
+
+    fn closest_wire(&self, target: &Key, skip: Option<NodeId>) -> Vec<WireContact> {
+        let mut v = Vec::new();
+        self.table
+            .closest(target, self.cfg.k, &self.ids, skip, &mut v);
+        v.into_iter()
+            .map(|(_, n)| WireContact {
+                node: n,
+                id: *self.ids.id(n),
+            })
+            .collect()
+    }
+
+    fn on_response(
+        &mut self,
+        now: Time,
+        from: NodeId,
+        purpose: Purpose,
+        body: Response,
+        size: u64,
+    ) -> Result<(), Malformed> {
+        let op_id = match purpose {
+            Purpose::Lookup(o) | Purpose::Store(o) => o,
+            Purpose::Evict | Purpose::Fire => return Ok(()),
+        };
+        let Some(i) = self.ops.iter().position(|o| o.id == op_id) else {
+            return Ok(());
+        };
+        self.ops[i].responses += 1;
+        self.ops[i].bytes_received += size;
+        if let Purpose::Store(_) = purpose {
+            if let Phase::Storing { pending, acked, .. } = &mut self.ops[i].phase {
+                *pending = pending.saturating_sub(1);
+                if body == (Response::Stored { ok: true }) {
+                    *acked += 1;
+                }
+            }
+            return Ok(());
+        }
+        let k = self.cfg.k;
+        match body {
+            Response::Nodes { peers } => {
+                let bad =
+                    peers.len() > k || peers.iter().any(|c| self.ids.get(c.node) != Some(&c.id));
+                if bad {
+                    self.ops[i].lookup.on_failure(from, now);
+                    return Err(Malformed::Contacts);
+                }
+                let target = *self.ops[i].lookup.target();
+                let me = self.me;
+                let closer = peers
+                    .iter()
+                    .filter(|c| c.node != me)
+                    .map(|c| (c.id.distance(&target), c.node));
+                self.ops[i].lookup.on_success(from, now, closer);
+                Ok(())
+            }
+            Response::Found { value } if self.ops[i].kind == OpKind::Get => {
+                self.ops[i].lookup.on_success(from, now, std::iter::empty());
+                self.ops[i].found = Some(value);
+                self.ops[i].lookup.finish();
+                if self.cfg.cache_on_path {
+                    // Cache at the closest peer that answered without it.
+                    let key = *self.ops[i].lookup.target();
+                    let at = self.ops[i]
+                        .lookup
+                        .peers()
+                        .iter()
+                        .find(|p| matches!(p.state, PeerState::Succeeded(_)) && p.node != from)
+                        .map(|p| p.node);
+                    if let Some(at) = at {
+                        let body = Request::Store {
+                            key,
+                            value,
+                            cached: true,
+                        };
+                        if let Some(b) = self.send_request(now, at, body, Purpose::Fire) {
+                            self.ops[i].bytes_sent += b;
+                        }
+                    }
+                }
+                Ok(())
+            }
+            _ => {
+                self.ops[i].lookup.on_failure(from, now);
+                Err(Malformed::WrongKind)
+            }
+        }
+    }
+}

@@ -1,0 +1,608 @@
+//! The routing table: sparse k-buckets in least-recently-seen order, with
+//! a replacement cache and ping-before-evict.
+//!
+//! Only non-empty buckets are stored, sorted by index. A contact is a
+//! [`Slot`] of 12 bytes (the node's address, when it was last heard from
+//! and a failure counter); its id lives once in the shared [`IdTable`]. At
+//! 10^5 nodes and k = 20 a table holds about 265 contacts in 17 buckets:
+//! about 3.2 KB of contacts plus 72 bytes of bookkeeping per bucket.
+//!
+//! Ping-before-evict pings the least recently seen contact only when it
+//! has not been heard from for `ping_after` (a contact heard from recently
+//! is known to be alive; BEP 5 calls such nodes "good" for 15 minutes).
+//!
+//! The table never sends anything: when a full bucket meets a new contact
+//! it answers [`Observed::PingOldest`], and the protocol pings that contact
+//! and reports back with [`RoutingTable::ping_answered`] or
+//! [`RoutingTable::rpc_failed`].
+
+use crate::key::{Distance, IdTable, Key};
+use sim_core::{NodeId, Time};
+
+/// A routing-table entry: 12 bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Slot {
+    /// The contact's address.
+    pub node: NodeId,
+    /// When it was last heard from, in whole seconds of simulated time.
+    pub seen_s: u32,
+    /// RPCs to it that failed since it was last heard from.
+    pub fails: u8,
+}
+
+fn secs(t: Time) -> u32 {
+    (t.0 / 1_000_000_000).min(u32::MAX as u64) as u32
+}
+
+#[derive(Debug, Clone)]
+struct Bucket {
+    index: u16,
+    /// Least recently seen first.
+    contacts: Vec<Slot>,
+    /// Most recently seen last.
+    replacements: Vec<NodeId>,
+    /// The contact being pinged before a possible eviction.
+    pinging: Option<NodeId>,
+    /// Last time a lookup targeted this bucket's range.
+    refreshed: Time,
+}
+
+/// What [`RoutingTable::observe`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Observed {
+    /// The node is us.
+    Myself,
+    /// Already present: moved to the most-recently-seen end.
+    Refreshed,
+    /// Added to a bucket with room.
+    Inserted,
+    /// The bucket is full: the node went to the replacement cache, and the
+    /// least recently seen contact should be pinged.
+    PingOldest(NodeId),
+    /// The bucket is full and its oldest contact is already being pinged:
+    /// the node went to the replacement cache.
+    Cached,
+}
+
+/// Occupancy figures of a table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Occupancy {
+    /// Buckets holding at least one contact.
+    pub non_empty: usize,
+    /// Buckets holding k contacts.
+    pub full: usize,
+    /// Contacts.
+    pub contacts: usize,
+    /// Replacement-cache entries.
+    pub replacements: usize,
+}
+
+/// A node's routing table.
+#[derive(Debug, Clone)]
+pub struct RoutingTable {
+    me: Key,
+    ping_after_s: u32,
+    k: u8,
+    replacements_max: u8,
+    stale_failures_max: u8,
+    buckets: Vec<Bucket>,
+}
+
+impl RoutingTable {
+    /// An empty table for a node with id `me`.
+    pub fn new(me: Key, k: usize, replacements_max: usize, stale_failures_max: u8) -> Self {
+        RoutingTable {
+            me,
+            ping_after_s: 0,
+            k: k.clamp(1, 255) as u8,
+            replacements_max: replacements_max.min(255) as u8,
+            stale_failures_max: stale_failures_max.max(1),
+            buckets: Vec::new(),
+        }
+    }
+
+    /// Ping the oldest contact of a full bucket only if it has not been
+    /// heard from for `d` (0 by default: always, as in the paper).
+    pub fn set_ping_after(&mut self, d: sim_core::Duration) {
+        self.ping_after_s = (d.0 / 1_000_000_000).min(u32::MAX as u64) as u32;
+    }
+
+    /// Bucket size.
+    pub fn k(&self) -> usize {
+        self.k as usize
+    }
+
+    /// The owner's id.
+    pub fn me(&self) -> &Key {
+        &self.me
+    }
+
+    fn find(&self, index: u16) -> Result<usize, usize> {
+        self.buckets.binary_search_by_key(&index, |b| b.index)
+    }
+
+    /// A node was heard from (it sent a request or answered one).
+    pub fn observe(&mut self, node: NodeId, id: &Key, now: Time) -> Observed {
+        let Some(index) = self.me.bucket_index(id) else {
+            return Observed::Myself;
+        };
+        let k = self.k as usize;
+        let pos = match self.find(index) {
+            Ok(p) => p,
+            Err(p) => {
+                self.buckets.insert(
+                    p,
+                    Bucket {
+                        index,
+                        contacts: Vec::new(),
+                        replacements: Vec::new(),
+                        pinging: None,
+                        refreshed: now,
+                    },
+                );
+                p
+            }
+        };
+        let b = &mut self.buckets[pos];
+        let seen_s = secs(now);
+        if let Some(i) = b.contacts.iter().position(|s| s.node == node) {
+            b.contacts[i..].rotate_left(1);
+            let last = b.contacts.len() - 1;
+            b.contacts[last] = Slot {
+                node,
+                seen_s,
+                fails: 0,
+            };
+            return Observed::Refreshed;
+        }
+        if b.contacts.len() < k {
+            push_capped(
+                &mut b.contacts,
+                Slot {
+                    node,
+                    seen_s,
+                    fails: 0,
+                },
+                k,
+            );
+            b.replacements.retain(|&r| r != node);
+            return Observed::Inserted;
+        }
+        b.replacements.retain(|&r| r != node);
+        if b.replacements.len() >= self.replacements_max as usize && !b.replacements.is_empty() {
+            b.replacements.remove(0);
+        }
+        if self.replacements_max > 0 {
+            push_capped(&mut b.replacements, node, self.replacements_max as usize);
+        }
+        let oldest = b.contacts[0];
+        let fresh = seen_s.saturating_sub(oldest.seen_s) < self.ping_after_s;
+        match b.pinging {
+            Some(_) => Observed::Cached,
+            None if fresh => Observed::Cached,
+            None => {
+                b.pinging = Some(oldest.node);
+                Observed::PingOldest(oldest.node)
+            }
+        }
+    }
+
+    /// A ping sent for [`Observed::PingOldest`] was answered: the contact
+    /// stays (as most recently seen); the newcomer stays in the cache.
+    pub fn ping_answered(&mut self, node: NodeId, id: &Key, now: Time) {
+        if let Some(index) = self.me.bucket_index(id)
+            && let Ok(p) = self.find(index)
+            && self.buckets[p].pinging == Some(node)
+        {
+            self.buckets[p].pinging = None;
+        }
+        self.observe(node, id, now);
+    }
+
+    /// An RPC to `node` failed (timed out). A contact that was being pinged
+    /// for eviction, or that has a replacement waiting, or that failed
+    /// `stale_failures_max` times, is removed and the most recently seen
+    /// replacement takes its place. Returns whether it was removed.
+    pub fn rpc_failed(&mut self, node: NodeId, id: &Key) -> bool {
+        let Some(index) = self.me.bucket_index(id) else {
+            return false;
+        };
+        let Ok(p) = self.find(index) else {
+            return false;
+        };
+        let k = self.k as usize;
+        let max = self.stale_failures_max;
+        let b = &mut self.buckets[p];
+        let was_pinged = b.pinging == Some(node);
+        if was_pinged {
+            b.pinging = None;
+        }
+        let Some(i) = b.contacts.iter().position(|s| s.node == node) else {
+            return false;
+        };
+        b.contacts[i].fails = b.contacts[i].fails.saturating_add(1);
+        let evict = was_pinged || !b.replacements.is_empty() || b.contacts[i].fails >= max;
+        if !evict {
+            return false;
+        }
+        b.contacts.remove(i);
+        if let Some(r) = b.replacements.pop() {
+            // When it was cached is not kept: count it as unverified, so
+            // that it is pinged first if the bucket must make room.
+            push_capped(
+                &mut b.contacts,
+                Slot {
+                    node: r,
+                    seen_s: 0,
+                    fails: 0,
+                },
+                k,
+            );
+        }
+        if b.contacts.is_empty() && b.replacements.is_empty() {
+            self.buckets.remove(p);
+        }
+        true
+    }
+
+    /// Whether `node` is in the table.
+    pub fn contains(&self, node: NodeId, id: &Key) -> bool {
+        self.me
+            .bucket_index(id)
+            .and_then(|i| self.find(i).ok())
+            .is_some_and(|p| self.buckets[p].contacts.iter().any(|s| s.node == node))
+    }
+
+    /// The `count` contacts closest to `target`, closest first, into `out`
+    /// (cleared first). `skip` is left out (the requester, usually).
+    ///
+    /// Buckets are visited in distance order: if `target` falls in bucket
+    /// `b`, every contact of bucket `b` is closer to it than any contact of
+    /// a lower bucket (those are at distance in `[2^b, 2^(b+1))`), which are
+    /// closer than any contact of bucket `b + 1`, and so on upwards. So only
+    /// the buckets needed are read, and only the last group is partially
+    /// selected.
+    pub fn closest(
+        &self,
+        target: &Key,
+        count: usize,
+        ids: &IdTable,
+        skip: Option<NodeId>,
+        out: &mut Vec<(Distance, NodeId)>,
+    ) {
+        out.clear();
+        if count == 0 {
+            return;
+        }
+        let b = self.me.bucket_index(target);
+        let split = match b {
+            Some(b) => self.buckets.partition_point(|x| x.index < b),
+            None => 0,
+        };
+        let exact = b.and_then(|b| self.find(b).ok());
+        let push_bucket = |out: &mut Vec<(Distance, NodeId)>, bk: &Bucket| {
+            for s in &bk.contacts {
+                if Some(s.node) != skip
+                    && let Some(id) = ids.get(s.node)
+                {
+                    out.push((id.distance(target), s.node));
+                }
+            }
+        };
+        // Groups in increasing distance: [b], [0..b), then b+1, b+2, ...
+        let mut start = 0;
+        let mut group = |out: &mut Vec<(Distance, NodeId)>, bks: &[Bucket]| -> bool {
+            for bk in bks {
+                push_bucket(out, bk);
+            }
+            if out.len() >= count {
+                let tail = &mut out[start..];
+                let need = count - start;
+                if tail.len() > need {
+                    tail.select_nth_unstable(need);
+                }
+                out.truncate(count);
+                return true;
+            }
+            start = out.len();
+            false
+        };
+        let done = match exact {
+            Some(p) => group(out, &self.buckets[p..p + 1]),
+            None => false,
+        };
+        let done = done || group(out, &self.buckets[..split]);
+        if !done {
+            let from = exact.map_or(split, |p| p + 1);
+            for p in from..self.buckets.len() {
+                if group(out, &self.buckets[p..p + 1]) {
+                    break;
+                }
+            }
+        }
+        out.sort_unstable();
+    }
+
+    /// Mark the bucket that `target` falls in as refreshed at `now`.
+    pub fn touch(&mut self, target: &Key, now: Time) {
+        if let Some(i) = self.me.bucket_index(target)
+            && let Ok(p) = self.find(i)
+        {
+            self.buckets[p].refreshed = now;
+        }
+    }
+
+    /// Bucket indices due for a refresh: every index from the lowest
+    /// non-empty bucket up to the top whose bucket is empty or was not
+    /// refreshed since `before`, farthest first, at most `max`.
+    pub fn due_for_refresh(&self, before: Time, max: usize, out: &mut Vec<u16>) {
+        out.clear();
+        let Some(lowest) = self.buckets.first().map(|b| b.index) else {
+            return;
+        };
+        let bits = self.me.bits();
+        for i in (lowest..bits).rev() {
+            if out.len() >= max {
+                break;
+            }
+            let due = match self.find(i) {
+                Ok(p) => self.buckets[p].refreshed <= before,
+                Err(_) => true,
+            };
+            if due {
+                out.push(i);
+            }
+        }
+    }
+
+    /// Index of the lowest non-empty bucket (the closest neighbours).
+    pub fn lowest_bucket(&self) -> Option<u16> {
+        self.buckets.first().map(|b| b.index)
+    }
+
+    /// Every contact, bucket by bucket (lowest index first), least recently
+    /// seen first within a bucket.
+    pub fn contacts(&self) -> impl Iterator<Item = NodeId> + '_ {
+        self.buckets
+            .iter()
+            .flat_map(|b| b.contacts.iter().map(|s| s.node))
+    }
+
+    /// Contacts of bucket `index`, least recently seen first.
+    pub fn bucket(&self, index: u16) -> &[Slot] {
+        match self.find(index) {
+            Ok(p) => &self.buckets[p].contacts,
+            Err(_) => &[],
+        }
+    }
+
+    /// Replacement cache of bucket `index`, most recent last.
+    pub fn replacements(&self, index: u16) -> &[NodeId] {
+        match self.find(index) {
+            Ok(p) => &self.buckets[p].replacements,
+            Err(_) => &[],
+        }
+    }
+
+    /// Number of contacts.
+    pub fn len(&self) -> usize {
+        self.buckets.iter().map(|b| b.contacts.len()).sum()
+    }
+
+    /// Whether the table has no contact.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Occupancy figures.
+    pub fn occupancy(&self) -> Occupancy {
+        let mut o = Occupancy::default();
+        for b in &self.buckets {
+            if !b.contacts.is_empty() {
+                o.non_empty += 1;
+            }
+            if b.contacts.len() >= self.k as usize {
+                o.full += 1;
+            }
+            o.contacts += b.contacts.len();
+            o.replacements += b.replacements.len();
+        }
+        o
+    }
+
+    /// Heap bytes held by the table (capacities, not lengths).
+    pub fn heap_bytes(&self) -> usize {
+        self.buckets.capacity() * std::mem::size_of::<Bucket>()
+            + self
+                .buckets
+                .iter()
+                .map(|b| {
+                    b.contacts.capacity() * std::mem::size_of::<Slot>()
+                        + b.replacements.capacity() * std::mem::size_of::<NodeId>()
+                })
+                .sum::<usize>()
+    }
+
+    /// Insert contacts for bucket `index` directly (warm start). Contacts
+    /// beyond the bucket's room are ignored.
+    pub fn fill_bucket(&mut self, index: u16, nodes: &[NodeId], now: Time) {
+        if nodes.is_empty() {
+            return;
+        }
+        let k = self.k as usize;
+        let p = match self.find(index) {
+            Ok(p) => p,
+            Err(p) => {
+                self.buckets.insert(
+                    p,
+                    Bucket {
+                        index,
+                        contacts: Vec::new(),
+                        replacements: Vec::new(),
+                        pinging: None,
+                        refreshed: now,
+                    },
+                );
+                p
+            }
+        };
+        let b = &mut self.buckets[p];
+        let room = k.saturating_sub(b.contacts.len());
+        b.contacts.reserve_exact(room.min(nodes.len()));
+        for &n in nodes.iter().take(room) {
+            if !b.contacts.iter().any(|s| s.node == n) {
+                b.contacts.push(Slot {
+                    node: n,
+                    seen_s: secs(now),
+                    fails: 0,
+                });
+            }
+        }
+    }
+
+    /// Forget pings in flight (the node restarted).
+    pub fn clear_pings(&mut self) {
+        for b in &mut self.buckets {
+            b.pinging = None;
+        }
+    }
+
+    /// Release spare capacity.
+    pub fn shrink_to_fit(&mut self) {
+        self.buckets.shrink_to_fit();
+        for b in &mut self.buckets {
+            b.contacts.shrink_to_fit();
+            b.replacements.shrink_to_fit();
+        }
+    }
+}
+
+/// Push, growing the capacity by doubling but never beyond `cap`.
+fn push_capped<T>(v: &mut Vec<T>, x: T, cap: usize) {
+    if v.len() == v.capacity() {
+        let want = (v.capacity() * 2).max(2).min(cap.max(1));
+        v.reserve_exact(want.saturating_sub(v.len()).max(1));
+    }
+    v.push(x);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::SeedableRng;
+
+    fn ids(n: usize, seed: u64) -> IdTable {
+        let mut r = rand_xoshiro::Xoshiro256PlusPlus::seed_from_u64(seed);
+        IdTable::random(n, 160, &mut r)
+    }
+
+    /// Nodes of `ids` (other than 0) that fall in bucket `idx` of node 0.
+    fn in_bucket(ids: &IdTable, idx: u16) -> Vec<NodeId> {
+        (1..ids.len() as u32)
+            .map(NodeId)
+            .filter(|&n| ids.id(NodeId(0)).bucket_index(ids.id(n)) == Some(idx))
+            .collect()
+    }
+
+    #[test]
+    fn full_bucket_caches_newcomers_and_pings_the_oldest_once() {
+        let t = ids(4000, 7);
+        let me = *t.id(NodeId(0));
+        let mut rt = RoutingTable::new(me, 4, 2, 5);
+        let top = in_bucket(&t, 159);
+        assert!(top.len() > 8);
+        for (i, &n) in top.iter().take(4).enumerate() {
+            assert_eq!(rt.observe(n, t.id(n), Time(i as u64)), Observed::Inserted);
+        }
+        let fifth = top[4];
+        assert_eq!(
+            rt.observe(fifth, t.id(fifth), Time(10)),
+            Observed::PingOldest(top[0])
+        );
+        assert_eq!(rt.observe(top[5], t.id(top[5]), Time(11)), Observed::Cached);
+        assert_eq!(rt.replacements(159), &[fifth, top[5]]);
+        // Cache is bounded at 2: the oldest cached entry goes.
+        rt.observe(top[6], t.id(top[6]), Time(12));
+        assert_eq!(rt.replacements(159), &[top[5], top[6]]);
+        // The oldest answers: it moves to the tail and stays.
+        rt.ping_answered(top[0], t.id(top[0]), Time(13));
+        let b: Vec<_> = rt.bucket(159).iter().map(|s| s.node).collect();
+        assert_eq!(b, vec![top[1], top[2], top[3], top[0]]);
+        // Next newcomer pings the new oldest, which times out: evicted,
+        // the most recent replacement takes its place.
+        assert_eq!(
+            rt.observe(top[7], t.id(top[7]), Time(14)),
+            Observed::PingOldest(top[1])
+        );
+        assert!(rt.rpc_failed(top[1], t.id(top[1])));
+        let b: Vec<_> = rt.bucket(159).iter().map(|s| s.node).collect();
+        assert_eq!(b, vec![top[2], top[3], top[0], top[7]]);
+        assert_eq!(rt.len(), 4);
+    }
+
+    #[test]
+    fn a_recently_seen_oldest_contact_is_not_pinged() {
+        let t = ids(4000, 7);
+        let me = *t.id(NodeId(0));
+        let mut rt = RoutingTable::new(me, 2, 2, 5);
+        rt.set_ping_after(sim_core::Duration::from_secs(900));
+        let top = in_bucket(&t, 159);
+        let s = |x: u64| Time(x * 1_000_000_000);
+        rt.observe(top[0], t.id(top[0]), s(0));
+        rt.observe(top[1], t.id(top[1]), s(10));
+        // The oldest was heard from 100 s ago: no ping, newcomer cached.
+        assert_eq!(rt.observe(top[2], t.id(top[2]), s(100)), Observed::Cached);
+        // 900 s after it was last heard from: ping it.
+        assert_eq!(
+            rt.observe(top[3], t.id(top[3]), s(900)),
+            Observed::PingOldest(top[0])
+        );
+    }
+
+    #[test]
+    fn stale_contact_without_replacement_survives_until_the_limit() {
+        let t = ids(100, 3);
+        let me = *t.id(NodeId(0));
+        let mut rt = RoutingTable::new(me, 20, 4, 3);
+        let n = NodeId(5);
+        rt.observe(n, t.id(n), Time(0));
+        assert!(!rt.rpc_failed(n, t.id(n)));
+        assert!(!rt.rpc_failed(n, t.id(n)));
+        assert!(rt.contains(n, t.id(n)));
+        assert!(rt.rpc_failed(n, t.id(n)));
+        assert!(!rt.contains(n, t.id(n)));
+        assert!(rt.is_empty());
+    }
+
+    #[test]
+    fn closest_agrees_with_a_sort_of_everything() {
+        let t = ids(500, 11);
+        let me = *t.id(NodeId(0));
+        let mut rt = RoutingTable::new(me, 20, 0, 5);
+        for n in 1..500u32 {
+            rt.observe(NodeId(n), t.id(NodeId(n)), Time(0));
+        }
+        let mut r = rand_xoshiro::Xoshiro256PlusPlus::seed_from_u64(12);
+        let inside = rt.contacts().nth(40).unwrap();
+        let mut targets = vec![*t.id(inside), me];
+        // Keys in every bucket range, including empty ones.
+        for i in 0..160u16 {
+            targets.push(me.random_in_bucket(i, &mut r));
+        }
+        let mut out = Vec::new();
+        for (j, target) in targets.iter().enumerate() {
+            for count in [1usize, 3, 20, 50, 1000] {
+                let skip = (j % 2 == 0).then_some(inside);
+                rt.closest(target, count, &t, skip, &mut out);
+                let mut all: Vec<_> = rt
+                    .contacts()
+                    .filter(|&n| Some(n) != skip)
+                    .map(|n| (t.id(n).distance(target), n))
+                    .collect();
+                all.sort();
+                all.truncate(count);
+                assert_eq!(out, all, "target {j}, count {count}");
+            }
+        }
+    }
+}
