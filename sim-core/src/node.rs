@@ -204,15 +204,23 @@ pub trait Node: Sized {
     }
 }
 
-/// The context a node acts through during one handler call.
-pub struct Cx<'a, N: Node> {
-    pub(crate) core: &'a mut crate::sim::Core<N>,
+/// The context a node of type `N` acts through during one handler call.
+///
+/// It depends only on the node's message and timer types, so a node type
+/// that wraps another with the same messages and timers (to translate
+/// workload requests, or to compose layers) can hand its context on:
+/// `Cx<'_, Wrapper>` and `Cx<'_, Inner>` are the same type.
+pub type Cx<'a, N> = Ctx<'a, <N as Node>::Msg, <N as Node>::Timer>;
+
+/// The context for messages `M` and timers `T` (see [`Cx`]).
+pub struct Ctx<'a, M, T> {
+    pub(crate) core: &'a mut crate::sim::Core<M, T>,
     pub(crate) me: NodeId,
     pub(crate) inc: u32,
     pub(crate) alive: bool,
 }
 
-impl<N: Node> Cx<'_, N> {
+impl<M: Message, T: Copy> Ctx<'_, M, T> {
     /// The current simulated time.
     #[inline]
     pub fn now(&self) -> Time {
@@ -241,7 +249,7 @@ impl<N: Node> Cx<'_, N> {
     /// Send a datagram. It arrives after the network's delay unless it is
     /// lost or the receiver is down (or restarted) by then.
     #[inline]
-    pub fn send(&mut self, to: NodeId, msg: N::Msg) {
+    pub fn send(&mut self, to: NodeId, msg: M) {
         if self.alive {
             self.core.send_datagram(self.me, to, msg);
         }
@@ -250,7 +258,7 @@ impl<N: Node> Cx<'_, N> {
     /// included) to `to`. The receiver gets `msg` in `on_message` when the
     /// last byte arrives; this node gets [`Node::on_transfer`] with the
     /// outcome, completed or failed.
-    pub fn send_bulk(&mut self, to: NodeId, msg: N::Msg) -> TransferId {
+    pub fn send_bulk(&mut self, to: NodeId, msg: M) -> TransferId {
         if self.alive {
             self.core.start_transfer(self.me, self.inc, to, msg)
         } else {
@@ -259,7 +267,7 @@ impl<N: Node> Cx<'_, N> {
     }
     /// Fire `timer` after `after` (FIFO among equal deadlines).
     #[inline]
-    pub fn set_timer(&mut self, after: Duration, timer: N::Timer) -> TimerId {
+    pub fn set_timer(&mut self, after: Duration, timer: T) -> TimerId {
         if self.alive {
             self.core.set_timer(self.me, self.inc, after, timer)
         } else {

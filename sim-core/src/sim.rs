@@ -54,7 +54,7 @@ use network::{Fate, Routed};
 use crate::check::{EventKind, TraceEntry, TraceHasher};
 use crate::churn::Transition;
 use crate::metrics::{Metrics, MetricsError};
-use crate::node::{Cx, Message, Node, NodeId, Stop, TimerId, TransferId, TransferOutcome};
+use crate::node::{Ctx, Cx, Message, Node, NodeId, Stop, TimerId, TransferId, TransferOutcome};
 use crate::queue::{EventQueue, PastError};
 use crate::rng::{NodeRng, Purpose, SplitMix64, node_rng};
 use crate::units::{Bytes, Duration, Rate, Time};
@@ -439,20 +439,20 @@ struct Stats {
 }
 
 /// Everything but the node table: what a [`Cx`] borrows.
-pub struct Core<N: Node> {
+pub struct Core<M, T> {
     pub(crate) now: u64,
     /// Number of node starts so far (see `Meta::started_epoch`).
     epoch: u64,
     pub(crate) meta: Vec<Meta>,
     pub(crate) metrics: Metrics,
-    queue: EventQueue<Ev<N::Msg, N::Timer>>,
+    queue: EventQueue<Ev<M, T>>,
     seed: u64,
     net: SimpleNet,
     routed: Option<Box<Routed>>,
     timer_gen: Vec<u32>,
     timer_free: Vec<u32>,
     cancelled_pending: usize,
-    transfers: Vec<Option<Transfer<N::Msg>>>,
+    transfers: Vec<Option<Transfer<M>>>,
     transfer_free: Vec<u32>,
     next_transfer: u64,
     stats: Stats,
@@ -460,9 +460,9 @@ pub struct Core<N: Node> {
     trace: Option<Vec<TraceEntry>>,
 }
 
-impl<N: Node> Core<N> {
+impl<M: Message, T: Copy> Core<M, T> {
     #[inline]
-    pub(crate) fn send_datagram(&mut self, from: NodeId, to: NodeId, msg: N::Msg) {
+    pub(crate) fn send_datagram(&mut self, from: NodeId, to: NodeId, msg: M) {
         if to.index() >= self.meta.len() {
             self.stats.lost_down += 1;
             return;
@@ -499,7 +499,7 @@ impl<N: Node> Core<N> {
         from: NodeId,
         from_inc: u32,
         to: NodeId,
-        msg: N::Msg,
+        msg: M,
     ) -> TransferId {
         let id = self.next_transfer;
         self.next_transfer += 1;
@@ -569,7 +569,7 @@ impl<N: Node> Core<N> {
         node: NodeId,
         inc: u32,
         after: Duration,
-        timer: N::Timer,
+        timer: T,
     ) -> TimerId {
         let slot = match self.timer_free.pop() {
             Some(s) => s,
@@ -667,7 +667,7 @@ impl<N: Node> Core<N> {
     }
 
     /// Bytes moved by transfer `t` now, and stop its flow if it has one.
-    fn stop_transfer(&mut self, t: &Transfer<N::Msg>) -> u64 {
+    fn stop_transfer(&mut self, t: &Transfer<M>) -> u64 {
         match self.routed.as_mut() {
             None => self.moved(t),
             Some(r) => {
@@ -685,7 +685,7 @@ impl<N: Node> Core<N> {
 
     /// Bytes moved by transfer `t` at the current time under the built-in
     /// network (data flows at the bulk rate from the start).
-    fn moved(&self, t: &Transfer<N::Msg>) -> u64 {
+    fn moved(&self, t: &Transfer<M>) -> u64 {
         let elapsed = self.now - t.start;
         let bits = elapsed as u128 * self.net.bulk_rate.bits_per_sec() as u128 / 1_000_000_000;
         ((bits / 8) as u64).min(t.bytes)
@@ -715,7 +715,7 @@ type Gauge<N> = Box<dyn Fn(&[N]) -> f64>;
 /// A deterministic simulation of nodes of type `N`.
 pub struct Sim<N: Node> {
     nodes: Vec<N>,
-    core: Core<N>,
+    core: Core<N::Msg, N::Timer>,
     workloads: Vec<WorkloadSlot<N::Request>>,
     config: SimConfig,
     gauges: Vec<(&'static str, Gauge<N>)>,
@@ -1031,7 +1031,7 @@ where
             return None;
         }
         let inc = m.inc;
-        let mut cx = Cx {
+        let mut cx = Ctx {
             core: &mut self.core,
             me: id,
             inc,
@@ -1185,8 +1185,8 @@ where
     }
 
     #[inline]
-    fn cx(core: &mut Core<N>, node: u32, inc: u32) -> Cx<'_, N> {
-        Cx {
+    fn cx(core: &mut Core<N::Msg, N::Timer>, node: u32, inc: u32) -> Cx<'_, N> {
+        Ctx {
             core,
             me: NodeId(node),
             inc,
@@ -1408,7 +1408,7 @@ where
         core.stats.events += 1;
         core.stats.stops += 1;
         {
-            let mut cx = Cx {
+            let mut cx = Ctx {
                 core: &mut *core,
                 me: NodeId(node),
                 inc,

@@ -17,7 +17,7 @@
 use super::{Ev, Life, Sim};
 use crate::SimError;
 use crate::churn::{Availability, ChurnModel, Group, GroupOutages, Transition};
-use crate::node::{Cx, Node, NodeId, Stop};
+use crate::node::{Ctx, Node, NodeId, Stop};
 use crate::rng::{NodeRng, Purpose, derive_seed, node_rng};
 use crate::units::Time;
 use rand_chacha::ChaCha8Rng;
@@ -232,7 +232,7 @@ where
             Life::Created | Life::Down => {
                 let inc = self.core.meta[node as usize].inc;
                 self.core.meta[node as usize].life = Life::Departed;
-                let mut cx = Cx {
+                let mut cx = Ctx {
                     core: &mut self.core,
                     me: NodeId(node),
                     inc,
