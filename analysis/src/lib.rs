@@ -8,4 +8,5 @@
 #![warn(missing_docs)]
 
 pub mod plot;
+pub mod report;
 pub mod stats;

@@ -4,4 +4,6 @@
 
 pub mod load;
 pub mod output;
+pub mod bundled;
+pub mod experiment;
 pub mod schema;

@@ -1,0 +1,409 @@
+//! The comparison report of a result directory: `summary.csv`, plots and
+//! `report.md`.
+//!
+//! Input files (tidy CSV, as the scenario runner writes them):
+//! - `lookups.csv`: one row per finished request, with a leading `system`
+//!   column (`p2p` or `datacenter`) and at least `node`, `start_ns`,
+//!   `latency_ns`, `messages`, `bytes`, `success`;
+//! - `requests.csv`: one row per workload request (`system`, `time_ns`,
+//!   `client`, `seq`, `delivered`), byte-identical between the systems but
+//!   for the `system` column;
+//! - optionally `p2p/timeseries.csv` (`time_ns,name,value`).
+//!
+//! Pairing: request *r* (client, time) was issued to both systems. Its
+//! outcome on each side is the row of that client starting at that time; a
+//! request without a row (its client went down before it ended) failed.
+//! Differences are P2P minus data center, per request, and their 95 %
+//! confidence intervals use batch means over 20 consecutive batches of
+//! requests in time order, because requests close in time share network
+//! conditions and are not independent.
+
+use crate::plot;
+use crate::stats::{paired_difference, summarize};
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+/// A report could not be made.
+#[derive(Debug, thiserror::Error)]
+pub enum ReportError {
+    /// A file could not be read or parsed.
+    #[error("{path}: {message}")]
+    Input {
+        /// The file.
+        path: String,
+        /// What went wrong (with the line, for a bad row).
+        message: String,
+    },
+    /// An output could not be written.
+    #[error("writing {path}: {message}")]
+    Output {
+        /// The file.
+        path: String,
+        /// What went wrong.
+        message: String,
+    },
+}
+
+/// A CSV file read as text columns.
+pub struct Table {
+    path: String,
+    headers: Vec<String>,
+    rows: Vec<Vec<String>>,
+}
+
+impl Table {
+    /// Read `path`.
+    pub fn read(path: &Path) -> Result<Table, ReportError> {
+        let p = path.display().to_string();
+        let input = |message: String| ReportError::Input {
+            path: p.clone(),
+            message,
+        };
+        let mut r = csv::Reader::from_path(path).map_err(|e| input(e.to_string()))?;
+        let headers = r
+            .headers()
+            .map_err(|e| input(e.to_string()))?
+            .iter()
+            .map(String::from)
+            .collect();
+        let mut rows = Vec::new();
+        for rec in r.records() {
+            let rec = rec.map_err(|e| input(e.to_string()))?;
+            rows.push(rec.iter().map(String::from).collect());
+        }
+        Ok(Table { path: p, headers, rows })
+    }
+
+    /// Index of column `name`.
+    pub fn col(&self, name: &str) -> Result<usize, ReportError> {
+        self.headers
+            .iter()
+            .position(|h| h == name)
+            .ok_or_else(|| ReportError::Input {
+                path: self.path.clone(),
+                message: format!("no column {name:?} (columns: {})", self.headers.join(", ")),
+            })
+    }
+
+    /// Rows.
+    pub fn rows(&self) -> &[Vec<String>] {
+        &self.rows
+    }
+
+    fn num(&self, row: usize, col: usize) -> Result<f64, ReportError> {
+        let v = &self.rows[row][col];
+        if v.is_empty() {
+            return Ok(f64::NAN);
+        }
+        v.parse().map_err(|_| ReportError::Input {
+            path: self.path.clone(),
+            message: format!(
+                "line {}: column {:?}: {v:?} is not a number",
+                row + 2,
+                self.headers[col]
+            ),
+        })
+    }
+}
+
+/// The two systems, in report order.
+pub const SYSTEMS: [&str; 2] = ["p2p", "datacenter"];
+const LABELS: [&str; 2] = ["P2P (Kademlia)", "data center"];
+
+/// Per-request outcome on one side.
+#[derive(Clone, Copy, Debug)]
+struct Out {
+    success: bool,
+    latency_ms: f64,
+    messages: f64,
+    bytes: f64,
+}
+
+/// One row of `summary.csv`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SummaryRow {
+    /// Metric name.
+    pub metric: &'static str,
+    /// Its unit.
+    pub unit: &'static str,
+    /// P2P value.
+    pub p2p: f64,
+    /// Data-center value.
+    pub datacenter: f64,
+    /// Mean paired difference (P2P − data center), when paired.
+    pub difference: Option<(f64, f64, f64)>,
+    /// Pairs behind the difference (or requests behind the values).
+    pub n: usize,
+}
+
+/// What the report computed.
+pub struct Analysis {
+    /// `summary.csv` rows.
+    pub summary: Vec<SummaryRow>,
+    latencies: [Vec<f64>; 2],
+    success_over_time: [Vec<(f64, f64)>; 2],
+    nodes_up: Vec<(f64, f64)>,
+}
+
+/// Analyse the result directory `dir`.
+pub fn analyse(dir: &Path) -> Result<Analysis, ReportError> {
+    let lookups = Table::read(&dir.join("lookups.csv"))?;
+    let requests = Table::read(&dir.join("requests.csv"))?;
+    let (ls, ln, lst, llat, lmsg, lbytes, lok) = (
+        lookups.col("system")?,
+        lookups.col("node")?,
+        lookups.col("start_ns")?,
+        lookups.col("latency_ns")?,
+        lookups.col("messages")?,
+        lookups.col("bytes")?,
+        lookups.col("success")?,
+    );
+    let mut outcome: BTreeMap<(String, u64, u64), Out> = BTreeMap::new();
+    for i in 0..lookups.rows().len() {
+        let r = &lookups.rows()[i];
+        let key = (
+            r[ls].clone(),
+            lookups.num(i, ln)? as u64,
+            lookups.num(i, lst)? as u64,
+        );
+        outcome.insert(
+            key,
+            Out {
+                success: r[lok] == "true",
+                latency_ms: lookups.num(i, llat)? / 1e6,
+                messages: lookups.num(i, lmsg)?,
+                bytes: lookups.num(i, lbytes)?,
+            },
+        );
+    }
+    let (rs, rt, rc, rd) = (
+        requests.col("system")?,
+        requests.col("time_ns")?,
+        requests.col("client")?,
+        requests.col("delivered")?,
+    );
+    // The issued requests, in time order, from the P2P log (the baseline's
+    // is identical; the runner checks it).
+    let mut issued: Vec<(u64, u64)> = Vec::new();
+    for i in 0..requests.rows().len() {
+        let r = &requests.rows()[i];
+        if r[rs] == SYSTEMS[0] && r[rd] == "true" {
+            issued.push((requests.num(i, rt)? as u64, requests.num(i, rc)? as u64));
+        }
+    }
+    let fail = Out {
+        success: false,
+        latency_ms: f64::NAN,
+        messages: f64::NAN,
+        bytes: f64::NAN,
+    };
+    let per_side: Vec<Vec<Out>> = SYSTEMS
+        .iter()
+        .map(|s| {
+            issued
+                .iter()
+                .map(|&(t, c)| *outcome.get(&(s.to_string(), c, t)).unwrap_or(&fail))
+                .collect()
+        })
+        .collect();
+    let (a, b) = (&per_side[0], &per_side[1]);
+    let n = issued.len();
+    let ok = |v: &[Out]| v.iter().map(|o| if o.success { 100.0 } else { 0.0 }).collect::<Vec<_>>();
+    let both: Vec<usize> = (0..n).filter(|&i| a[i].success && b[i].success).collect();
+    let pick = |v: &[Out], f: fn(&Out) -> f64| both.iter().map(|&i| f(&v[i])).collect::<Vec<_>>();
+    let succ = (ok(a), ok(b));
+    let lat = (pick(a, |o| o.latency_ms), pick(b, |o| o.latency_ms));
+    let msgs = (pick(a, |o| o.messages), pick(b, |o| o.messages));
+    let bytes = (pick(a, |o| o.bytes), pick(b, |o| o.bytes));
+    let own = |v: &[Out]| v.iter().filter(|o| o.success).map(|o| o.latency_ms).collect::<Vec<_>>();
+    let (la, lb) = (summarize(&own(a)), summarize(&own(b)));
+    let paired = |x: &(Vec<f64>, Vec<f64>), metric, unit| {
+        let (m, lo, hi, pairs) = paired_difference(&x.0, &x.1, 20);
+        SummaryRow {
+            metric,
+            unit,
+            p2p: summarize(&x.0).mean,
+            datacenter: summarize(&x.1).mean,
+            difference: Some((m, lo, hi)),
+            n: pairs,
+        }
+    };
+    let mut summary = vec![
+        paired(&succ, "success_rate", "%"),
+        paired(&lat, "latency_mean", "ms"),
+    ];
+    for (metric, fa, fb) in [
+        ("latency_p50", la.p50, lb.p50),
+        ("latency_p90", la.p90, lb.p90),
+        ("latency_p99", la.p99, lb.p99),
+    ] {
+        summary.push(SummaryRow {
+            metric,
+            unit: "ms",
+            p2p: fa,
+            datacenter: fb,
+            difference: None,
+            n: la.n.min(lb.n),
+        });
+    }
+    summary.push(paired(&msgs, "messages_per_request", "messages"));
+    summary.push(paired(&bytes, "bytes_per_request", "bytes"));
+
+    // Success over time: 20 windows over the measured period.
+    let t0 = issued.first().map_or(0, |x| x.0) as f64;
+    let t1 = issued.last().map_or(0, |x| x.0) as f64;
+    let width = ((t1 - t0) / 20.0).max(1.0);
+    let windows = |v: &[Out]| {
+        let mut acc = vec![(0.0, 0.0); 20];
+        for (i, &(t, _)) in issued.iter().enumerate() {
+            let w = (((t as f64 - t0) / width) as usize).min(19);
+            acc[w].0 += 1.0;
+            if v[i].success {
+                acc[w].1 += 1.0;
+            }
+        }
+        acc.iter()
+            .enumerate()
+            .filter(|(_, (tot, _))| *tot > 0.0)
+            .map(|(w, (tot, s))| ((t0 + (w as f64 + 0.5) * width) / 3.6e12, 100.0 * s / tot))
+            .collect::<Vec<_>>()
+    };
+    let mut nodes_up = Vec::new();
+    let ts = dir.join("p2p").join("timeseries.csv");
+    if ts.exists() {
+        let t = Table::read(&ts)?;
+        let (ct, cn, cv) = (t.col("time_ns")?, t.col("name")?, t.col("value")?);
+        for i in 0..t.rows().len() {
+            if t.rows()[i][cn] == "nodes_up" {
+                nodes_up.push((t.num(i, ct)? / 3.6e12, t.num(i, cv)?));
+            }
+        }
+    }
+    Ok(Analysis {
+        summary,
+        latencies: [own(a), own(b)],
+        success_over_time: [windows(a), windows(b)],
+        nodes_up,
+    })
+}
+
+fn fmt(v: f64) -> String {
+    if v.is_nan() {
+        String::new()
+    } else {
+        format!("{v:.6}")
+    }
+}
+
+/// `summary.csv` text.
+pub fn summary_csv(rows: &[SummaryRow]) -> String {
+    let mut s = String::from("metric,unit,p2p,datacenter,difference,diff_ci95_low,diff_ci95_high,n\n");
+    for r in rows {
+        let (d, lo, hi) = r.difference.unwrap_or((f64::NAN, f64::NAN, f64::NAN));
+        let _ = writeln!(
+            s,
+            "{},{},{},{},{},{},{},{}",
+            r.metric,
+            r.unit,
+            fmt(r.p2p),
+            fmt(r.datacenter),
+            fmt(d),
+            fmt(lo),
+            fmt(hi),
+            r.n
+        );
+    }
+    s
+}
+
+/// Write `summary.csv`, `plots/` and `report.md` into `dir`. `title` and
+/// `notes` (markdown) head the report.
+pub fn write(dir: &Path, title: &str, notes: &str, plots: bool) -> Result<Analysis, ReportError> {
+    let a = analyse(dir)?;
+    let out = |p: PathBuf, e: String| ReportError::Output {
+        path: p.display().to_string(),
+        message: e,
+    };
+    let summary_path = dir.join("summary.csv");
+    std::fs::write(&summary_path, summary_csv(&a.summary))
+        .map_err(|e| out(summary_path.clone(), e.to_string()))?;
+    let mut md = String::new();
+    let _ = writeln!(md, "# {title}\n\n{notes}\n");
+    let _ = writeln!(md, "## Summary\n");
+    let _ = writeln!(
+        md,
+        "Paired over the same requests; difference = P2P − data center, with its 95 % confidence interval (batch means over 20 consecutive batches).\n"
+    );
+    let _ = writeln!(md, "| metric | unit | P2P | data center | difference (95 % CI) | n |");
+    let _ = writeln!(md, "|---|---|---:|---:|---|---:|");
+    for r in &a.summary {
+        let diff = match r.difference {
+            Some((d, lo, hi)) if !d.is_nan() => format!("{d:.3} [{lo:.3}, {hi:.3}]"),
+            _ => "—".to_string(),
+        };
+        let _ = writeln!(
+            md,
+            "| {} | {} | {:.3} | {:.3} | {} | {} |",
+            r.metric, r.unit, r.p2p, r.datacenter, diff, r.n
+        );
+    }
+    if plots {
+        let pdir = dir.join("plots");
+        std::fs::create_dir_all(&pdir).map_err(|e| out(pdir.clone(), e.to_string()))?;
+        let plot_err = |e: plot::PlotError| ReportError::Output {
+            path: e.path,
+            message: e.message,
+        };
+        let series: Vec<plot::Series> = (0..2)
+            .map(|i| (LABELS[i].to_string(), a.latencies[i].clone()))
+            .collect();
+        plot::cdf(
+            &pdir.join("latency_cdf"),
+            "Request latency (successful requests)",
+            "latency (ms)",
+            &series,
+        )
+        .map_err(plot_err)?;
+        let lines: Vec<(String, Vec<(f64, f64)>)> = (0..2)
+            .map(|i| (LABELS[i].to_string(), a.success_over_time[i].clone()))
+            .collect();
+        plot::lines(
+            &pdir.join("success_over_time"),
+            "Requests answered over time",
+            "simulated time (h)",
+            "answered (%)",
+            &lines,
+        )
+        .map_err(plot_err)?;
+        let systems: Vec<String> = LABELS.iter().map(|s| s.to_string()).collect();
+        let bar = |r: &SummaryRow| {
+            vec![(r.p2p, None), (r.datacenter, None)]
+        };
+        let lat = a.summary.iter().filter(|r| r.unit == "ms").map(|r| (r.metric.replace("latency_", ""), bar(r))).collect::<Vec<_>>();
+        plot::bars(&pdir.join("latency_summary"), "Latency of successful requests", "latency (ms)", &systems, &lat)
+            .map_err(plot_err)?;
+        let _ = writeln!(md, "\n## Plots\n");
+        let _ = writeln!(md, "![Latency CDF](plots/latency_cdf.svg)\n");
+        let _ = writeln!(md, "![Latency summary](plots/latency_summary.svg)\n");
+        let _ = writeln!(md, "![Success over time](plots/success_over_time.svg)\n");
+        if !a.nodes_up.is_empty() {
+            plot::lines(
+                &pdir.join("peers_up"),
+                "P2P peers up",
+                "simulated time (h)",
+                "peers up",
+                &[("peers up".to_string(), a.nodes_up.clone())],
+            )
+            .map_err(plot_err)?;
+            let _ = writeln!(md, "![Peers up](plots/peers_up.svg)\n");
+        }
+    }
+    let _ = writeln!(
+        md,
+        "## Files\n\n- `lookups.csv`: one row per finished request, both systems (`system` column).\n- `requests.csv`: the workload, identical for both systems.\n- `summary.csv`: the table above.\n- `p2p/`, `datacenter/`: each side's counters, histograms and time series.\n- `scenario.toml`, `provenance.toml`: what ran, and what built it.\n- `run-info.csv`: wall-clock figures (they differ between identical runs).\n"
+    );
+    let report = dir.join("report.md");
+    std::fs::write(&report, md).map_err(|e| out(report.clone(), e.to_string()))?;
+    Ok(a)
+}

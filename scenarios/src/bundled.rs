@@ -1,0 +1,29 @@
+//! Scenarios compiled into the binary, runnable by name from anywhere.
+
+/// Every bundled scenario: (name, TOML text).
+pub const ALL: [(&str, &str); 3] = [
+    ("city-mesh", include_str!("../bundled/city-mesh.toml")),
+    ("freifunk-bremen", include_str!("../bundled/freifunk-bremen.toml")),
+    ("kademlia-lookup", include_str!("../bundled/kademlia-lookup.toml")),
+];
+
+/// The names of the bundled scenarios.
+pub fn names() -> Vec<&'static str> {
+    ALL.iter().map(|(n, _)| *n).collect()
+}
+
+/// The bundled scenario called `name` (a trailing `.toml` is ignored).
+pub fn find(name: &str) -> Option<(&'static str, &'static str)> {
+    let n = name.strip_suffix(".toml").unwrap_or(name);
+    ALL.iter().copied().find(|(b, _)| *b == n)
+}
+
+/// The `description = "..."` line of a scenario's text.
+pub fn description(text: &str) -> String {
+    text.lines()
+        .find_map(|l| l.trim().strip_prefix("description"))
+        .and_then(|l| l.split_once('"'))
+        .and_then(|(_, r)| r.rsplit_once('"'))
+        .map(|(d, _)| d.to_string())
+        .unwrap_or_default()
+}

@@ -1,0 +1,528 @@
+//! Running a scenario: the P2P system and the data-center baseline, fed the
+//! same workload.
+//!
+//! Both sides are separate simulations with the same seed. Clients are nodes
+//! `0..clients` on both sides, attached to the same places of the same
+//! topology, with the same churn (each client's churn stream depends only on
+//! the seed and its id) and the same requests at the same times (each
+//! client's workload stream likewise). The P2P side runs Kademlia on every
+//! peer; the baseline runs a directory site (node `peers`, reached over the
+//! topology: through the internet, or through a mesh's gateways) that the
+//! clients ask instead. The workload starts when the warm-up ends, on both
+//! sides at the same instant.
+
+use crate::schema::{Scenario, TopologySpec};
+use datacenter::{Client, DcNode, DirOp, Site, SiteConfig};
+use kademlia::{Command, Config, IdTable, KadNode, Kademlia, Key, Observe, RpcTimeout};
+use rand::RngExt;
+use sim_core::churn::{Alternating, Dist, Group};
+use sim_core::net::Network;
+use sim_core::net::route::Access;
+use sim_core::prelude::*;
+use sim_core::rng::{Purpose, node_rng};
+use sim_core::topo::{Coordinates, CoordinatesConfig, MeshConfig, MeshTopology, Metric, bundled};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+/// The request both systems serve: look up a key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Lookup {
+    /// The key, as 64 bits; the DHT widens it to its id width.
+    pub key: u64,
+}
+
+/// A scenario that cannot be built (after the file parsed).
+#[derive(Debug, thiserror::Error)]
+#[error("{field}: {message}")]
+pub struct BuildError {
+    /// The key path of the offending value.
+    pub field: String,
+    /// What is wrong.
+    pub message: String,
+}
+
+fn bad(field: &str, message: impl std::fmt::Display) -> BuildError {
+    BuildError {
+        field: field.to_string(),
+        message: message.to_string(),
+    }
+}
+
+/// A peer of the P2P side: a Kademlia node that turns workload lookups into
+/// DHT lookups.
+pub struct Peer {
+    /// The Kademlia node.
+    pub kad: KadNode,
+    next_tag: u64,
+}
+
+impl Node for Peer {
+    type Msg = kademlia::KadMsg;
+    type Timer = kademlia::Timer;
+    type Request = Lookup;
+    fn on_start(&mut self, cx: &mut Cx<'_, Self>) {
+        self.kad.on_start(cx);
+    }
+    fn on_message(&mut self, cx: &mut Cx<'_, Self>, from: NodeId, msg: Self::Msg) {
+        self.kad.on_message(cx, from, msg);
+    }
+    fn on_timer(&mut self, cx: &mut Cx<'_, Self>, t: Self::Timer) {
+        self.kad.on_timer(cx, t);
+    }
+    fn on_request(&mut self, cx: &mut Cx<'_, Self>, req: Lookup) {
+        self.next_tag += 1;
+        let key = Key::from_u64(req.key, self.kad.kad.config().key_bits);
+        self.kad.command(
+            cx,
+            Command::FindClosest {
+                tag: self.next_tag,
+                key,
+            },
+        );
+    }
+    fn on_stop(&mut self, cx: &mut Cx<'_, Self>, how: Stop) {
+        self.kad.on_stop(cx, how);
+    }
+}
+
+/// A node of the baseline side: the site, a client, or an absent peer.
+pub struct Dir(pub DcNode);
+
+impl Node for Dir {
+    type Msg = datacenter::DirMsg;
+    type Timer = datacenter::DirTimer;
+    type Request = Lookup;
+    fn on_start(&mut self, cx: &mut Cx<'_, Self>) {
+        self.0.on_start(cx);
+    }
+    fn on_message(&mut self, cx: &mut Cx<'_, Self>, from: NodeId, msg: Self::Msg) {
+        self.0.on_message(cx, from, msg);
+    }
+    fn on_timer(&mut self, cx: &mut Cx<'_, Self>, t: Self::Timer) {
+        self.0.on_timer(cx, t);
+    }
+    fn on_request(&mut self, cx: &mut Cx<'_, Self>, req: Lookup) {
+        self.0.on_request(cx, DirOp::Get { key: req.key });
+    }
+    fn on_stop(&mut self, cx: &mut Cx<'_, Self>, how: Stop) {
+        self.0.on_stop(cx, how);
+    }
+}
+
+/// The network both sides run over, and where the site is.
+struct Built {
+    net: Box<dyn Network>,
+    peers: u32,
+    site: u32,
+    label: String,
+}
+
+fn topology(s: &Scenario) -> Result<Built, BuildError> {
+    let a = &s.access;
+    match &s.topology {
+        TopologySpec::Internet { nodes } => {
+            if *nodes < 2 {
+                return Err(bad("topology.nodes", "at least 2 peers are needed"));
+            }
+            let mut cfg = CoordinatesConfig {
+                up: a.uplink,
+                down: a.downlink,
+                ..CoordinatesConfig::default()
+            };
+            cfg.access_median = a.latency;
+            let mut rng = node_rng(s.scenario.seed, Purpose::Topology, 0, 0);
+            // Peers 0..n, the site at n: placed like any host, but with a
+            // data center's access delay.
+            let c = Coordinates::generate(*nodes as usize + 1, &cfg, &mut rng)
+                .map_err(|e| bad("topology", e))?;
+            let pos = (0..=*nodes).map(|i| c.position(i)).collect();
+            let mut delays: Vec<Duration> = (0..=*nodes).map(|i| c.access_delay(i)).collect();
+            delays[*nodes as usize] = s.datacenter.wan_latency;
+            let net = Coordinates::from_positions(pos, &delays, a.uplink, a.downlink);
+            Ok(Built {
+                net: Box::new(net),
+                peers: *nodes,
+                site: *nodes,
+                label: format!("synthetic internet, {nodes} peers"),
+            })
+        }
+        TopologySpec::Mesh {
+            file,
+            gateways,
+            metric,
+        } => {
+            let metric = match metric.as_str() {
+                "hops" => Metric::Hops,
+                "latency" => Metric::Latency,
+                "etx" => Metric::Etx,
+                other => {
+                    return Err(bad(
+                        "topology.metric",
+                        format!("{other:?} is not a metric; expected hops, latency or etx"),
+                    ));
+                }
+            };
+            let defaults = MeshConfig::default();
+            let (graph, mut gw) = if bundled::NAMES.contains(&file.as_str()) {
+                bundled::load_recommended(file, &defaults.gateways)
+                    .map_err(|e| bad("topology.file", e))?
+            } else {
+                let g = sim_core::topo::RouterGraph::load(file, &Default::default())
+                    .map_err(|e| bad("topology.file", e))?;
+                (g, defaults.gateways.clone())
+            };
+            if let Some(sel) = gateways {
+                gw.select = vec![parse_selector(sel)?];
+            }
+            let site = Access {
+                up: s.datacenter.capacity,
+                down: s.datacenter.capacity,
+                latency: s.datacenter.wan_latency,
+            };
+            let host = Access {
+                up: a.uplink,
+                down: a.downlink,
+                latency: a.latency,
+            };
+            let cfg = MeshConfig {
+                metric,
+                gateways: gw,
+                host_access: host,
+                internet_hosts: vec![site],
+                ..defaults
+            };
+            let mesh = MeshTopology::new(graph, &cfg).map_err(|e| bad("topology", e))?;
+            let peers = mesh.mesh_hosts() as u32;
+            let site = mesh.internet_host(0);
+            Ok(Built {
+                net: Box::new(mesh),
+                peers,
+                site,
+                label: format!("city mesh {file}, {peers} hosts"),
+            })
+        }
+    }
+}
+
+fn parse_selector(s: &str) -> Result<sim_core::topo::NodeSelector, BuildError> {
+    use sim_core::topo::NodeSelector;
+    match s.split_once(':') {
+        Some(("role", r)) => Ok(NodeSelector::Role(r.to_string())),
+        Some(("name", n)) => Ok(NodeSelector::Name(n.to_string())),
+        Some(("id", i)) => Ok(NodeSelector::Id(i.to_string())),
+        _ => Err(bad(
+            "topology.gateways",
+            format!("{s:?}: expected role:NAME, name:PATTERN or id:ID (e.g. \"role:supernode\", \"name:vpn*\")"),
+        )),
+    }
+}
+
+fn churn_model(s: &Scenario) -> Result<Option<Alternating>, BuildError> {
+    let Some(c) = &s.churn else {
+        return Ok(None);
+    };
+    let up: Dist = c.up.parse().map_err(|e| bad("churn.up", e))?;
+    let down: Dist = c.down.parse().map_err(|e| bad("churn.down", e))?;
+    Ok(Some(Alternating::new(up, down)))
+}
+
+fn kad_config(s: &Scenario) -> Result<Config, BuildError> {
+    let k = &s.kademlia;
+    let cfg = Config {
+        key_bits: u16::try_from(k.id_bits).map_err(|_| bad("kademlia.id_bits", "too large"))?,
+        k: k.k as usize,
+        replication: k.k as usize,
+        alpha: k.alpha as usize,
+        rpc_timeout: RpcTimeout::Fixed(k.rpc_timeout),
+        ..Config::default()
+    };
+    cfg.validate().map_err(|e| bad("kademlia", e.0))?;
+    Ok(cfg)
+}
+
+/// Everything a run produced, before it is written.
+pub struct Outcome {
+    /// CSV files by name (relative paths, e.g. `p2p/counters.csv`).
+    pub files: BTreeMap<String, Vec<u8>>,
+    /// Wall-clock and size figures of both sides.
+    pub run_info: String,
+    /// What the topology was.
+    pub topology: String,
+    /// Whether the run was cut short by the deterministic abort.
+    pub aborted: bool,
+}
+
+/// Check a scenario's values beyond what parsing checks, without running.
+pub fn check(s: &Scenario) -> Result<(), BuildError> {
+    if s.scenario.duration.0 == 0 {
+        return Err(bad("scenario.duration", "must be positive"));
+    }
+    if s.workload.clients == 0 {
+        return Err(bad("workload.clients", "at least one client is needed"));
+    }
+    if s.workload.mean_gap.0 == 0 {
+        return Err(bad("workload.mean_gap", "must be positive"));
+    }
+    if s.datacenter.servers == 0 {
+        return Err(bad("datacenter.servers", "at least one server is needed"));
+    }
+    if !matches!(s.kademlia.start.as_str(), "join" | "warm") {
+        return Err(bad(
+            "kademlia.start",
+            format!("{:?}: expected \"join\" or \"warm\"", s.kademlia.start),
+        ));
+    }
+    kad_config(s)?;
+    churn_model(s)?;
+    if let Some(m) = s.datacenter.mtbf
+        && m.0 == 0
+    {
+        return Err(bad("datacenter.mtbf", "must be positive"));
+    }
+    Ok(())
+}
+
+/// Progress callback: (side, simulated now, simulated end, events so far).
+pub type Progress<'a> = &'a mut dyn FnMut(&str, Time, Time, u64);
+
+/// Run both sides. `abort_after` stops the P2P side after that many events
+/// (a deterministic interruption, for tests).
+pub fn run(
+    s: &Scenario,
+    abort_after: Option<u64>,
+    progress: Progress<'_>,
+) -> Result<Outcome, BuildError> {
+    check(s)?;
+    let end = Time(s.scenario.warmup.0.saturating_add(s.scenario.duration.0));
+    let start_load = Time(s.scenario.warmup.0);
+    let mut files = BTreeMap::new();
+    let mut info = String::from("side,key,value\n");
+
+    // ---------------------------------------------------------------- P2P
+    let built = topology(s)?;
+    let clients = s.workload.clients.min(built.peers);
+    let label = built.label.clone();
+    let cfg = Arc::new(kad_config(s)?);
+    let mut sc = SimConfig::new(s.scenario.seed, SimpleNet::constant(Duration::ZERO, s.access.uplink));
+    sc.sample_every = Some(s.output.sample_every);
+    sc.log_requests = true;
+    let mut p2p: Sim<Peer> = Sim::new(sc.clone());
+    p2p.set_topology(built.net, s.access.jitter)
+        .map_err(|e| bad("topology", e))?;
+    if let Some(m) = churn_model(s)? {
+        p2p.set_churn(m).map_err(|e| bad("churn", e))?;
+    }
+    let mut id_rng = node_rng(s.scenario.seed, Purpose::Custom(1), 0, 0);
+    let ids = Arc::new(IdTable::random(built.peers as usize, cfg.key_bits, &mut id_rng));
+    let warm = s.kademlia.start == "warm";
+    let sorted = warm.then(|| kademlia::warm::SortedIds::all(&ids));
+    let mut boot_rng = node_rng(s.scenario.seed, Purpose::Custom(2), 0, 0);
+    p2p.reserve_nodes(built.peers as usize);
+    for i in 0..built.peers {
+        let me = NodeId(i);
+        let mut kad = KadNode::new(Kademlia::new(cfg.clone(), ids.clone(), me));
+        kad.observe = Observe {
+            oracle: false,
+            keep_events: false,
+            rows: true,
+        };
+        // Eight random other peers to join through (some may be down: the
+        // join retries).
+        for _ in 0..8.min(built.peers - 1) {
+            let mut b = boot_rng.random_range(0..built.peers - 1);
+            if b >= i {
+                b += 1;
+            }
+            kad.bootstrap.push(kademlia::WireContact {
+                node: NodeId(b),
+                id: *ids.id(NodeId(b)),
+            });
+        }
+        if let Some(sorted) = &sorted {
+            let id = *ids.id(me);
+            sorted.fill(kad.kad.table_mut(), &id, &mut boot_rng, Time::ZERO);
+            kad.warm = true;
+        }
+        p2p.add_node(Peer { kad, next_tag: 0 });
+    }
+    let client_ids: Vec<NodeId> = (0..clients).map(NodeId).collect();
+    let gap = s.workload.mean_gap;
+    let workload = || {
+        Poisson::new(gap, |_: NodeId, rng: &mut NodeRng| Lookup {
+            key: rng.random::<u64>(),
+        })
+        .expect("positive gap checked")
+    };
+    let aborted = drive(&mut p2p, "P2P", start_load, end, abort_after, progress, |sim| {
+        sim.add_workload(&client_ids, workload())
+            .map(|_| ())
+            .map_err(|e| bad("workload", e))
+    })?;
+    p2p.finish_metrics();
+    let p2p_info = p2p.run_info();
+    for (k, v) in csv_pairs(&p2p_info.to_csv()) {
+        info.push_str(&format!("p2p,{k},{v}\n"));
+    }
+    let p2p_files = p2p
+        .metrics_mut()
+        .to_csv_files()
+        .map_err(|e| bad("output", e))?;
+    drop(p2p);
+    if aborted {
+        return Ok(Outcome {
+            files,
+            run_info: info,
+            topology: label,
+            aborted: true,
+        });
+    }
+
+    // ----------------------------------------------------------- baseline
+    let built = topology(s)?;
+    let mut dc: Sim<Dir> = Sim::new(sc);
+    dc.set_topology(built.net, s.access.jitter)
+        .map_err(|e| bad("topology", e))?;
+    if let Some(m) = churn_model(s)? {
+        dc.set_churn(m).map_err(|e| bad("churn", e))?;
+    }
+    if let Some(mtbf) = s.datacenter.mtbf {
+        let g = Group {
+            name: "datacenter".into(),
+            members: vec![built.site],
+            mtbf,
+            mttr: s.datacenter.mttr,
+        };
+        dc.set_outage_groups(&[g]).map_err(|e| bad("datacenter", e))?;
+    }
+    let site = NodeId(built.site);
+    // A client gives up after the DHT's worst case: as many timeouts as a
+    // lookup can wait in a row (at most `alpha` in parallel).
+    let timeout = Duration(s.kademlia.rpc_timeout.0.saturating_mul(4));
+    for i in 0..built.site {
+        let node = Dir(DcNode::Client({
+            let mut c = Client::new(site, timeout);
+            c.keep = false;
+            c
+        }));
+        if i < clients {
+            dc.add_node(node);
+        } else {
+            // Peers that are not clients take no part in the baseline.
+            dc.add_node_stopped(node);
+        }
+    }
+    let site_cfg = SiteConfig {
+        servers: s.datacenter.servers as usize,
+        service: s.datacenter.service_time,
+        ..SiteConfig::default()
+    };
+    dc.add_stable_node(Dir(DcNode::Site(Site::new(site_cfg))));
+    drive(&mut dc, "data center", start_load, end, None, progress, |sim| {
+        sim.add_workload(&client_ids, workload())
+            .map(|_| ())
+            .map_err(|e| bad("workload", e))
+    })?;
+    dc.finish_metrics();
+    for (k, v) in csv_pairs(&dc.run_info().to_csv()) {
+        info.push_str(&format!("datacenter,{k},{v}\n"));
+    }
+    let dc_files = dc.metrics_mut().to_csv_files().map_err(|e| bad("output", e))?;
+
+    // ------------------------------------------------------------ outputs
+    let merged = merge_tables(&p2p_files, &dc_files, "lookups.csv");
+    files.insert("lookups.csv".to_string(), merged);
+    let merged = merge_tables(&p2p_files, &dc_files, "requests.csv");
+    files.insert("requests.csv".to_string(), merged);
+    for (side, side_files) in [("p2p", p2p_files), ("datacenter", dc_files)] {
+        for (name, bytes) in side_files {
+            if name != "lookups.csv" && name != "requests.csv" {
+                files.insert(format!("{side}/{name}"), bytes);
+            }
+        }
+    }
+    Ok(Outcome {
+        files,
+        run_info: info,
+        topology: label,
+        aborted: false,
+    })
+}
+
+/// Run `sim` to the warm-up's end, start the workload, run to the end, in
+/// slices so that progress can be shown. Returns true if the deterministic
+/// abort fired.
+fn drive<N: Node>(
+    sim: &mut Sim<N>,
+    side: &str,
+    start_load: Time,
+    end: Time,
+    abort_after: Option<u64>,
+    progress: Progress<'_>,
+    start_workload: impl FnOnce(&mut Sim<N>) -> Result<(), BuildError>,
+) -> Result<bool, BuildError>
+where
+    N::Request: std::fmt::Debug,
+{
+    const SLICES: u64 = 100;
+    let mut events = 0u64;
+    let mut start_workload = Some(start_workload);
+    for phase_end in [start_load, end] {
+        let from = sim.now().0;
+        for i in 1..=SLICES {
+            let t = from + ((phase_end.0 - from) as u128 * i as u128 / SLICES as u128) as u64;
+            let limits = RunLimits {
+                until: Some(Time(t)),
+                abort_after: abort_after.map(|a| a.saturating_sub(events).max(1)),
+                ..Default::default()
+            };
+            let out = sim.run(limits).map_err(|e| bad("run", e))?;
+            events += out.events;
+            progress(side, sim.now(), end, events);
+            if out.reason == StopReason::Aborted {
+                return Ok(true);
+            }
+        }
+        if let Some(f) = start_workload.take() {
+            f(sim)?;
+        }
+    }
+    Ok(false)
+}
+
+fn csv_pairs(text: &str) -> Vec<(String, String)> {
+    text.lines()
+        .skip(1)
+        .filter_map(|l| l.split_once(','))
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+/// One table from both sides, with a leading `system` column.
+fn merge_tables(
+    p2p: &BTreeMap<String, Vec<u8>>,
+    dc: &BTreeMap<String, Vec<u8>>,
+    name: &str,
+) -> Vec<u8> {
+    let mut out = String::new();
+    for (system, files) in [("p2p", p2p), ("datacenter", dc)] {
+        let Some(bytes) = files.get(name) else {
+            continue;
+        };
+        let text = String::from_utf8_lossy(bytes);
+        let mut lines = text.lines();
+        let header = lines.next().unwrap_or_default();
+        if out.is_empty() && !header.is_empty() {
+            out.push_str("system,");
+            out.push_str(header);
+            out.push('\n');
+        }
+        for l in lines {
+            out.push_str(system);
+            out.push(',');
+            out.push_str(l);
+            out.push('\n');
+        }
+    }
+    out.into_bytes()
+}
+
