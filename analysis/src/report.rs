@@ -72,7 +72,11 @@ impl Table {
             let rec = rec.map_err(|e| input(e.to_string()))?;
             rows.push(rec.iter().map(String::from).collect());
         }
-        Ok(Table { path: p, headers, rows })
+        Ok(Table {
+            path: p,
+            headers,
+            rows,
+        })
     }
 
     /// Index of column `name`.
@@ -209,14 +213,23 @@ pub fn analyse(dir: &Path) -> Result<Analysis, ReportError> {
         .collect();
     let (a, b) = (&per_side[0], &per_side[1]);
     let n = issued.len();
-    let ok = |v: &[Out]| v.iter().map(|o| if o.success { 100.0 } else { 0.0 }).collect::<Vec<_>>();
+    let ok = |v: &[Out]| {
+        v.iter()
+            .map(|o| if o.success { 100.0 } else { 0.0 })
+            .collect::<Vec<_>>()
+    };
     let both: Vec<usize> = (0..n).filter(|&i| a[i].success && b[i].success).collect();
     let pick = |v: &[Out], f: fn(&Out) -> f64| both.iter().map(|&i| f(&v[i])).collect::<Vec<_>>();
     let succ = (ok(a), ok(b));
     let lat = (pick(a, |o| o.latency_ms), pick(b, |o| o.latency_ms));
     let msgs = (pick(a, |o| o.messages), pick(b, |o| o.messages));
     let bytes = (pick(a, |o| o.bytes), pick(b, |o| o.bytes));
-    let own = |v: &[Out]| v.iter().filter(|o| o.success).map(|o| o.latency_ms).collect::<Vec<_>>();
+    let own = |v: &[Out]| {
+        v.iter()
+            .filter(|o| o.success)
+            .map(|o| o.latency_ms)
+            .collect::<Vec<_>>()
+    };
     let (la, lb) = (summarize(&own(a)), summarize(&own(b)));
     let paired = |x: &(Vec<f64>, Vec<f64>), metric, unit| {
         let (m, lo, hi, pairs) = paired_difference(&x.0, &x.1, 20);
@@ -298,7 +311,8 @@ fn fmt(v: f64) -> String {
 
 /// `summary.csv` text.
 pub fn summary_csv(rows: &[SummaryRow]) -> String {
-    let mut s = String::from("metric,unit,p2p,datacenter,difference,diff_ci95_low,diff_ci95_high,n\n");
+    let mut s =
+        String::from("metric,unit,p2p,datacenter,difference,diff_ci95_low,diff_ci95_high,n\n");
     for r in rows {
         let (d, lo, hi) = r.difference.unwrap_or((f64::NAN, f64::NAN, f64::NAN));
         let _ = writeln!(
@@ -335,7 +349,10 @@ pub fn write(dir: &Path, title: &str, notes: &str, plots: bool) -> Result<Analys
         md,
         "Paired over the same requests; difference = P2P − data center, with its 95 % confidence interval (batch means over 20 consecutive batches).\n"
     );
-    let _ = writeln!(md, "| metric | unit | P2P | data center | difference (95 % CI) | n |");
+    let _ = writeln!(
+        md,
+        "| metric | unit | P2P | data center | difference (95 % CI) | n |"
+    );
     let _ = writeln!(md, "|---|---|---:|---:|---|---:|");
     for r in &a.summary {
         let diff = match r.difference {
@@ -377,12 +394,21 @@ pub fn write(dir: &Path, title: &str, notes: &str, plots: bool) -> Result<Analys
         )
         .map_err(plot_err)?;
         let systems: Vec<String> = LABELS.iter().map(|s| s.to_string()).collect();
-        let bar = |r: &SummaryRow| {
-            vec![(r.p2p, None), (r.datacenter, None)]
-        };
-        let lat = a.summary.iter().filter(|r| r.unit == "ms").map(|r| (r.metric.replace("latency_", ""), bar(r))).collect::<Vec<_>>();
-        plot::bars(&pdir.join("latency_summary"), "Latency of successful requests", "latency (ms)", &systems, &lat)
-            .map_err(plot_err)?;
+        let bar = |r: &SummaryRow| vec![(r.p2p, None), (r.datacenter, None)];
+        let lat = a
+            .summary
+            .iter()
+            .filter(|r| r.unit == "ms")
+            .map(|r| (r.metric.replace("latency_", ""), bar(r)))
+            .collect::<Vec<_>>();
+        plot::bars(
+            &pdir.join("latency_summary"),
+            "Latency of successful requests",
+            "latency (ms)",
+            &systems,
+            &lat,
+        )
+        .map_err(plot_err)?;
         let _ = writeln!(md, "\n## Plots\n");
         let _ = writeln!(md, "![Latency CDF](plots/latency_cdf.svg)\n");
         let _ = writeln!(md, "![Latency summary](plots/latency_summary.svg)\n");

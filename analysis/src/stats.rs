@@ -84,20 +84,25 @@ pub fn summarize(xs: &[f64]) -> Summary {
 
 /// Mean and standard error of the mean of a correlated series by the
 /// method of batch means: the series is cut into `batches` consecutive
-/// batches (the tail that does not fill a batch is dropped) and the batch
-/// means are treated as independent. Returns `(mean, se, batches used)`.
+/// batches (the last one takes the remainder) and the batch means are
+/// treated as independent for the standard error. The mean itself is the
+/// plain mean of all values. Returns `(mean, se, batches used)`.
 pub fn batch_means(xs: &[f64], batches: usize) -> (f64, f64, usize) {
     let b = batches.max(2);
     let size = xs.len() / b;
+    let all = summarize(xs);
     if size == 0 {
-        let s = summarize(xs);
-        return (s.mean, s.sd / (s.n.max(1) as f64).sqrt(), s.n);
+        return (all.mean, all.sd / (all.n.max(1) as f64).sqrt(), all.n);
     }
     let means: Vec<f64> = (0..b)
-        .map(|i| xs[i * size..(i + 1) * size].iter().sum::<f64>() / size as f64)
+        .map(|i| {
+            let end = if i + 1 == b { xs.len() } else { (i + 1) * size };
+            let chunk = &xs[i * size..end];
+            chunk.iter().sum::<f64>() / chunk.len() as f64
+        })
         .collect();
     let s = summarize(&means);
-    (s.mean, s.sd / (b as f64).sqrt(), b)
+    (all.mean, s.sd / (b as f64).sqrt(), b)
 }
 
 /// The paired difference `a[i] - b[i]`: its mean and the 95 % confidence
@@ -131,6 +136,17 @@ mod tests {
         assert_eq!(s.p50, 5.5);
         assert!((s.p90 - 9.1).abs() < 1e-12);
         assert!((s.ci95 - 2.262 * s.sd / 10f64.sqrt()).abs() < 1e-12);
+    }
+
+    #[test]
+    fn the_mean_uses_every_value() {
+        // 181 pairs, one difference of -100 at the very end: a batch-means
+        // mean that dropped the tail would report 0.
+        let mut d = vec![0.0; 181];
+        d[180] = -100.0;
+        let (m, _, n) = batch_means(&d, 20);
+        assert_eq!(n, 20);
+        assert!((m + 100.0 / 181.0).abs() < 1e-12, "{m}");
     }
 
     #[test]

@@ -3,8 +3,14 @@
 /// Every bundled scenario: (name, TOML text).
 pub const ALL: [(&str, &str); 3] = [
     ("city-mesh", include_str!("../bundled/city-mesh.toml")),
-    ("freifunk-bremen", include_str!("../bundled/freifunk-bremen.toml")),
-    ("kademlia-lookup", include_str!("../bundled/kademlia-lookup.toml")),
+    (
+        "freifunk-bremen",
+        include_str!("../bundled/freifunk-bremen.toml"),
+    ),
+    (
+        "kademlia-lookup",
+        include_str!("../bundled/kademlia-lookup.toml"),
+    ),
 ];
 
 /// The names of the bundled scenarios.

@@ -11,7 +11,7 @@
 //! clients ask instead. The workload starts when the warm-up ends, on both
 //! sides at the same instant.
 
-use crate::schema::{Scenario, TopologySpec};
+use crate::schema::{Scenario, TopologyKind};
 use datacenter::{Client, DcNode, DirOp, Site, SiteConfig};
 use kademlia::{Command, Config, IdTable, KadNode, Kademlia, Key, Observe, RpcTimeout};
 use rand::RngExt;
@@ -119,8 +119,12 @@ struct Built {
 
 fn topology(s: &Scenario) -> Result<Built, BuildError> {
     let a = &s.access;
-    match &s.topology {
-        TopologySpec::Internet { nodes } => {
+    let t = &s.topology;
+    match t.kind {
+        TopologyKind::Internet => {
+            let nodes = &t
+                .nodes
+                .ok_or_else(|| bad("topology.nodes", "required for kind = \"internet\""))?;
             if *nodes < 2 {
                 return Err(bad("topology.nodes", "at least 2 peers are needed"));
             }
@@ -146,12 +150,13 @@ fn topology(s: &Scenario) -> Result<Built, BuildError> {
                 label: format!("synthetic internet, {nodes} peers"),
             })
         }
-        TopologySpec::Mesh {
-            file,
-            gateways,
-            metric,
-        } => {
-            let metric = match metric.as_str() {
+        TopologyKind::Mesh => {
+            let file = t
+                .file
+                .as_ref()
+                .ok_or_else(|| bad("topology.file", "required for kind = \"mesh\""))?;
+            let gateways = &t.gateways;
+            let metric = match t.metric.as_str() {
                 "hops" => Metric::Hops,
                 "latency" => Metric::Latency,
                 "etx" => Metric::Etx,
@@ -212,7 +217,9 @@ fn parse_selector(s: &str) -> Result<sim_core::topo::NodeSelector, BuildError> {
         Some(("id", i)) => Ok(NodeSelector::Id(i.to_string())),
         _ => Err(bad(
             "topology.gateways",
-            format!("{s:?}: expected role:NAME, name:PATTERN or id:ID (e.g. \"role:supernode\", \"name:vpn*\")"),
+            format!(
+                "{s:?}: expected role:NAME, name:PATTERN or id:ID (e.g. \"role:supernode\", \"name:vpn*\")"
+            ),
         )),
     }
 }
@@ -274,6 +281,27 @@ pub fn check(s: &Scenario) -> Result<(), BuildError> {
     }
     kad_config(s)?;
     churn_model(s)?;
+    match s.topology.kind {
+        TopologyKind::Internet if s.topology.nodes.is_none() => {
+            return Err(bad("topology.nodes", "required for kind = \"internet\""));
+        }
+        TopologyKind::Mesh => match &s.topology.file {
+            None => return Err(bad("topology.file", "required for kind = \"mesh\"")),
+            Some(f)
+                if !bundled::NAMES.contains(&f.as_str()) && !std::path::Path::new(f).is_file() =>
+            {
+                return Err(bad(
+                    "topology.file",
+                    format!(
+                        "{f:?}: no such file, and not a bundled mesh ({})",
+                        bundled::NAMES.join(", ")
+                    ),
+                ));
+            }
+            Some(_) => {}
+        },
+        _ => {}
+    }
     if let Some(m) = s.datacenter.mtbf
         && m.0 == 0
     {
@@ -303,7 +331,10 @@ pub fn run(
     let clients = s.workload.clients.min(built.peers);
     let label = built.label.clone();
     let cfg = Arc::new(kad_config(s)?);
-    let mut sc = SimConfig::new(s.scenario.seed, SimpleNet::constant(Duration::ZERO, s.access.uplink));
+    let mut sc = SimConfig::new(
+        s.scenario.seed,
+        SimpleNet::constant(Duration::ZERO, s.access.uplink),
+    );
     sc.sample_every = Some(s.output.sample_every);
     sc.log_requests = true;
     let mut p2p: Sim<Peer> = Sim::new(sc.clone());
@@ -313,7 +344,11 @@ pub fn run(
         p2p.set_churn(m).map_err(|e| bad("churn", e))?;
     }
     let mut id_rng = node_rng(s.scenario.seed, Purpose::Custom(1), 0, 0);
-    let ids = Arc::new(IdTable::random(built.peers as usize, cfg.key_bits, &mut id_rng));
+    let ids = Arc::new(IdTable::random(
+        built.peers as usize,
+        cfg.key_bits,
+        &mut id_rng,
+    ));
     let warm = s.kademlia.start == "warm";
     let sorted = warm.then(|| kademlia::warm::SortedIds::all(&ids));
     let mut boot_rng = node_rng(s.scenario.seed, Purpose::Custom(2), 0, 0);
@@ -353,11 +388,19 @@ pub fn run(
         })
         .expect("positive gap checked")
     };
-    let aborted = drive(&mut p2p, "P2P", start_load, end, abort_after, progress, |sim| {
-        sim.add_workload(&client_ids, workload())
-            .map(|_| ())
-            .map_err(|e| bad("workload", e))
-    })?;
+    let aborted = drive(
+        &mut p2p,
+        "P2P",
+        start_load,
+        end,
+        abort_after,
+        progress,
+        |sim| {
+            sim.add_workload(&client_ids, workload())
+                .map(|_| ())
+                .map_err(|e| bad("workload", e))
+        },
+    )?;
     p2p.finish_metrics();
     let p2p_info = p2p.run_info();
     for (k, v) in csv_pairs(&p2p_info.to_csv()) {
@@ -392,7 +435,8 @@ pub fn run(
             mtbf,
             mttr: s.datacenter.mttr,
         };
-        dc.set_outage_groups(&[g]).map_err(|e| bad("datacenter", e))?;
+        dc.set_outage_groups(&[g])
+            .map_err(|e| bad("datacenter", e))?;
     }
     let site = NodeId(built.site);
     // A client gives up after the DHT's worst case: as many timeouts as a
@@ -417,16 +461,27 @@ pub fn run(
         ..SiteConfig::default()
     };
     dc.add_stable_node(Dir(DcNode::Site(Site::new(site_cfg))));
-    drive(&mut dc, "data center", start_load, end, None, progress, |sim| {
-        sim.add_workload(&client_ids, workload())
-            .map(|_| ())
-            .map_err(|e| bad("workload", e))
-    })?;
+    drive(
+        &mut dc,
+        "data center",
+        start_load,
+        end,
+        None,
+        progress,
+        |sim| {
+            sim.add_workload(&client_ids, workload())
+                .map(|_| ())
+                .map_err(|e| bad("workload", e))
+        },
+    )?;
     dc.finish_metrics();
     for (k, v) in csv_pairs(&dc.run_info().to_csv()) {
         info.push_str(&format!("datacenter,{k},{v}\n"));
     }
-    let dc_files = dc.metrics_mut().to_csv_files().map_err(|e| bad("output", e))?;
+    let dc_files = dc
+        .metrics_mut()
+        .to_csv_files()
+        .map_err(|e| bad("output", e))?;
 
     // ------------------------------------------------------------ outputs
     let merged = merge_tables(&p2p_files, &dc_files, "lookups.csv");
@@ -525,4 +580,3 @@ fn merge_tables(
     }
     out.into_bytes()
 }
-

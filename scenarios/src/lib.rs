@@ -2,8 +2,8 @@
 //! directories with provenance.
 #![warn(missing_docs)]
 
-pub mod load;
-pub mod output;
 pub mod bundled;
 pub mod experiment;
+pub mod load;
+pub mod output;
 pub mod schema;

@@ -88,11 +88,13 @@ fn read_scenario(name: &str, seed: Option<u64>, set: &[Override]) -> Result<Scen
             bundled::names().join(", ")
         )));
     };
-    let mut s: Scenario = load(&text, &origin, set).map_err(|e: LoadError| UserError(e.to_string()))?;
+    let mut s: Scenario =
+        load(&text, &origin, set).map_err(|e: LoadError| UserError(e.to_string()))?;
     if let Some(seed) = seed {
         s.scenario.seed = seed;
     }
-    experiment::check(&s).map_err(|e| UserError(format!("{origin}: key `{}`: {}", e.field, e.message)))?;
+    experiment::check(&s)
+        .map_err(|e| UserError(format!("{origin}: key `{}`: {}", e.field, e.message)))?;
     Ok(s)
 }
 
@@ -127,7 +129,8 @@ fn main() -> ExitCode {
 fn run(args: RunArgs) -> Result<(), UserError> {
     let Some(file) = args.file.clone() else {
         return Err(UserError(
-            "no scenario given: `scenarios FILE.toml`, or `scenarios list` for the bundled ones".into(),
+            "no scenario given: `scenarios FILE.toml`, or `scenarios list` for the bundled ones"
+                .into(),
         ));
     };
     let s = read_scenario(&file, args.seed, &args.set)?;
@@ -142,7 +145,10 @@ fn execute(s: &Scenario, args: &RunArgs) -> Result<()> {
     let target = args.out.join(&s.scenario.name).join(&run_id);
     if target.join("report.md").exists() && !args.force {
         if !args.quiet {
-            println!("already complete (same scenario and build): {}", target.display());
+            println!(
+                "already complete (same scenario and build): {}",
+                target.display()
+            );
             println!("use --force to run it again");
         }
         return Ok(());
@@ -205,7 +211,10 @@ fn execute(s: &Scenario, args: &RunArgs) -> Result<()> {
     let dir = stage.commit()?;
     if !args.quiet {
         println!("{title}");
-        println!("{:<22} {:>14} {:>14} {:>28}", "metric", "P2P", "data center", "difference (95% CI)");
+        println!(
+            "{:<22} {:>14} {:>14} {:>28}",
+            "metric", "P2P", "data center", "difference (95% CI)"
+        );
         for r in &analysis.summary {
             let diff = match r.difference {
                 Some((d, lo, hi)) if !d.is_nan() => format!("{d:.2} [{lo:.2}, {hi:.2}]"),

@@ -63,26 +63,35 @@ fn default_warmup() -> Duration {
 
 /// `[topology]`
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "kebab-case", deny_unknown_fields)]
-pub enum TopologySpec {
-    /// A synthetic internet: nodes on a sphere.
-    Internet {
-        /// Number of peers.
-        nodes: u32,
-    },
-    /// A city mesh from a file (a bundled name like `nycmesh`, or a path).
-    Mesh {
-        /// `nycmesh`, `freifunk-bremen`, `freifunk-bielefeld`,
-        /// `freifunk-berlin`, or a path to a node-link/NetJSON file.
-        file: String,
-        /// Gateways, by role (`supernode`) or name pattern (`vpn*`); the
-        /// file's recommended gateways when absent.
-        #[serde(default)]
-        gateways: Option<String>,
-        /// Routing metric: `hops`, `latency` or `etx`.
-        #[serde(default = "default_metric")]
-        metric: String,
-    },
+#[serde(deny_unknown_fields)]
+pub struct TopologySpec {
+    /// `internet` (a synthetic internet: peers on a sphere) or `mesh` (a
+    /// city mesh from a file).
+    pub kind: TopologyKind,
+    /// Number of peers (internet).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nodes: Option<u32>,
+    /// `nycmesh`, `freifunk-bremen`, `freifunk-bielefeld`,
+    /// `freifunk-berlin`, or a path to a node-link/NetJSON file (mesh).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub file: Option<String>,
+    /// Gateways: `role:NAME`, `name:PATTERN` or `id:ID` (mesh; the file's
+    /// recommended gateways when absent).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gateways: Option<String>,
+    /// Routing metric: `hops`, `latency` or `etx` (mesh).
+    #[serde(default = "default_metric")]
+    pub metric: String,
+}
+
+/// The kinds of topology.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum TopologyKind {
+    /// A synthetic internet.
+    Internet,
+    /// A city mesh from a file.
+    Mesh,
 }
 
 fn default_metric() -> String {

@@ -1,0 +1,354 @@
+//! The command line, end to end: bad input, validate, a small run, its
+//! determinism, interrupted runs.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_scenarios"))
+}
+
+fn tmp(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("pc-cli-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// A small scenario: 60 internet peers, 2 simulated minutes of lookups.
+const SMALL: &str = r#"
+[scenario]
+name = "small"
+description = "a small test scenario"
+seed = 7
+warmup = "1min"
+duration = "2min"
+
+[topology]
+kind = "internet"
+nodes = 60
+
+[churn]
+up = "exponential(30min)"
+down = "exponential(10min)"
+
+[workload]
+clients = 20
+mean_gap = "10s"
+
+[output]
+plots = false
+"#;
+
+fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
+    let p = dir.join(name);
+    std::fs::write(&p, text).unwrap();
+    p
+}
+
+/// Each bad file gives exit code 2 and an error naming the file, where, the
+/// key and what was expected; never a panic.
+#[test]
+fn bad_scenarios_give_clear_errors() {
+    let d = tmp("bad");
+    let cases: Vec<(&str, String, Vec<&str>)> = vec![
+        (
+            "unknown-key.toml",
+            SMALL.replace("[output]", "[output]\ncolour = true"),
+            vec!["unknown-key.toml:", "unknown field `colour`", "output"],
+        ),
+        (
+            "misspelt.toml",
+            SMALL.replace("mean_gap", "mean_gpa"),
+            vec!["misspelt.toml:", "did you mean `mean_gap`?"],
+        ),
+        (
+            "wrong-type.toml",
+            SMALL.replace("clients = 20", "clients = \"twenty\""),
+            vec!["wrong-type.toml:", "workload.clients", "u32"],
+        ),
+        (
+            "bad-unit.toml",
+            SMALL.replace("\"10s\"", "\"10 parsecs\""),
+            vec![
+                "bad-unit.toml:",
+                "workload.mean_gap",
+                "unknown unit",
+                "expected",
+            ],
+        ),
+        (
+            "negative.toml",
+            SMALL.replace("nodes = 60", "nodes = -5"),
+            vec!["negative.toml:", "topology", "nodes"],
+        ),
+        (
+            "missing-file.toml",
+            SMALL.replace(
+                "kind = \"internet\"\nnodes = 60",
+                "kind = \"mesh\"\nfile = \"no/such/mesh.json\"",
+            ),
+            vec!["topology.file", "no/such/mesh.json"],
+        ),
+        (
+            "bad-dist.toml",
+            SMALL.replace("exponential(30min)", "weibull(30min)"),
+            vec!["churn.up", "weibull"],
+        ),
+        (
+            "zero-clients.toml",
+            SMALL.replace("clients = 20", "clients = 0"),
+            vec!["workload.clients", "at least one"],
+        ),
+        (
+            "syntax.toml",
+            SMALL.replace("seed = 7", "seed = "),
+            vec!["syntax.toml:5:8:"],
+        ),
+    ];
+    for (name, text, wants) in cases {
+        let p = write(&d, name, &text);
+        let o = bin().args(["validate"]).arg(&p).output().unwrap();
+        let e = stderr(&o);
+        assert_eq!(o.status.code(), Some(2), "{name}: {e}");
+        assert!(!e.contains("panicked"), "{name} panicked: {e}");
+        for w in wants {
+            assert!(e.contains(w), "{name}: {w:?} missing from:\n{e}");
+        }
+    }
+    // An unknown bundled name lists the bundled ones.
+    let o = bin().args(["run", "no-such-scenario"]).output().unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("bundled: city-mesh, freifunk-bremen, kademlia-lookup"),
+        "{}",
+        stderr(&o)
+    );
+    // A bad --set.
+    let o = bin()
+        .args(["validate", "city-mesh", "--set", "kademlia.kk=3"])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("did you mean `k`?"), "{}", stderr(&o));
+    let _ = std::fs::remove_dir_all(&d);
+}
+
+#[test]
+fn validate_prints_the_resolved_scenario() {
+    let d = tmp("validate");
+    let p = write(&d, "small.toml", SMALL);
+    let o = bin()
+        .arg("validate")
+        .arg(&p)
+        .args(["--set", "kademlia.k=8"])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    insta::assert_snapshot!("validate_small", String::from_utf8_lossy(&o.stdout));
+    let _ = std::fs::remove_dir_all(&d);
+}
+
+#[test]
+fn list_names_the_bundled_scenarios() {
+    let o = bin().arg("list").output().unwrap();
+    let s = String::from_utf8_lossy(&o.stdout);
+    for n in ["city-mesh", "freifunk-bremen", "kademlia-lookup"] {
+        assert!(s.contains(n), "{s}");
+    }
+}
+
+fn run_dir(out: &Path) -> PathBuf {
+    let base = out.join("small");
+    let mut dirs: Vec<PathBuf> = std::fs::read_dir(&base)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| !p.file_name().unwrap().to_string_lossy().starts_with('.'))
+        .collect();
+    assert_eq!(dirs.len(), 1, "{dirs:?}");
+    dirs.pop().unwrap()
+}
+
+fn read(p: &Path) -> String {
+    std::fs::read_to_string(p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+}
+
+#[test]
+fn a_small_run_is_complete_paired_and_deterministic() {
+    let d = tmp("run");
+    let p = write(&d, "small.toml", SMALL);
+    let out1 = d.join("out1");
+    let o = bin()
+        .arg(&p)
+        .arg("--out")
+        .arg(&out1)
+        .arg("--quiet")
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    let r1 = run_dir(&out1);
+    for f in [
+        "scenario.toml",
+        "provenance.toml",
+        "requests.csv",
+        "lookups.csv",
+        "summary.csv",
+        "report.md",
+        "run-info.csv",
+        "p2p/counters.csv",
+        "datacenter/counters.csv",
+    ] {
+        assert!(r1.join(f).is_file(), "{f} missing");
+    }
+    // Both systems got the same requests.
+    let req = read(&r1.join("requests.csv"));
+    let side = |s: &str| {
+        req.lines()
+            .filter_map(|l| l.strip_prefix(s))
+            .map(String::from)
+            .collect::<Vec<_>>()
+    };
+    let (a, b) = (side("p2p,"), side("datacenter,"));
+    assert!(a.len() > 100, "only {} requests", a.len());
+    assert_eq!(a, b);
+    insta::assert_snapshot!("small_summary", read(&r1.join("summary.csv")));
+    let lookups = read(&r1.join("lookups.csv"));
+    let head: Vec<&str> = lookups.lines().take(6).collect();
+    insta::assert_snapshot!("small_lookups_head", head.join("\n"));
+
+    // The same scenario again, elsewhere: byte-identical CSV files.
+    let out2 = d.join("out2");
+    let o = bin()
+        .arg(&p)
+        .arg("--out")
+        .arg(&out2)
+        .arg("--quiet")
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    let r2 = run_dir(&out2);
+    assert_eq!(
+        r1.file_name(),
+        r2.file_name(),
+        "the run id is a stable hash"
+    );
+    for f in [
+        "requests.csv",
+        "lookups.csv",
+        "summary.csv",
+        "p2p/counters.csv",
+        "p2p/timeseries.csv",
+        "datacenter/counters.csv",
+    ] {
+        assert!(
+            read(&r1.join(f)) == read(&r2.join(f)),
+            "{f} differs between identical runs"
+        );
+    }
+    // Another seed: different results.
+    let out3 = d.join("out3");
+    let o = bin()
+        .arg(&p)
+        .args(["--seed", "8", "--quiet", "--out"])
+        .arg(&out3)
+        .output()
+        .unwrap();
+    assert!(o.status.success());
+    assert_ne!(
+        read(&r1.join("lookups.csv")),
+        read(&run_dir(&out3).join("lookups.csv"))
+    );
+    // A completed run is not redone without --force.
+    let o = bin().arg(&p).arg("--out").arg(&out1).output().unwrap();
+    assert!(String::from_utf8_lossy(&o.stdout).contains("already complete"));
+    let _ = std::fs::remove_dir_all(&d);
+}
+
+#[test]
+fn interrupted_runs_leave_no_complete_looking_result() {
+    let d = tmp("abort");
+    let p = write(&d, "small.toml", SMALL);
+    let out = d.join("out");
+    // The engine's deterministic abort.
+    let o = bin()
+        .arg(&p)
+        .arg("--out")
+        .arg(&out)
+        .args(["--quiet", "--abort-after-events", "5000"])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("aborted"), "{}", stderr(&o));
+    let visible = |out: &Path| -> Vec<PathBuf> {
+        std::fs::read_dir(out.join("small"))
+            .map(|rd| {
+                rd.map(|e| e.unwrap().path())
+                    .filter(|p| !p.file_name().unwrap().to_string_lossy().starts_with('.'))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    assert!(
+        visible(&out).is_empty(),
+        "an aborted run left {:?}",
+        visible(&out)
+    );
+    // A real kill while the run is in progress.
+    let mut child = bin()
+        .arg(&p)
+        .arg("--out")
+        .arg(&out)
+        .arg("--quiet")
+        .args(["--set", "scenario.duration=2h"])
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(700));
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(
+        visible(&out).is_empty(),
+        "a killed run left {:?}",
+        visible(&out)
+    );
+    // Rerunning produces the complete result.
+    let o = bin()
+        .arg(&p)
+        .arg("--out")
+        .arg(&out)
+        .arg("--quiet")
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    let done = visible(&out);
+    assert_eq!(done.len(), 1);
+    assert!(done[0].join("report.md").is_file() && done[0].join("summary.csv").is_file());
+    let _ = std::fs::remove_dir_all(&d);
+}
+
+#[test]
+fn the_reference_page_documents_every_key() {
+    let o = bin().args(["validate", "city-mesh"]).output().unwrap();
+    let text = String::from_utf8_lossy(&o.stdout).into_owned();
+    let doc = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../docs/scenario-reference.md"
+    ))
+    .unwrap();
+    let mut table = String::new();
+    for line in text.lines() {
+        if let Some(t) = line.strip_prefix('[').and_then(|l| l.strip_suffix(']')) {
+            table = t.to_string();
+            assert!(doc.contains(&format!("## `[{t}]`")), "no section for [{t}]");
+        } else if let Some((k, _)) = line.split_once(" = ") {
+            assert!(
+                doc.contains(&format!("`{}`", k.trim())),
+                "key {table}.{} undocumented",
+                k.trim()
+            );
+        }
+    }
+}
