@@ -4,7 +4,8 @@
 //! Input files (tidy CSV, as the scenario runner writes them):
 //! - `lookups.csv`: one row per finished request, with a leading `system`
 //!   column (`p2p` or `datacenter`) and at least `node`, `start_ns`,
-//!   `latency_ns`, `messages`, `bytes`, `success`;
+//!   `latency_ns`, `messages`, `bytes`, `success`, and optionally `exact`
+//!   (empty when not checked: a successful answer then counts as exact);
 //! - `requests.csv`: one row per workload request (`system`, `time_ns`,
 //!   `client`, `seq`, `delivered`), byte-identical between the systems but
 //!   for the `system` column;
@@ -119,6 +120,10 @@ const LABELS: [&str; 2] = ["P2P (Kademlia)", "data center"];
 #[derive(Clone, Copy, Debug)]
 struct Out {
     success: bool,
+    /// The answer was exactly right (the directory is exact when it
+    /// answers; the DHT's answer is checked against the true k closest live
+    /// nodes when the `exact` column is filled).
+    exact: bool,
     latency_ms: f64,
     messages: f64,
     bytes: f64,
@@ -163,6 +168,7 @@ pub fn analyse(dir: &Path) -> Result<Analysis, ReportError> {
         lookups.col("bytes")?,
         lookups.col("success")?,
     );
+    let lexact = lookups.col("exact").ok();
     let mut outcome: BTreeMap<(String, u64, u64), Out> = BTreeMap::new();
     for i in 0..lookups.rows().len() {
         let r = &lookups.rows()[i];
@@ -175,6 +181,7 @@ pub fn analyse(dir: &Path) -> Result<Analysis, ReportError> {
             key,
             Out {
                 success: r[lok] == "true",
+                exact: r[lok] == "true" && lexact.is_none_or(|c| r[c] != "false"),
                 latency_ms: lookups.num(i, llat)? / 1e6,
                 messages: lookups.num(i, lmsg)?,
                 bytes: lookups.num(i, lbytes)?,
@@ -198,6 +205,7 @@ pub fn analyse(dir: &Path) -> Result<Analysis, ReportError> {
     }
     let fail = Out {
         success: false,
+        exact: false,
         latency_ms: f64::NAN,
         messages: f64::NAN,
         bytes: f64::NAN,
@@ -221,6 +229,8 @@ pub fn analyse(dir: &Path) -> Result<Analysis, ReportError> {
     let both: Vec<usize> = (0..n).filter(|&i| a[i].success && b[i].success).collect();
     let pick = |v: &[Out], f: fn(&Out) -> f64| both.iter().map(|&i| f(&v[i])).collect::<Vec<_>>();
     let succ = (ok(a), ok(b));
+    let exact = |v: &[Out]| v.iter().map(|o| if o.exact { 100.0 } else { 0.0 }).collect::<Vec<_>>();
+    let exact = (exact(a), exact(b));
     let lat = (pick(a, |o| o.latency_ms), pick(b, |o| o.latency_ms));
     let msgs = (pick(a, |o| o.messages), pick(b, |o| o.messages));
     let bytes = (pick(a, |o| o.bytes), pick(b, |o| o.bytes));
@@ -244,6 +254,7 @@ pub fn analyse(dir: &Path) -> Result<Analysis, ReportError> {
     };
     let mut summary = vec![
         paired(&succ, "success_rate", "%"),
+        paired(&exact, "exact_rate", "%"),
         paired(&lat, "latency_mean", "ms"),
     ];
     for (metric, fa, fb) in [
