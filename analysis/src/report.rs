@@ -229,7 +229,11 @@ pub fn analyse(dir: &Path) -> Result<Analysis, ReportError> {
     let both: Vec<usize> = (0..n).filter(|&i| a[i].success && b[i].success).collect();
     let pick = |v: &[Out], f: fn(&Out) -> f64| both.iter().map(|&i| f(&v[i])).collect::<Vec<_>>();
     let succ = (ok(a), ok(b));
-    let exact = |v: &[Out]| v.iter().map(|o| if o.exact { 100.0 } else { 0.0 }).collect::<Vec<_>>();
+    let exact = |v: &[Out]| {
+        v.iter()
+            .map(|o| if o.exact { 100.0 } else { 0.0 })
+            .collect::<Vec<_>>()
+    };
     let exact = (exact(a), exact(b));
     let lat = (pick(a, |o| o.latency_ms), pick(b, |o| o.latency_ms));
     let msgs = (pick(a, |o| o.messages), pick(b, |o| o.messages));
