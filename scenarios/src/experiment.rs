@@ -383,35 +383,16 @@ pub fn run(
         p2p.add_node(Peer { kad, next_tag: 0 });
     }
     let client_ids: Vec<NodeId> = (0..clients).map(NodeId).collect();
-    let gap = s.workload.mean_gap;
-    let workload = || {
-        Poisson::new(gap, |_: NodeId, rng: &mut NodeRng| Lookup {
-            key: rng.random::<u64>(),
-        })
-        .expect("positive gap checked")
-    };
+    let load = (&client_ids[..], s.workload.mean_gap);
     let aborted = drive(
         &mut p2p,
         "P2P",
-        start_load,
-        end,
+        (start_load, end),
+        load,
         abort_after,
         progress,
-        |sim| {
-            sim.add_workload(&client_ids, workload())
-                .map(|_| ())
-                .map_err(|e| bad("workload", e))
-        },
     )?;
-    p2p.finish_metrics();
-    let p2p_info = p2p.run_info();
-    for (k, v) in csv_pairs(&p2p_info.to_csv()) {
-        info.push_str(&format!("p2p,{k},{v}\n"));
-    }
-    let p2p_files = p2p
-        .metrics_mut()
-        .to_csv_files()
-        .map_err(|e| bad("output", e))?;
+    let p2p_files = finish(&mut p2p, "p2p", &mut info)?;
     drop(p2p);
     if aborted {
         return Ok(Outcome {
@@ -466,24 +447,12 @@ pub fn run(
     drive(
         &mut dc,
         "data center",
-        start_load,
-        end,
+        (start_load, end),
+        load,
         None,
         progress,
-        |sim| {
-            sim.add_workload(&client_ids, workload())
-                .map(|_| ())
-                .map_err(|e| bad("workload", e))
-        },
     )?;
-    dc.finish_metrics();
-    for (k, v) in csv_pairs(&dc.run_info().to_csv()) {
-        info.push_str(&format!("datacenter,{k},{v}\n"));
-    }
-    let dc_files = dc
-        .metrics_mut()
-        .to_csv_files()
-        .map_err(|e| bad("output", e))?;
+    let dc_files = finish(&mut dc, "datacenter", &mut info)?;
 
     // ------------------------------------------------------------ outputs
     let merged = merge_tables(&p2p_files, &dc_files, "lookups.csv");
@@ -508,21 +477,27 @@ pub fn run(
 /// Run `sim` to the warm-up's end, start the workload, run to the end, in
 /// slices so that progress can be shown. Returns true if the deterministic
 /// abort fired.
-fn drive<N: Node>(
+fn drive<N: Node<Request = Lookup>>(
     sim: &mut Sim<N>,
     side: &str,
-    start_load: Time,
-    end: Time,
+    (start_load, end): (Time, Time),
+    (clients, gap): (&[NodeId], Duration),
     abort_after: Option<u64>,
     progress: Progress<'_>,
-    start_workload: impl FnOnce(&mut Sim<N>) -> Result<(), BuildError>,
-) -> Result<bool, BuildError>
-where
-    N::Request: std::fmt::Debug,
-{
+) -> Result<bool, BuildError> {
     const SLICES: u64 = 100;
     let mut events = 0u64;
-    let mut start_workload = Some(start_workload);
+    let mut start_workload = Some(|sim: &mut Sim<N>| {
+        // Poisson arrivals of lookups of uniform random keys, drawn from each
+        // client's own workload stream.
+        let w = Poisson::new(gap, |_: NodeId, rng: &mut NodeRng| Lookup {
+            key: rng.random::<u64>(),
+        })
+        .map_err(|e| bad("workload.mean_gap", e))?;
+        sim.add_workload(clients, w)
+            .map(|_| ())
+            .map_err(|e| bad("workload", e))
+    });
     for phase_end in [start_load, end] {
         let from = sim.now().0;
         for i in 1..=SLICES {
@@ -546,12 +521,22 @@ where
     Ok(false)
 }
 
-fn csv_pairs(text: &str) -> Vec<(String, String)> {
-    text.lines()
-        .skip(1)
-        .filter_map(|l| l.split_once(','))
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect()
+/// Close a side: its metrics as CSV files, its run info appended to `info`.
+fn finish<N: Node<Request = Lookup>>(
+    sim: &mut Sim<N>,
+    side: &str,
+    info: &mut String,
+) -> Result<BTreeMap<String, Vec<u8>>, BuildError> {
+    sim.finish_metrics();
+    for line in sim.run_info().to_csv().lines().skip(1) {
+        info.push_str(side);
+        info.push(',');
+        info.push_str(line);
+        info.push('\n');
+    }
+    sim.metrics_mut()
+        .to_csv_files()
+        .map_err(|e| bad("output", e))
 }
 
 /// One table from both sides, with a leading `system` column.

@@ -789,24 +789,19 @@ where
     /// ([`Sim::set_churn`]), the model decides instead: at time zero the
     /// node starts in the model's equilibrium state, later it joins up.
     pub fn add_node(&mut self, node: N) -> NodeId {
-        let id = self.add_node_stopped(node);
-        if self.churn.is_some() {
-            self.churn_added(id, true);
-        } else {
-            self.core
-                .queue
-                .push(self.core.now, Ev::Start { node: id.0 })
-                .expect("now");
-        }
-        id
+        self.add_started(node, true)
     }
 
     /// Add a node that no churn model drives (a server, say); it starts
     /// now and stays up, except during outages of groups it belongs to.
     pub fn add_stable_node(&mut self, node: N) -> NodeId {
+        self.add_started(node, false)
+    }
+
+    fn add_started(&mut self, node: N, churned: bool) -> NodeId {
         let id = self.add_node_stopped(node);
         if self.churn.is_some() {
-            self.churn_added(id, false);
+            self.churn_added(id, churned);
         } else {
             self.core
                 .queue
