@@ -3,8 +3,23 @@
 //!
 //! For each N the same lookups (origin, key) run on tables built by joins,
 //! on tables filled from full knowledge (same ids) and on tables built by
-//! joins with a crippled configuration (k = 1, α = 1); hops are regressed
-//! on log2 N.
+//! joins with a crippled configuration (k = 1, α = 1).
+//!
+//! # The slope and its standard error
+//! Lookups on one network are not independent draws of "a network of size
+//! N": they share its routing tables. So the slope is not fitted to the
+//! 2,000 points per N as if they were independent. Per N, the mean hops
+//! and its standard error come from batch means (20 batches of 100
+//! lookups in issue order); the slope is the weighted least-squares fit of
+//! the per-N means on log2 N (weights 1/SE²), with standard error
+//! `1/sqrt(Σ w (x - x̄)²)` (each N is a separate network, so the per-N means
+//! are independent).
+//!
+//! Two configurations are compared on the *same* lookups, so the check is
+//! on the paired difference: per lookup, hops(a) - hops(b); per N, the
+//! batch mean of the differences and its SE; the slope of the per-N mean
+//! differences and its SE as above. The slopes agree when that slope is
+//! within 4 SE of zero.
 //!
 //! The default test uses N = 2^8 … 2^10; the full range 2^8 … 2^14 and the
 //! joined-vs-full-knowledge assertion (which fails, see
@@ -13,24 +28,37 @@
 
 mod common;
 
-use common::{fit, internet, joined, random_lookups};
-use kademlia::Config;
+use common::{internet, joined, random_lookups};
 use kademlia::harness::Harness;
-use sim_core::Duration;
+use kademlia::{Command, Config, Key};
+use sim_core::{Duration, NodeId};
 
 const LOOKUPS: usize = 2_000;
+const BATCHES: usize = 20;
 
-/// (log2 N, hops) of every finished lookup.
-fn hops_points(h: &mut Harness, n: usize, seed: u64) -> Vec<(f64, f64)> {
-    let bits = h.cfg.key_bits;
-    let lookups = random_lookups(n, LOOKUPS, bits, seed);
-    let done = h.lookups_batch(&lookups, Duration::from_millis(5), Duration::from_secs(30));
-    assert_eq!(done.len(), LOOKUPS, "all lookups finish");
-    let x = (n as f64).log2();
-    done.iter()
-        .filter_map(|c| c.event.report.hops)
-        .map(|hop| (x, hop as f64))
-        .collect()
+/// Hops of each of the `LOOKUPS` lookups, in issue order (None: no
+/// result).
+fn hops_of(h: &mut Harness, lookups: &[(NodeId, Key)]) -> Vec<Option<u8>> {
+    let done = h.lookups_batch(lookups, Duration::from_millis(5), Duration::from_secs(30));
+    assert_eq!(done.len(), lookups.len(), "all lookups finish");
+    done.iter().map(|c| c.event.report.hops).collect()
+}
+
+/// Mean bits the closest routing-table contact of the origin shares with
+/// the key (how well tables cover a random key; diagnostic).
+fn table_prefix_bits(h: &mut Harness, lookups: &[(NodeId, Key)]) -> f64 {
+    let ids = h.ids.clone();
+    let mut v = Vec::new();
+    let mut sum = 0u64;
+    for (from, key) in lookups {
+        h.sim
+            .node_mut(*from)
+            .kad
+            .table()
+            .closest(key, 1, &ids, None, &mut v);
+        sum += v.first().map_or(0, |(d, _)| d.leading_zeros() as u64);
+    }
+    sum as f64 / lookups.len() as f64
 }
 
 /// The join configuration: the paper's, or `KAD_JOIN_REFRESH_TARGETS`
@@ -48,112 +76,244 @@ fn join_cfg() -> Config {
     }
 }
 
-struct Fits {
-    joined: (f64, f64),
-    warm: (f64, f64),
-    crippled: (f64, f64),
+fn crippled_cfg() -> Config {
+    Config {
+        k: 1,
+        replication: 1,
+        alpha: 1,
+        ..Config::default()
+    }
 }
 
-fn measure(exps: &[u32]) -> Fits {
-    let (mut j, mut w, mut c) = (Vec::new(), Vec::new(), Vec::new());
+/// Per-lookup hops of the three configurations at one N (same lookups).
+struct AtN {
+    x: f64,
+    joined: Vec<Option<u8>>,
+    warm: Vec<Option<u8>>,
+    crippled: Vec<Option<u8>>,
+}
+
+fn measure(exps: &[u32]) -> Vec<AtN> {
+    let mut out = Vec::new();
     for &e in exps {
         let n = 1usize << e;
         let seed = 100 + e as u64;
+        let lookups = random_lookups(n, LOOKUPS, join_cfg().key_bits, seed + 7);
         let mut hj = joined(n, join_cfg(), seed);
-        let pj = hops_points(&mut hj, n, seed + 7);
+        let joined_bits = table_prefix_bits(&mut hj, &lookups);
+        let pj = hops_of(&mut hj, &lookups);
+        drop(hj);
         let mut hw = Harness::new(n, Config::default(), seed, internet());
-        assert_eq!(hw.ids.ids(), hj.ids.ids(), "same ids");
         hw.warm_start();
         hw.run_for(Duration::from_secs(1));
-        let pw = hops_points(&mut hw, n, seed + 7);
-        let crippled = Config {
-            k: 1,
-            replication: 1,
-            alpha: 1,
-            ..Config::default()
-        };
-        let mut hc = joined(n, crippled, seed);
-        let pc = hops_points(&mut hc, n, seed + 7);
-        let mean = |p: &[(f64, f64)]| p.iter().map(|x| x.1).sum::<f64>() / p.len() as f64;
+        let warm_bits = table_prefix_bits(&mut hw, &lookups);
+        let pw = hops_of(&mut hw, &lookups);
+        drop(hw);
+        let mut hc = joined(n, crippled_cfg(), seed);
+        let pc = hops_of(&mut hc, &lookups);
+        let m = |p: &[Option<u8>]| batch_mean_se(&values(p));
+        let (mj, mw, mc) = (m(&pj), m(&pw), m(&pc));
         println!(
-            "N=2^{e}: mean hops joined {:.3}, full knowledge {:.3}, crippled {:.3}",
-            mean(&pj),
-            mean(&pw),
-            mean(&pc)
+            "N=2^{e}: mean hops joined {:.3} ± {:.3}, full knowledge {:.3} ± {:.3}, \
+             crippled {:.3} ± {:.3}; closest contact shares {joined_bits:.2} bits \
+             with the key (joined) vs {warm_bits:.2} (full knowledge)",
+            mj.0, mj.1, mw.0, mw.1, mc.0, mc.1
         );
-        j.extend(pj);
-        w.extend(pw);
-        c.extend(pc);
+        out.push(AtN {
+            x: e as f64,
+            joined: pj,
+            warm: pw,
+            crippled: pc,
+        });
     }
-    let f = |p: &[(f64, f64)]| {
-        let (s, se, _) = fit(p);
-        (s, se)
-    };
-    Fits {
-        joined: f(&j),
-        warm: f(&w),
-        crippled: f(&c),
-    }
+    out
 }
 
-/// The check: two fitted slopes agree within 4 combined standard errors.
-fn slopes_agree(a: (f64, f64), b: (f64, f64)) -> bool {
-    let band = 4.0 * (a.1 * a.1 + b.1 * b.1).sqrt();
+fn values(p: &[Option<u8>]) -> Vec<f64> {
+    p.iter().map(|h| h.map_or(f64::NAN, |h| h as f64)).collect()
+}
+
+/// Mean and standard error from `BATCHES` batch means of consecutive
+/// values (NaNs, lookups without a result, are skipped).
+fn batch_mean_se(xs: &[f64]) -> (f64, f64) {
+    let size = xs.len() / BATCHES;
+    let means: Vec<f64> = (0..BATCHES)
+        .map(|b| {
+            let v: Vec<f64> = xs[b * size..(b + 1) * size]
+                .iter()
+                .copied()
+                .filter(|x| !x.is_nan())
+                .collect();
+            v.iter().sum::<f64>() / v.len() as f64
+        })
+        .collect();
+    common::mean_se(&means)
+}
+
+/// Weighted least squares of per-N means on log2 N: (slope, SE).
+fn wls(points: &[(f64, (f64, f64))]) -> (f64, f64) {
+    let w: Vec<f64> = points.iter().map(|p| 1.0 / (p.1.1 * p.1.1)).collect();
+    let sw: f64 = w.iter().sum();
+    let mx = points.iter().zip(&w).map(|(p, w)| w * p.0).sum::<f64>() / sw;
+    let my = points.iter().zip(&w).map(|(p, w)| w * p.1.0).sum::<f64>() / sw;
+    let sxx: f64 = points
+        .iter()
+        .zip(&w)
+        .map(|(p, w)| w * (p.0 - mx).powi(2))
+        .sum();
+    let sxy: f64 = points
+        .iter()
+        .zip(&w)
+        .map(|(p, w)| w * (p.0 - mx) * (p.1.0 - my))
+        .sum();
+    (sxy / sxx, 1.0 / sxx.sqrt())
+}
+
+/// Slope (and SE) of hops on log2 N for one configuration.
+fn slope(runs: &[AtN], pick: fn(&AtN) -> &[Option<u8>]) -> (f64, f64) {
+    let pts: Vec<_> = runs
+        .iter()
+        .map(|r| (r.x, batch_mean_se(&values(pick(r)))))
+        .collect();
+    wls(&pts)
+}
+
+/// Slope (and SE) of the paired difference a - b on log2 N.
+fn slope_diff(
+    runs: &[AtN],
+    a: fn(&AtN) -> &[Option<u8>],
+    b: fn(&AtN) -> &[Option<u8>],
+) -> (f64, f64) {
+    let pts: Vec<_> = runs
+        .iter()
+        .map(|r| {
+            let d: Vec<f64> = a(r)
+                .iter()
+                .zip(b(r))
+                .map(|(x, y)| match (x, y) {
+                    (Some(x), Some(y)) => *x as f64 - *y as f64,
+                    _ => f64::NAN,
+                })
+                .collect();
+            (r.x, batch_mean_se(&d))
+        })
+        .collect();
+    wls(&pts)
+}
+
+fn joined_hops(r: &AtN) -> &[Option<u8>] {
+    &r.joined
+}
+fn warm_hops(r: &AtN) -> &[Option<u8>] {
+    &r.warm
+}
+fn crippled_hops(r: &AtN) -> &[Option<u8>] {
+    &r.crippled
+}
+
+/// The check: the slopes of `a` and `b` agree, i.e. the slope of their
+/// paired difference is within 4 standard errors of zero.
+fn slopes_agree(runs: &[AtN], a: fn(&AtN) -> &[Option<u8>], b: fn(&AtN) -> &[Option<u8>]) -> bool {
+    let (sa, sea) = slope(runs, a);
+    let (sb, seb) = slope(runs, b);
+    let (d, se) = slope_diff(runs, a, b);
     println!(
-        "  slope {:.4} ± {:.4} vs {:.4} ± {:.4}: |diff| {:.4}, band {band:.4}",
-        a.0,
-        a.1,
-        b.0,
-        b.1,
-        (a.0 - b.0).abs()
+        "  slope {sa:.4} ± {sea:.4} vs {sb:.4} ± {seb:.4}: paired difference \
+         {d:.4} ± {se:.4}, band {:.4}",
+        4.0 * se
     );
-    (a.0 - b.0).abs() <= band
+    d.abs() <= 4.0 * se
 }
 
 /// What holds for the protocol as built: the crippled configuration is
 /// detected (negative control), and joined tables route better than the
-/// crippled ones but worse than full knowledge (their slope lies strictly
-/// between, outside the band of both).
-fn check_measured(fits: &Fits) {
+/// crippled ones but not better than full knowledge.
+fn check_measured(runs: &[AtN]) {
     println!("crippled (k=1, α=1) vs full knowledge (negative control):");
-    assert!(!slopes_agree(fits.crippled, fits.warm));
-    assert!(fits.crippled.0 > fits.warm.0, "crippled slope is larger");
+    assert!(!slopes_agree(runs, crippled_hops, warm_hops));
+    assert!(slope_diff(runs, crippled_hops, warm_hops).0 > 0.0);
     println!("joined vs crippled:");
-    assert!(!slopes_agree(fits.joined, fits.crippled));
-    assert!(fits.joined.0 < fits.crippled.0);
-    assert!(fits.joined.0 >= fits.warm.0);
+    assert!(!slopes_agree(runs, joined_hops, crippled_hops));
+    assert!(slope_diff(runs, joined_hops, crippled_hops).0 < 0.0);
+    assert!(slope_diff(runs, joined_hops, warm_hops).0 >= 0.0);
 }
 
 #[test]
 fn hops_grow_like_log_n_and_the_crippled_control_is_detected() {
-    let fits = measure(&[8, 9, 10]);
-    check_measured(&fits);
+    let runs = measure(&[8, 9, 10]);
+    check_measured(&runs);
     // Report the comparison the next test asserts.
     println!("joined vs full knowledge (not asserted here, see below):");
-    slopes_agree(fits.joined, fits.warm);
+    slopes_agree(&runs, joined_hops, warm_hops);
 }
 
 /// The comparison asked of the protocol: joined tables route like full
-/// knowledge. It FAILS with the paper's join (slope 0.27 vs 0.14 over
-/// N = 2^8…2^11): a bucket filled by the join's refresh lookup holds the
-/// responders of one lookup, which cluster around its random target,
-/// while a full-knowledge bucket holds k nodes drawn uniformly from its
-/// range; least-recently-seen eviction never replaces live contacts, so
-/// without churn the clustering stays. More refresh targets per bucket
-/// (`KAD_JOIN_REFRESH_TARGETS=8`) narrow the gap (0.19) without closing it.
+/// knowledge. It FAILS with the paper's join; see the crate docs ("Known
+/// deviation from full knowledge") for the measured gap and its cause.
 #[test]
-#[ignore = "known to fail, see the doc comment; cargo test --release -p kademlia --test hops -- --ignored"]
+#[ignore = "known to fail, see the crate docs; cargo test --release -p kademlia --test hops -- --ignored"]
 fn joined_tables_route_like_full_knowledge() {
-    let fits = measure(&[8, 9, 10, 11]);
+    let runs = measure(&[8, 9, 10, 11]);
     println!("joined vs full knowledge:");
-    assert!(slopes_agree(fits.joined, fits.warm));
+    assert!(slopes_agree(&runs, joined_hops, warm_hops));
 }
 
 #[test]
 #[ignore = "N up to 2^14; run in release: cargo test --release -p kademlia --test hops -- --ignored"]
 fn hops_grow_like_log_n_up_to_2_pow_14() {
-    let fits = measure(&[8, 9, 10, 11, 12, 13, 14]);
-    check_measured(&fits);
+    let runs = measure(&[8, 9, 10, 11, 12, 13, 14]);
+    check_measured(&runs);
     println!("joined vs full knowledge:");
-    slopes_agree(fits.joined, fits.warm);
+    slopes_agree(&runs, joined_hops, warm_hops);
+}
+
+/// Do joined tables converge with time? A joined network of 2^`KAD_EXP`
+/// nodes (default 10) runs `KAD_TRAFFIC_HOURS` hours (default 2) of bucket
+/// refresh (every hour, the default) and background lookups (one per node
+/// every 10 minutes on average, to random keys); then the same lookups as
+/// above run on it and on full-knowledge tables. Reports only.
+#[test]
+#[ignore = "experiment; cargo test --release -p kademlia --test hops traffic -- --ignored --nocapture"]
+fn joined_tables_after_hours_of_traffic() {
+    let env = |k: &str, d: u64| {
+        std::env::var(k)
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(d)
+    };
+    let e = env("KAD_EXP", 10) as u32;
+    let hours = env("KAD_TRAFFIC_HOURS", 2);
+    let n = 1usize << e;
+    let seed = 100 + e as u64;
+    let lookups = random_lookups(n, LOOKUPS, join_cfg().key_bits, seed + 7);
+    let mut hj = joined(n, join_cfg(), seed);
+    let gap = Duration(Duration::from_secs(600).0 / n as u64);
+    for hour in 0..=hours {
+        let bits = table_prefix_bits(&mut hj, &lookups);
+        println!("after {hour} h of traffic: closest contact shares {bits:.2} bits with the key");
+        if hour == hours {
+            break;
+        }
+        let steps = Duration::from_secs(3600).0 / gap.0;
+        for _ in 0..steps {
+            let from = hj.random_node();
+            let key = hj.random_key();
+            let tag = hj.tag();
+            hj.command(from, Command::FindClosest { tag, key });
+            hj.run_for(gap);
+            hj.sim.node_mut(from).events.clear();
+        }
+    }
+    let pj = values(&hops_of(&mut hj, &lookups));
+    let mut hw = Harness::new(n, Config::default(), seed, internet());
+    hw.warm_start();
+    hw.run_for(Duration::from_secs(1));
+    let warm_bits = table_prefix_bits(&mut hw, &lookups);
+    let pw = values(&hops_of(&mut hw, &lookups));
+    let (mj, mw) = (batch_mean_se(&pj), batch_mean_se(&pw));
+    println!(
+        "N=2^{e} after {hours} h: mean hops joined {:.3} ± {:.3}, full knowledge {:.3} ± {:.3} \
+         ({warm_bits:.2} bits)",
+        mj.0, mj.1, mw.0, mw.1
+    );
 }
