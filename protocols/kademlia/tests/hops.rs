@@ -1,9 +1,15 @@
 //! Hops against log2 N: the depth at which a lookup learned the closest
 //! node it returns (routing-table and bootstrap contacts are depth 0).
 //!
-//! For each N the same lookups (origin, key) run on tables built by joins,
-//! on tables filled from full knowledge (same ids) and on tables built by
-//! joins with a crippled configuration (k = 1, α = 1).
+//! For each N (2,000 lookups, fixed seeds) the same lookups (origin,
+//! key) run on four networks with the same ids: tables built by joins with
+//! spread buckets and 4 refresh lookups per bucket (`Config::bucket_spread`,
+//! `Config::join_refresh_targets`; the configuration under test), tables
+//! filled from full knowledge (the reference model), and two negative
+//! controls built by joins: the crippled configuration (k = 1, α = 1) and
+//! the paper's bucket rule and join (first k live nodes heard from, one
+//! refresh lookup per bucket), whose buckets stay clustered (see the crate
+//! docs).
 //!
 //! # The slope and its standard error
 //! Lookups on one network are not independent draws of "a network of size
@@ -21,10 +27,23 @@
 //! differences and its SE as above. The slopes agree when that slope is
 //! within 4 SE of zero.
 //!
-//! The default test uses N = 2^8 … 2^10; the full range 2^8 … 2^14 and the
-//! joined-vs-full-knowledge assertion (which fails, see
-//! `joined_tables_route_like_full_knowledge`) are
-//! `cargo test --release -p kademlia --test hops -- --ignored`.
+//! The default test uses N = 2^8 … 2^10; the requirement's range
+//! 2^8 … 2^14 is `cargo test --release -p kademlia --test hops -- --ignored`
+//! (about 10 min on one core). Measured over 2^8 … 2^14 (slope ± SE):
+//!
+//! | tables | slope | paired difference to full knowledge | 4 SE |
+//! |---|---|---|---|
+//! | joined, spread buckets | 0.1641 ± 0.0019 | 0.0041 ± 0.0025 | 0.0098 |
+//! | full knowledge | 0.1579 ± 0.0017 | | |
+//! | paper's bucket rule (control) | 0.2459 ± 0.0025 | 0.0897 ± 0.0029 | 0.0118 |
+//! | crippled k = 1, α = 1 (control) | 0.4747 ± 0.0052 | 0.3200 ± 0.0054 | 0.0217 |
+//!
+//! Mean hops per N (joined / full knowledge): 2^8 0.595 / 0.625, 2^10
+//! 0.889 / 0.918, 2^12 1.171 / 1.221, 2^14 1.580 / 1.571. Spread joined
+//! tables route slightly better than full knowledge at small N (one
+//! contact per sub-range covers a random key better than k random
+//! contacts), and the difference shrinks with N; beyond 2^14 it is not
+//! measured.
 
 mod common;
 
