@@ -81,11 +81,29 @@ pub struct Config {
     /// Lookups per bucket in the join's refresh, to random targets in the
     /// bucket (1 in the paper). Running several in parallel fills a bucket
     /// from several regions of its range instead of the one region around a
-    /// single target.
+    /// single target. With [`Config::bucket_spread`] target `j` of `m` lies
+    /// in the `j`-th of `m` equal groups of the bucket's sub-ranges.
     pub join_refresh_targets: usize,
     /// Refresh every bucket farther than the closest neighbour after the
     /// join's self-lookup.
     pub refresh_on_join: bool,
+    /// Keep the contacts of a full bucket spread over `2^floor(log2 k)`
+    /// equal sub-ranges of the bucket (see
+    /// [`RoutingTable::set_spread_bits`](crate::table::RoutingTable::set_spread_bits));
+    /// false is the paper's rule. With it, the join's refresh lookups of a
+    /// bucket (`join_refresh_targets` of them) aim at distinct sub-ranges.
+    pub bucket_spread: bool,
+}
+
+impl Config {
+    /// Sub-range bits of a bucket kept spread (0: off).
+    pub fn spread_bits(&self) -> u8 {
+        if self.bucket_spread {
+            (usize::BITS - 1 - self.k.max(1).leading_zeros()) as u8
+        } else {
+            0
+        }
+    }
 }
 
 impl Default for Config {
@@ -118,6 +136,7 @@ impl Default for Config {
             join_retries_max: 30,
             refresh_on_join: true,
             join_refresh_targets: 1,
+            bucket_spread: false,
         }
     }
 }

@@ -37,6 +37,19 @@ pub struct Distance(pub [u64; 4]);
 impl Distance {
     /// Zero distance (a key to itself).
     pub const ZERO: Distance = Distance([0; 4]);
+    /// The `n` bits (at most 16) that follow the highest set bit, as a
+    /// number (missing bits past the 256th read as zero). Within a bucket
+    /// they name one of its `2^n` equal sub-ranges (its "slot").
+    pub fn bits_after(&self, n: u32) -> u32 {
+        let lz = self.leading_zeros();
+        let mut v = 0u32;
+        for j in 0..n.min(16) {
+            let pos = lz + 1 + j;
+            let bit = pos < 256 && (self.0[pos as usize / 64] >> (63 - pos % 64)) & 1 == 1;
+            v = (v << 1) | bit as u32;
+        }
+        v
+    }
     /// Leading zero bits over the 256-bit representation.
     pub fn leading_zeros(&self) -> u32 {
         let mut n = 0;
@@ -177,6 +190,33 @@ impl Key {
 }
 
 impl Key {
+    /// Bit `pos` (counted from the top, `pos < bits`).
+    pub fn bit(&self, pos: u16) -> bool {
+        (self.words[pos as usize / 64] >> (63 - pos % 64)) & 1 == 1
+    }
+    /// A uniformly random key in bucket `index` as seen from `self` whose
+    /// distance to `self` has the `n` bits below the bucket's defining bit
+    /// equal to `slot` (see [`Distance::bits_after`]; `n` is cut to the
+    /// bits that exist below it).
+    pub fn random_in_slot<R: Rng + ?Sized>(
+        &self,
+        index: u16,
+        n: u16,
+        slot: u32,
+        rng: &mut R,
+    ) -> Key {
+        let mut k = self.random_in_bucket(index, rng);
+        let top = self.bits - 1 - index;
+        let n = n.min(index);
+        for j in 0..n {
+            let pos = top + 1 + j;
+            let want = self.bit(pos) ^ ((slot >> (n - 1 - j)) & 1 == 1);
+            if k.bit(pos) != want {
+                k = k.flip_bit(pos);
+            }
+        }
+        k
+    }
     /// This key with bit `pos` (counted from the top, `pos < bits`) flipped.
     pub fn flip_bit(&self, pos: u16) -> Key {
         let mut k = *self;
@@ -315,6 +355,30 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
     use rand::SeedableRng;
+
+    /// A key drawn in a slot lies in the bucket, in that slot; the slot
+    /// bits are what a fresh random key in the bucket would not fix (over
+    /// 64 draws in slot 5 of 16, a plain random key misses it; control).
+    #[test]
+    fn random_in_slot_lands_in_the_slot() {
+        let mut r = rand_xoshiro::Xoshiro256PlusPlus::seed_from_u64(3);
+        for bits in [32u16, 160, 256] {
+            let me = Key::random(bits, &mut r);
+            for idx in [bits - 1, bits / 2, 4, 2] {
+                let n = 4u16.min(idx);
+                let slot = 5 & ((1 << n) - 1);
+                let mut plain_hits = 0;
+                for _ in 0..64 {
+                    let k = me.random_in_slot(idx, 4, slot, &mut r);
+                    assert_eq!(me.bucket_index(&k), Some(idx));
+                    assert_eq!(me.distance(&k).bits_after(u32::from(n)), slot);
+                    let p = me.random_in_bucket(idx, &mut r);
+                    plain_hits += (me.distance(&p).bits_after(u32::from(n)) == slot) as u32;
+                }
+                assert!(plain_hits < 64, "bits {bits} bucket {idx}");
+            }
+        }
+    }
 
     fn key(bits: u16, seed: u64) -> Key {
         let mut r = rand_xoshiro::Xoshiro256PlusPlus::seed_from_u64(seed);

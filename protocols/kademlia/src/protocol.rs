@@ -364,6 +364,7 @@ impl Kademlia {
             cfg.stale_failures_max,
         );
         table.set_ping_after(cfg.ping_after);
+        table.set_spread_bits(cfg.spread_bits());
         Kademlia {
             cfg,
             ids,
@@ -545,6 +546,7 @@ impl Kademlia {
                 self.cfg.stale_failures_max,
             );
             self.table.set_ping_after(self.cfg.ping_after);
+            self.table.set_spread_bits(self.cfg.spread_bits());
         }
         if how == Stop::Permanent {
             self.store.clear();
@@ -941,8 +943,21 @@ impl Kademlia {
                 if Some(idx) == lowest {
                     continue;
                 }
-                for _ in 0..self.cfg.join_refresh_targets.max(1) {
-                    let target = self.id.random_in_bucket(idx, rng);
+                let m = self.cfg.join_refresh_targets.max(1);
+                let bits = u16::from(self.cfg.spread_bits()).min(idx);
+                let slots = 1u32 << bits;
+                for j in 0..m {
+                    // With spread buckets, the targets aim at distinct
+                    // sub-ranges (stratified: target j in the j-th of m
+                    // equal groups of sub-ranges).
+                    let target = if bits > 0 && m > 1 {
+                        let lo = (j as u64 * slots as u64 / m as u64) as u32;
+                        let hi = (((j + 1) as u64 * slots as u64 / m as u64) as u32).max(lo + 1);
+                        let slot = lo + (rng.next_u64() % (hi - lo) as u64) as u32;
+                        self.id.random_in_slot(idx, bits, slot, rng)
+                    } else {
+                        self.id.random_in_bucket(idx, rng)
+                    };
                     let seeds = self.seeds(&target);
                     self.start_op(now, OpKind::Refresh, 0, target, seeds, None);
                 }
@@ -1013,7 +1028,7 @@ impl Kademlia {
     }
 
     fn observe(&mut self, now: Time, from: NodeId, id: &Key) {
-        if let Observed::PingOldest(old) = self.table.observe(from, id, now) {
+        if let Observed::PingOldest(old) = self.table.observe_with(from, id, now, Some(&self.ids)) {
             self.send_request(now, old, Request::Ping, Purpose::Evict);
         }
     }

@@ -30,6 +30,33 @@ pub struct Slot {
     pub fails: u8,
 }
 
+/// The contact of full bucket `b` that newcomer `id` replaces to keep the
+/// bucket spread, if any: when no contact shares the newcomer's slot, the
+/// least recently seen contact of a slot held by two or more (not one
+/// being pinged).
+fn spread_victim(me: &Key, b: &Bucket, id: &Key, ids: &IdTable, bits: u8) -> Option<usize> {
+    let n = u32::from(bits).min(u32::from(b.index));
+    if n == 0 {
+        return None;
+    }
+    let slot_of = |k: &Key| me.distance(k).bits_after(n) as usize;
+    let mine = slot_of(id);
+    let mut count = [0u8; 256];
+    let mut slots = [0u8; 256];
+    for (i, s) in b.contacts.iter().enumerate() {
+        let sl = ids.get(s.node).map_or(mine, slot_of);
+        if sl == mine {
+            return None;
+        }
+        slots[i.min(255)] = sl as u8;
+        count[sl] = count[sl].saturating_add(1);
+    }
+    b.contacts
+        .iter()
+        .enumerate()
+        .position(|(i, s)| count[slots[i.min(255)] as usize] >= 2 && b.pinging != Some(s.node))
+}
+
 fn secs(t: Time) -> u32 {
     (t.0 / 1_000_000_000).min(u32::MAX as u64) as u32
 }
@@ -82,6 +109,8 @@ pub struct Occupancy {
 pub struct RoutingTable {
     me: Key,
     ping_after_s: u32,
+    /// Bits of a bucket's sub-range ("slot") kept diverse (0: off).
+    spread_bits: u8,
     k: u8,
     replacements_max: u8,
     stale_failures_max: u8,
@@ -94,6 +123,7 @@ impl RoutingTable {
         RoutingTable {
             me,
             ping_after_s: 0,
+            spread_bits: 0,
             k: k.clamp(1, 255) as u8,
             replacements_max: replacements_max.min(255) as u8,
             stale_failures_max: stale_failures_max.max(1),
@@ -105,6 +135,31 @@ impl RoutingTable {
     /// heard from for `d` (0 by default: always, as in the paper).
     pub fn set_ping_after(&mut self, d: sim_core::Duration) {
         self.ping_after_s = (d.0 / 1_000_000_000).min(u32::MAX as u64) as u32;
+    }
+
+    /// Keep the contacts of a full bucket spread over its `2^bits` equal
+    /// sub-ranges (0, the default, turns it off: the paper's rule).
+    ///
+    /// The paper keeps the first k live nodes heard from. A joining node
+    /// first hears from the responders of its own refresh lookup of the
+    /// bucket, which cluster around the lookup's random target, and
+    /// least-recently-seen eviction never replaces a live contact, so
+    /// without churn the bucket stays clustered and covers a random key
+    /// worse than k nodes spread over its range. With `bits > 0` (as in
+    /// libtorrent's routing table, which keeps "a good spread of node IDs
+    /// in each bucket"), a live newcomer whose sub-range has no contact in
+    /// the full bucket takes the place of the least recently seen contact
+    /// of a sub-range that holds two or more. Each such replacement fills
+    /// an empty sub-range and empties none, so a bucket makes at most
+    /// `2^bits` of them until contacts fail: a flood of newcomers cannot
+    /// flush it, and otherwise old contacts keep their place.
+    pub fn set_spread_bits(&mut self, bits: u8) {
+        self.spread_bits = bits.min(8);
+    }
+
+    /// See [`RoutingTable::set_spread_bits`].
+    pub fn spread_bits(&self) -> u8 {
+        self.spread_bits
     }
 
     /// Bucket size.
@@ -123,6 +178,19 @@ impl RoutingTable {
 
     /// A node was heard from (it sent a request or answered one).
     pub fn observe(&mut self, node: NodeId, id: &Key, now: Time) -> Observed {
+        self.observe_with(node, id, now, None)
+    }
+
+    /// [`RoutingTable::observe`], with the ids of the contacts so that a
+    /// full bucket can keep its contacts spread (see
+    /// [`RoutingTable::set_spread_bits`]; without `ids` it does not).
+    pub fn observe_with(
+        &mut self,
+        node: NodeId,
+        id: &Key,
+        now: Time,
+        ids: Option<&IdTable>,
+    ) -> Observed {
         let Some(index) = self.me.bucket_index(id) else {
             return Observed::Myself;
         };
@@ -165,6 +233,19 @@ impl RoutingTable {
                 },
                 k,
             );
+            b.replacements.retain(|&r| r != node);
+            return Observed::Inserted;
+        }
+        if self.spread_bits > 0
+            && let Some(ids) = ids
+            && let Some(v) = spread_victim(&self.me, b, id, ids, self.spread_bits)
+        {
+            b.contacts.remove(v);
+            b.contacts.push(Slot {
+                node,
+                seen_s,
+                fails: 0,
+            });
             b.replacements.retain(|&r| r != node);
             return Observed::Inserted;
         }
@@ -502,6 +583,66 @@ mod tests {
             .map(NodeId)
             .filter(|&n| ids.id(NodeId(0)).bucket_index(ids.id(n)) == Some(idx))
             .collect()
+    }
+
+    /// Spread buckets (k = 4, 2 slot bits): a bucket filled from one slot
+    /// takes newcomers from the empty slots, each replacing the least
+    /// recently seen contact of a crowded slot, until every slot is held;
+    /// then newcomers are cached as in the paper. Without spread bits the
+    /// same arrivals leave the bucket as it was (control).
+    #[test]
+    fn spread_bucket_fills_empty_slots_and_only_those() {
+        let t = ids(4000, 7);
+        let me = *t.id(NodeId(0));
+        let top = in_bucket(&t, 159);
+        let slot = |n: NodeId| me.distance(t.id(n)).bits_after(2);
+        let same: Vec<NodeId> = top.iter().copied().filter(|&n| slot(n) == 0).collect();
+        let mut others: Vec<NodeId> = Vec::new();
+        for s in 1..4 {
+            others.extend(top.iter().copied().filter(|&n| slot(n) == s).take(2));
+        }
+        assert!(same.len() >= 5 && others.len() == 6);
+        let run = |bits: u8| {
+            let mut rt = RoutingTable::new(me, 4, 2, 5);
+            rt.set_spread_bits(bits);
+            // No pings: every contact is fresh.
+            rt.set_ping_after(sim_core::Duration::from_secs(3600));
+            let mut now = 0;
+            let mut obs = |rt: &mut RoutingTable, n: NodeId| {
+                now += 1;
+                rt.observe_with(
+                    n,
+                    t.id(n),
+                    Time::ZERO + sim_core::Duration::from_secs(now),
+                    Some(&t),
+                )
+            };
+            for &n in &same[..4] {
+                assert_eq!(obs(&mut rt, n), Observed::Inserted);
+            }
+            // Same slot as the contacts: the paper's path.
+            assert_ne!(obs(&mut rt, same[4]), Observed::Inserted);
+            let mut got = Vec::new();
+            for &n in &others {
+                got.push(obs(&mut rt, n));
+            }
+            let b: Vec<NodeId> = rt.bucket(159).iter().map(|s| s.node).collect();
+            (got, b)
+        };
+        let (got, b) = run(2);
+        // One newcomer per empty slot gets in (the first of each pair);
+        // the second of a pair finds its slot held.
+        for (i, o) in got.iter().enumerate() {
+            assert_eq!(*o == Observed::Inserted, i % 2 == 0, "arrival {i}: {o:?}");
+        }
+        let mut slots: Vec<u32> = b.iter().map(|&n| slot(n)).collect();
+        slots.sort_unstable();
+        assert_eq!(slots, vec![0, 1, 2, 3]);
+        // The slot-0 contact left is the most recently seen of the four.
+        assert!(b.contains(&same[3]));
+        let (got, b) = run(0);
+        assert!(got.iter().all(|o| *o != Observed::Inserted));
+        assert_eq!(b, same[..4].to_vec());
     }
 
     #[test]

@@ -12,6 +12,15 @@
 //!
 //! With RPC timeouts of at most 1 s at least 95 % succeed; with 5 s
 //! timeouts (negative control) the same check fails.
+//!
+//! The network is the synthetic internet (`sim_core::topo::Coordinates`
+//! with its default regions and access delays: median round trip about
+//! 125 ms, a long tail across continents), with 2 ms of datagram jitter.
+//!
+//! Measured (seed 7, 1,556 lookups): 1 s timeouts 1,553 succeed (99.8 %,
+//! binomial SE 0.1 %), 5 s timeouts 934 of 1,555 (60.1 %), adaptive
+//! timeouts capped at 1 s 1,555 (99.9 %). On the uniform 10–150 ms
+//! SimpleNet the figures were 99.9 %, 60.4 % and 100 %.
 
 mod common;
 
@@ -20,6 +29,7 @@ use kademlia::harness::Harness;
 use kademlia::{Command, Config, Key, RpcTimeout};
 use rand::{RngExt, SeedableRng};
 use sim_core::prelude::*;
+use sim_core::topo::{Coordinates, CoordinatesConfig};
 
 const NODES: usize = 1_024;
 const MEAN_SESSION_S: f64 = 3600.0;
@@ -42,6 +52,14 @@ fn measure(rpc_timeout: RpcTimeout, seed: u64) -> (usize, usize) {
         ..Config::default()
     };
     let mut h = Harness::new(NODES, cfg, seed, internet());
+    // The SimpleNet above is replaced by the synthetic internet before the
+    // first run: node i sits at position i.
+    let mut topo_rng = rand_xoshiro::Xoshiro256PlusPlus::seed_from_u64(seed ^ 0x7090);
+    let coords = Coordinates::generate(NODES, &CoordinatesConfig::default(), &mut topo_rng)
+        .expect("coordinates");
+    h.sim
+        .set_topology(Box::new(coords), Duration::from_millis(2))
+        .expect("topology before the first run");
     let end = Time::ZERO + WARMUP + MEASURE + Duration::from_secs(60);
     // Churn schedule from the test's own stream.
     let mut r = rand_xoshiro::Xoshiro256PlusPlus::seed_from_u64(seed ^ 0xc4c4);
