@@ -6,4 +6,7 @@ pub mod bundled;
 pub mod experiment;
 pub mod load;
 pub mod output;
+pub mod runner;
 pub mod schema;
+pub mod slurm;
+pub mod sweep;

@@ -1,13 +1,14 @@
 //! `scenarios`: run a scenario file (or a bundled scenario by name) and
 //! write a result directory with CSV files, plots and a report.
 
-use anyhow::{Context, Result, bail};
+use anyhow::Result;
 use clap::{Args, Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 use scenarios::load::{LoadError, Origin, Override, load};
-use scenarios::output::{Provenance, Staging, run_hash};
+use scenarios::runner::{RunOptions, RunStatus, run_one};
 use scenarios::schema::Scenario;
-use scenarios::{bundled, experiment};
+use scenarios::sweep::{self, Shard, SweepOptions};
+use scenarios::{bundled, experiment, slurm};
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -34,6 +35,91 @@ enum Command {
     Validate(ValidateArgs),
     /// List the bundled scenarios.
     List,
+    /// Run a scenario's `[sweep]` grid: every point × every seed, in
+    /// parallel, skipping runs whose results exist.
+    Sweep(SweepArgs),
+    /// Combine the shards of a sweep (`sweep --shard I/N`) into one result.
+    Merge(MergeArgs),
+    /// Write Slurm job scripts for a sweep: a job array (one task per
+    /// shard) and a merge job that runs after it.
+    Slurm(SlurmArgs),
+}
+
+#[derive(Args)]
+struct SweepArgs {
+    /// A scenario file with a `[sweep]` table, or a bundled name.
+    file: String,
+    /// Override the scenario's seed (the first of `seeds = N`).
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Where results go: runs in `<out>/<scenario>/<run-id>/`, the combined
+    /// output in `<out>/<scenario>/sweep-<hash>/`.
+    #[arg(long, default_value = "out")]
+    out: PathBuf,
+    /// Override a value in every run (repeatable; not a swept key).
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    set: Vec<Override>,
+    /// Runs at a time (default: the number of CPUs).
+    #[arg(long, short = 'j')]
+    jobs: Option<usize>,
+    /// Run only shard I of N (1-based; points I-1, I-1+N, …); combine the
+    /// shards with `merge`.
+    #[arg(long, value_name = "I/N")]
+    shard: Option<Shard>,
+    /// Rerun runs whose results exist.
+    #[arg(long)]
+    force: bool,
+    /// No progress bar, no per-run lines, no summary.
+    #[arg(long)]
+    quiet: bool,
+    /// Abort the process while writing a run after this many runs (tests of
+    /// resumption).
+    #[arg(long, hide = true)]
+    die_after_runs: Option<usize>,
+}
+
+#[derive(Args)]
+struct MergeArgs {
+    /// Sweep directories (`<out>/<scenario>/sweep-<hash>/`) of the shards.
+    #[arg(required = true)]
+    dirs: Vec<PathBuf>,
+    /// Output root of the merged sweep (default: that of the first
+    /// directory); runs found elsewhere are copied into it.
+    #[arg(long)]
+    out: Option<PathBuf>,
+}
+
+#[derive(Args)]
+struct SlurmArgs {
+    /// A scenario file with a `[sweep]` table, or a bundled name.
+    file: String,
+    /// Override the scenario's seed.
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Output root, on a file system every node sees.
+    #[arg(long, default_value = "out")]
+    out: PathBuf,
+    /// Override a value in every run (repeatable).
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    set: Vec<Override>,
+    /// Array tasks (shards); at most the number of runs.
+    #[arg(long, default_value_t = 8)]
+    shards: usize,
+    /// CPUs per task; each task runs that many runs at a time.
+    #[arg(long, default_value_t = 1)]
+    cpus_per_task: usize,
+    /// Time limit per task, in Slurm's notation.
+    #[arg(long, default_value = "04:00:00")]
+    time: String,
+    /// Memory per task, e.g. 4G.
+    #[arg(long)]
+    mem: Option<String>,
+    /// Partition.
+    #[arg(long)]
+    partition: Option<String>,
+    /// Account.
+    #[arg(long)]
+    account: Option<String>,
 }
 
 #[derive(Args, Clone)]
@@ -75,19 +161,23 @@ struct ValidateArgs {
 /// A user error: printed without a backtrace, exit code 2.
 struct UserError(String);
 
-fn read_scenario(name: &str, seed: Option<u64>, set: &[Override]) -> Result<Scenario, UserError> {
-    let (text, origin) = if Path::new(name).is_file() {
+fn read_text(name: &str) -> Result<(String, Origin), UserError> {
+    if Path::new(name).is_file() {
         let text = std::fs::read_to_string(name)
             .map_err(|e| UserError(format!("{name}: cannot read: {e}")))?;
-        (text, Origin::File(name.to_string()))
+        Ok((text, Origin::File(name.to_string())))
     } else if let Some((n, text)) = bundled::find(name) {
-        (text.to_string(), Origin::Bundled(n))
+        Ok((text.to_string(), Origin::Bundled(n)))
     } else {
-        return Err(UserError(format!(
+        Err(UserError(format!(
             "{name}: no such file, and no bundled scenario of that name (bundled: {})",
             bundled::names().join(", ")
-        )));
-    };
+        )))
+    }
+}
+
+fn read_scenario(name: &str, seed: Option<u64>, set: &[Override]) -> Result<Scenario, UserError> {
+    let (text, origin) = read_text(name)?;
     let mut s: Scenario =
         load(&text, &origin, set).map_err(|e: LoadError| UserError(e.to_string()))?;
     if let Some(seed) = seed {
@@ -107,13 +197,10 @@ fn main() -> ExitCode {
             }
             Ok(())
         }
-        Some(Command::Validate(v)) => match read_scenario(&v.file, v.seed, &v.set) {
-            Ok(s) => {
-                print!("{}", toml::to_string(&s).unwrap_or_default());
-                Ok(())
-            }
-            Err(e) => Err(e),
-        },
+        Some(Command::Validate(v)) => validate(v),
+        Some(Command::Sweep(a)) => run_sweep(a),
+        Some(Command::Merge(a)) => merge(a),
+        Some(Command::Slurm(a)) => write_slurm(a),
         Some(Command::Run(r)) => run(r),
         None => run(cli.run),
     };
@@ -138,20 +225,10 @@ fn run(args: RunArgs) -> Result<(), UserError> {
 }
 
 fn execute(s: &Scenario, args: &RunArgs) -> Result<()> {
-    let resolved = toml::to_string(s).context("printing the resolved scenario")?;
-    let prov = Provenance::current();
-    let hash = run_hash(&resolved, &prov);
-    let run_id = format!("seed-{}-{}", s.scenario.seed, &hash[..12]);
-    let target = args.out.join(&s.scenario.name).join(&run_id);
-    if target.join("report.md").exists() && !args.force {
-        if !args.quiet {
-            println!(
-                "already complete (same scenario and build): {}",
-                target.display()
-            );
-            println!("use --force to run it again");
-        }
-        return Ok(());
+    if s.sweep.is_some() && !args.quiet {
+        println!(
+            "note: this scenario has a [sweep] table; this runs its base point only (`scenarios sweep FILE` runs the grid)"
+        );
     }
     let bar = if args.quiet || !std::io::stderr().is_terminal() {
         ProgressBar::hidden()
@@ -178,74 +255,154 @@ fn execute(s: &Scenario, args: &RunArgs) -> Result<()> {
             events as f64 / secs / 1e6
         ));
     };
-    let out = experiment::run(s, args.abort_after_events, &mut progress)
-        .map_err(|e| anyhow::anyhow!("key `{}`: {}", e.field, e.message))?;
-    bar.finish_and_clear();
-    if out.aborted {
-        bail!("the run was aborted before its end; no result was written");
-    }
-    check_identical_workload(&out.files)?;
-    let stage = Staging::new(target.clone())?;
-    stage.write("scenario.toml", &resolved)?;
-    stage.write("provenance.toml", prov.to_toml())?;
-    stage.write("run-info.csv", &out.run_info)?;
-    for (name, bytes) in &out.files {
-        stage.write(name, bytes)?;
-    }
-    let title = format!("{}: {}", s.scenario.name, s.scenario.description);
-    let warm = if s.kademlia.start == "warm" {
-        " Routing tables were built from global knowledge (**warm start**), not by joins."
-    } else {
-        ""
+    let opts = RunOptions {
+        out: args.out.clone(),
+        force: args.force,
+        abort_after_events: args.abort_after_events,
+        die_while_writing: false,
     };
-    let notes = format!(
-        "Topology: {}. Seed {}. Warm-up {}, then {} of requests from {} clients (one every {} on average each).{warm}",
-        out.topology,
-        s.scenario.seed,
-        s.scenario.warmup,
-        s.scenario.duration,
-        s.workload.clients,
-        s.workload.mean_gap
-    );
-    let analysis = analysis::report::write(stage.dir(), &title, &notes, s.output.plots)?;
-    let dir = stage.commit()?;
-    if !args.quiet {
-        println!("{title}");
-        println!(
-            "{:<22} {:>14} {:>14} {:>28}",
-            "metric", "P2P", "data center", "difference (95% CI)"
-        );
-        for r in &analysis.summary {
-            let diff = match r.difference {
-                Some((d, lo, hi)) if !d.is_nan() => format!("{d:.2} [{lo:.2}, {hi:.2}]"),
-                _ => "-".into(),
-            };
-            println!(
-                "{:<22} {:>14.2} {:>14.2} {:>28}",
-                format!("{} ({})", r.metric, r.unit),
-                r.p2p,
-                r.datacenter,
-                diff
-            );
+    let status = run_one(s, &opts, &mut progress);
+    bar.finish_and_clear();
+    match status? {
+        RunStatus::Existing { dir } => {
+            if !args.quiet {
+                println!(
+                    "already complete (same scenario and build): {}",
+                    dir.display()
+                );
+                println!("use --force to run it again");
+            }
         }
-        println!("results: {}", dir.display());
+        RunStatus::Done { dir, summary } => {
+            if !args.quiet {
+                println!("{}: {}", s.scenario.name, s.scenario.description);
+                println!(
+                    "{:<22} {:>14} {:>14} {:>28}",
+                    "metric", "P2P", "data center", "difference (95% CI)"
+                );
+                for r in &summary {
+                    let diff = match r.difference {
+                        Some((d, lo, hi)) if !d.is_nan() => format!("{d:.2} [{lo:.2}, {hi:.2}]"),
+                        _ => "-".into(),
+                    };
+                    println!(
+                        "{:<22} {:>14.2} {:>14.2} {:>28}",
+                        format!("{} ({})", r.metric, r.unit),
+                        r.p2p,
+                        r.datacenter,
+                        diff
+                    );
+                }
+                println!("results: {}", dir.display());
+            }
+        }
     }
     Ok(())
 }
 
-/// The two systems must have received exactly the same requests.
-fn check_identical_workload(files: &std::collections::BTreeMap<String, Vec<u8>>) -> Result<()> {
-    let text = String::from_utf8_lossy(files.get("requests.csv").map_or(&[][..], |v| v));
-    let mut sides: [Vec<&str>; 2] = [Vec::new(), Vec::new()];
-    for line in text.lines().skip(1) {
-        if let Some(rest) = line.strip_prefix("p2p,") {
-            sides[0].push(rest);
-        } else if let Some(rest) = line.strip_prefix("datacenter,") {
-            sides[1].push(rest);
+fn validate(v: ValidateArgs) -> Result<(), UserError> {
+    let s = read_scenario(&v.file, v.seed, &v.set)?;
+    print!("{}", toml::to_string(&s).unwrap_or_default());
+    if s.sweep.is_some() {
+        let (text, origin) = read_text(&v.file)?;
+        let g = sweep::grid(&text, &origin, &v.set, v.seed).map_err(UserError)?;
+        println!("\n# [sweep]: {}", g.spec.describe());
+    }
+    Ok(())
+}
+
+fn grid_of(file: &str, seed: Option<u64>, set: &[Override]) -> Result<sweep::Grid, UserError> {
+    let (text, origin) = read_text(file)?;
+    let g = sweep::grid(&text, &origin, set, seed).map_err(UserError)?;
+    if g.spec.axes.is_empty() && g.spec.seeds.len() == 1 {
+        eprintln!(
+            "note: {origin} has no [sweep] table with values or seeds; the sweep is its one run"
+        );
+    }
+    Ok(g)
+}
+
+fn run_sweep(a: SweepArgs) -> Result<(), UserError> {
+    let g = grid_of(&a.file, a.seed, &a.set)?;
+    let jobs = a
+        .jobs
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    if jobs == 0 {
+        return Err(UserError("--jobs 0: at least one run at a time".into()));
+    }
+    if !a.quiet {
+        let part = a.shard.map_or(String::new(), |s| format!(", shard {s}"));
+        println!(
+            "sweep {}: {}{part}, {jobs} at a time",
+            g.manifest.name,
+            g.spec.describe()
+        );
+    }
+    let opts = SweepOptions {
+        out: a.out.clone(),
+        jobs,
+        shard: a.shard,
+        force: a.force,
+        quiet: a.quiet,
+        die_after_runs: a.die_after_runs,
+    };
+    let o = sweep::run_sweep(&g, &opts).map_err(|e| UserError(format!("{e:#}")))?;
+    if !a.quiet {
+        println!("{} runs simulated, {} already complete", o.ran, o.skipped);
+        if o.combined {
+            println!("results: {}", o.dir.display());
+        } else {
+            println!(
+                "shard done; when every shard is: scenarios merge {}",
+                o.dir.display()
+            );
         }
     }
-    if sides[0] != sides[1] {
-        bail!("internal error: the two systems received different requests");
+    Ok(())
+}
+
+fn merge(a: MergeArgs) -> Result<(), UserError> {
+    let dir = sweep::merge(&a.dirs, a.out.as_deref()).map_err(|e| UserError(format!("{e:#}")))?;
+    println!("merged: {}", dir.display());
+    Ok(())
+}
+
+fn write_slurm(a: SlurmArgs) -> Result<(), UserError> {
+    let g = grid_of(&a.file, a.seed, &a.set)?;
+    if a.shards == 0 || a.cpus_per_task == 0 {
+        return Err(UserError(
+            "--shards and --cpus-per-task must be at least 1".into(),
+        ));
     }
+    let scenario = if Path::new(&a.file).is_file() {
+        std::fs::canonicalize(&a.file)
+            .map_err(|e| UserError(format!("{}: {e}", a.file)))?
+            .display()
+            .to_string()
+    } else {
+        a.file.clone()
+    };
+    let bin = std::env::current_exe()
+        .map_err(|e| UserError(format!("cannot locate this program: {e}")))?;
+    let opts = slurm::SlurmOptions {
+        shards: a.shards,
+        cpus_per_task: a.cpus_per_task,
+        time: a.time.clone(),
+        mem: a.mem.clone(),
+        partition: a.partition.clone(),
+        account: a.account.clone(),
+    };
+    let s = slurm::write(&g, &scenario, &a.set, a.seed, &a.out, &bin, &opts)
+        .map_err(|e| UserError(format!("{e:#}")))?;
+    println!(
+        "sweep {}: {} in {} array tasks",
+        g.manifest.name,
+        g.spec.describe(),
+        s.shards
+    );
+    println!("job array:  {}", s.array.display());
+    println!("merge job:  {}", s.merge.display());
+    println!("submit both with: {}", s.submit.display());
+    println!("results will be in {}", s.sweep_dir.display());
     Ok(())
 }

@@ -33,6 +33,11 @@ pub struct Scenario {
     /// What to write.
     #[serde(default)]
     pub output: OutputSpec,
+    /// A parameter sweep (`scenarios sweep`): lists of values for dotted
+    /// keys, and seeds. Checked by [`crate::sweep::SweepSpec::parse`]; not
+    /// part of the resolved scenario of a single run.
+    #[serde(default, skip_serializing)]
+    pub sweep: Option<toml::Table>,
 }
 
 /// `[scenario]`
