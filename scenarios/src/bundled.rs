@@ -1,8 +1,12 @@
 //! Scenarios compiled into the binary, runnable by name from anywhere.
 
 /// Every bundled scenario: (name, TOML text).
-pub const ALL: [(&str, &str); 3] = [
+pub const ALL: [(&str, &str); 4] = [
     ("city-mesh", include_str!("../bundled/city-mesh.toml")),
+    (
+        "city-mesh-sweep",
+        include_str!("../bundled/city-mesh-sweep.toml"),
+    ),
     (
         "freifunk-bremen",
         include_str!("../bundled/freifunk-bremen.toml"),
