@@ -586,8 +586,14 @@ fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), OutputError> {
     let parent = path.parent().unwrap_or(Path::new("."));
     std::fs::create_dir_all(parent).map_err(io("creating", parent))?;
     static COUNTER: AtomicUsize = AtomicUsize::new(0);
+    // Unique among processes on several machines sharing the folder: the
+    // process id alone may repeat across machines, the clock's nanoseconds
+    // make a collision of both negligible.
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
     let tmp = parent.join(format!(
-        ".{}.{}.{}.tmp",
+        ".{}.{}-{nanos}-{}.tmp",
         path.file_name().map_or("f".into(), |n| n.to_string_lossy()),
         std::process::id(),
         COUNTER.fetch_add(1, Ordering::Relaxed)
