@@ -190,10 +190,20 @@ array=${{array%%;*}}
 echo "submitted job array $array ({shards} task{s}); logs in {logs}"
 merge=$(sbatch --parsable $wait_flag --dependency=afterok:"$array" merge.sbatch)
 echo "merge job ${{merge%%;*}}: results in {results}"
+if [ -n "$wait_flag" ]; then
+    # A merge job cancelled because a task failed also ends `sbatch --wait`
+    # with status 0: the combined report is the proof of success.
+    if [ ! -f {report} ]; then
+        echo "the sweep did not complete: see the logs in {logs}" >&2
+        exit 1
+    fi
+    echo "done"
+fi
 "#,
         s = if shards == 1 { "" } else { "s" },
         logs = dir.join("logs").display(),
         results = sweep_dir.display(),
+        report = quote(&sweep_dir.join("report.md").display().to_string()),
     );
 
     let files = [

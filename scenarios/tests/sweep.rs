@@ -483,6 +483,28 @@ fn slurm_scripts_run_by_hand_give_the_local_sweep() {
             .unwrap();
         assert!(o.status.success(), "{f}: {}", text(&o));
     }
+    // submit.sh --wait reports a sweep that did not complete (here: a
+    // stand-in `sbatch` that accepts jobs and never runs them) as a failure.
+    let fake = d.join("fake-bin");
+    std::fs::create_dir_all(&fake).unwrap();
+    std::fs::write(fake.join("sbatch"), "#!/bin/sh\necho 42\n").unwrap();
+    Command::new("chmod")
+        .arg("+x")
+        .arg(fake.join("sbatch"))
+        .status()
+        .unwrap();
+    let path = format!(
+        "{}:{}",
+        fake.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let o = Command::new(dir.join("submit.sh"))
+        .arg("--wait")
+        .env("PATH", &path)
+        .output()
+        .unwrap();
+    assert!(!o.status.success(), "{}", text(&o));
+    assert!(text(&o).contains("did not complete"), "{}", text(&o));
     for task in 0..3 {
         let o = Command::new("bash")
             .arg(dir.join("sweep.sbatch"))
