@@ -30,7 +30,7 @@
 //!
 //! The default test uses N = 2^8 … 2^10; the requirement's range
 //! 2^8 … 2^14 is `cargo test --release -p kademlia --test hops up_to_2_pow_14
-//! -- --ignored` (about 12 min on one core). `KAD_HOPS_SEED` sets the base
+//! -- --ignored` (about 6 min on one core). `KAD_HOPS_SEED` sets the base
 //! of the seeds (default 100: the network of 2^e nodes uses seed 100 + e,
 //! its lookups 107 + e).
 //!
