@@ -241,6 +241,8 @@ fn kad_config(s: &Scenario) -> Result<Config, BuildError> {
         replication: k.k as usize,
         alpha: k.alpha as usize,
         rpc_timeout: RpcTimeout::Fixed(k.rpc_timeout),
+        bucket_spread: k.bucket_spread,
+        join_refresh_targets: k.join_refresh_targets as usize,
         ..Config::default()
     };
     cfg.validate().map_err(|e| bad("kademlia", e.0))?;

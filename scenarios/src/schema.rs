@@ -175,6 +175,13 @@ pub struct KademliaSpec {
     /// tables built from global knowledge; labelled in every output).
     #[serde(default = "default_start")]
     pub start: String,
+    /// Keep full buckets spread over their sub-ranges (libtorrent's rule);
+    /// false: the paper's rule.
+    #[serde(default = "default_bucket_spread")]
+    pub bucket_spread: bool,
+    /// Refresh lookups per bucket when a node joins (1 in the paper).
+    #[serde(default = "default_join_refresh_targets")]
+    pub join_refresh_targets: u32,
 }
 
 fn default_k() -> u32 {
@@ -192,6 +199,12 @@ fn default_rpc_timeout() -> Duration {
 fn default_start() -> String {
     "join".to_string()
 }
+fn default_bucket_spread() -> bool {
+    kademlia::Config::default().bucket_spread
+}
+fn default_join_refresh_targets() -> u32 {
+    kademlia::Config::default().join_refresh_targets as u32
+}
 
 impl Default for KademliaSpec {
     fn default() -> Self {
@@ -201,6 +214,8 @@ impl Default for KademliaSpec {
             id_bits: default_bits(),
             rpc_timeout: default_rpc_timeout(),
             start: default_start(),
+            bucket_spread: default_bucket_spread(),
+            join_refresh_targets: default_join_refresh_targets(),
         }
     }
 }

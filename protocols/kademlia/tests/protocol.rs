@@ -251,10 +251,16 @@ fn hourly_republish_restores_copies_after_holders_leave() {
     assert!(live >= 20);
 }
 
+/// The record is stored on 5 nodes only. With 20 holders among 256 nodes,
+/// spread buckets give every node contacts among the holders, a get is
+/// answered by the first node it asks and no node on its path lacks the
+/// value: after the 40 gets below there were 20, 20 and 21 holders (seeds
+/// 9, 19, 29); with 5 holders, 12, 13 and 11.
 #[test]
 fn caching_along_the_path_leaves_a_copy() {
     let cfg = Config {
         cache_on_path: true,
+        replication: 5,
         ..Config::default()
     };
     let mut h = joined(256, cfg, 9);
@@ -273,7 +279,7 @@ fn caching_along_the_path_leaves_a_copy() {
         cached_after = holders(&h, &key);
     }
     println!("holders {before} -> {cached_after}");
-    assert_eq!(before, 20);
+    assert_eq!(before, 5);
     assert!(cached_after > before, "no cached copy");
 }
 
