@@ -124,7 +124,8 @@ fn bad_scenarios_give_clear_errors() {
     let o = bin().args(["run", "no-such-scenario"]).output().unwrap();
     assert_eq!(o.status.code(), Some(2));
     assert!(
-        stderr(&o).contains("bundled: city-mesh, city-mesh-sweep, freifunk-bremen, kademlia-lookup"),
+        stderr(&o)
+            .contains("bundled: city-mesh, city-mesh-sweep, freifunk-bremen, kademlia-lookup"),
         "{}",
         stderr(&o)
     );
