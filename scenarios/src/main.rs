@@ -32,7 +32,7 @@ enum Command {
     /// Run a scenario (the default when a file is given).
     Run(RunArgs),
     /// Parse a scenario, print it resolved (every default filled in), exit.
-    Validate(ValidateArgs),
+    Validate(Source),
     /// List the bundled scenarios.
     List,
     /// Run a scenario's `[sweep]` grid: every point × every seed, in
@@ -45,20 +45,29 @@ enum Command {
     Slurm(SlurmArgs),
 }
 
+/// The scenario a command reads: a file or bundled name, with the seed and
+/// values overridden.
 #[derive(Args)]
-struct SweepArgs {
-    /// A scenario file with a `[sweep]` table, or a bundled name.
+struct Source {
+    /// A scenario file, or the name of a bundled scenario (see `list`).
     file: String,
-    /// Override the scenario's seed (the first of `seeds = N`).
+    /// Override the scenario's seed (for a sweep: the first of `seeds = N`).
     #[arg(long)]
     seed: Option<u64>,
+    /// Override a value: `--set kademlia.k=8` (repeatable; in a sweep, in
+    /// every run, and not a swept key).
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    set: Vec<Override>,
+}
+
+#[derive(Args)]
+struct SweepArgs {
+    #[command(flatten)]
+    src: Source,
     /// Where results go: runs in `<out>/<scenario>/<run-id>/`, the combined
     /// output in `<out>/<scenario>/sweep-<hash>/`.
     #[arg(long, default_value = "out")]
     out: PathBuf,
-    /// Override a value in every run (repeatable; not a swept key).
-    #[arg(long = "set", value_name = "KEY=VALUE")]
-    set: Vec<Override>,
     /// Runs at a time (default: the number of CPUs).
     #[arg(long, short = 'j')]
     jobs: Option<usize>,
@@ -91,17 +100,11 @@ struct MergeArgs {
 
 #[derive(Args)]
 struct SlurmArgs {
-    /// A scenario file with a `[sweep]` table, or a bundled name.
-    file: String,
-    /// Override the scenario's seed.
-    #[arg(long)]
-    seed: Option<u64>,
+    #[command(flatten)]
+    src: Source,
     /// Output root, on a file system every node sees.
     #[arg(long, default_value = "out")]
     out: PathBuf,
-    /// Override a value in every run (repeatable).
-    #[arg(long = "set", value_name = "KEY=VALUE")]
-    set: Vec<Override>,
     /// Array tasks (shards); at most the number of runs.
     #[arg(long, default_value_t = 8)]
     shards: usize,
@@ -144,18 +147,6 @@ struct RunArgs {
     /// Stop abnormally after this many events (tests of interruption).
     #[arg(long, hide = true)]
     abort_after_events: Option<u64>,
-}
-
-#[derive(Args)]
-struct ValidateArgs {
-    /// A scenario file or bundled name.
-    file: String,
-    /// Override the scenario's seed.
-    #[arg(long)]
-    seed: Option<u64>,
-    /// Override a value (repeatable).
-    #[arg(long = "set", value_name = "KEY=VALUE")]
-    set: Vec<Override>,
 }
 
 /// A user error: printed without a backtrace, exit code 2.
@@ -300,20 +291,19 @@ fn execute(s: &Scenario, args: &RunArgs) -> Result<()> {
     Ok(())
 }
 
-fn validate(v: ValidateArgs) -> Result<(), UserError> {
+fn validate(v: Source) -> Result<(), UserError> {
     let s = read_scenario(&v.file, v.seed, &v.set)?;
     print!("{}", toml::to_string(&s).unwrap_or_default());
     if s.sweep.is_some() {
-        let (text, origin) = read_text(&v.file)?;
-        let g = sweep::grid(&text, &origin, &v.set, v.seed).map_err(UserError)?;
+        let g = grid_of(&v)?;
         println!("\n# [sweep]: {}", g.spec.describe());
     }
     Ok(())
 }
 
-fn grid_of(file: &str, seed: Option<u64>, set: &[Override]) -> Result<sweep::Grid, UserError> {
-    let (text, origin) = read_text(file)?;
-    let g = sweep::grid(&text, &origin, set, seed).map_err(UserError)?;
+fn grid_of(src: &Source) -> Result<sweep::Grid, UserError> {
+    let (text, origin) = read_text(&src.file)?;
+    let g = sweep::grid(&text, &origin, &src.set, src.seed).map_err(UserError)?;
     if g.spec.axes.is_empty() && g.spec.seeds.len() == 1 {
         eprintln!(
             "note: {origin} has no [sweep] table with values or seeds; the sweep is its one run"
@@ -323,7 +313,7 @@ fn grid_of(file: &str, seed: Option<u64>, set: &[Override]) -> Result<sweep::Gri
 }
 
 fn run_sweep(a: SweepArgs) -> Result<(), UserError> {
-    let g = grid_of(&a.file, a.seed, &a.set)?;
+    let g = grid_of(&a.src)?;
     let jobs = a
         .jobs
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
@@ -368,19 +358,19 @@ fn merge(a: MergeArgs) -> Result<(), UserError> {
 }
 
 fn write_slurm(a: SlurmArgs) -> Result<(), UserError> {
-    let g = grid_of(&a.file, a.seed, &a.set)?;
+    let g = grid_of(&a.src)?;
     if a.shards == 0 || a.cpus_per_task == 0 {
         return Err(UserError(
             "--shards and --cpus-per-task must be at least 1".into(),
         ));
     }
-    let scenario = if Path::new(&a.file).is_file() {
-        std::fs::canonicalize(&a.file)
-            .map_err(|e| UserError(format!("{}: {e}", a.file)))?
+    let scenario = if Path::new(&a.src.file).is_file() {
+        std::fs::canonicalize(&a.src.file)
+            .map_err(|e| UserError(format!("{}: {e}", a.src.file)))?
             .display()
             .to_string()
     } else {
-        a.file.clone()
+        a.src.file.clone()
     };
     let bin = std::env::current_exe()
         .map_err(|e| UserError(format!("cannot locate this program: {e}")))?;
@@ -392,7 +382,7 @@ fn write_slurm(a: SlurmArgs) -> Result<(), UserError> {
         partition: a.partition.clone(),
         account: a.account.clone(),
     };
-    let s = slurm::write(&g, &scenario, &a.set, a.seed, &a.out, &bin, &opts)
+    let s = slurm::write(&g, &scenario, &a.src.set, a.src.seed, &a.out, &bin, &opts)
         .map_err(|e| UserError(format!("{e:#}")))?;
     println!(
         "sweep {}: {} in {} array tasks",

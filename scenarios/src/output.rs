@@ -43,10 +43,17 @@ impl Provenance {
 
 /// Hex SHA-256 of the canonical resolved scenario and the provenance.
 pub fn run_hash(resolved_toml: &str, prov: &Provenance) -> String {
+    hash_pair(resolved_toml, &prov.to_toml())
+}
+
+/// Hex SHA-256 of two texts separated by a NUL byte: a run's id hashes its
+/// resolved scenario and its provenance (as TOML), a sweep's its runs and
+/// its provenance.
+pub fn hash_pair(a: &str, b: &str) -> String {
     let mut h = Sha256::new();
-    h.update(resolved_toml.as_bytes());
+    h.update(a.as_bytes());
     h.update(b"\0");
-    h.update(prov.to_toml().as_bytes());
+    h.update(b.as_bytes());
     h.finalize().iter().map(|b| format!("{b:02x}")).collect()
 }
 
@@ -62,7 +69,11 @@ pub struct OutputError {
     pub source: std::io::Error,
 }
 
-fn io(action: &'static str, path: &Path) -> impl FnOnce(std::io::Error) -> OutputError {
+/// Wrap an I/O error with what was being done and where.
+pub(crate) fn io(
+    action: &'static str,
+    path: &Path,
+) -> impl FnOnce(std::io::Error) -> OutputError + use<> {
     let path = path.display().to_string();
     move |source| OutputError {
         action,

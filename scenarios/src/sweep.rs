@@ -23,7 +23,7 @@
 
 use crate::experiment;
 use crate::load::{Origin, Override, load};
-use crate::output::{OutputError, Provenance, Staging};
+use crate::output::{OutputError, Provenance, Staging, hash_pair, io};
 use crate::runner::{Identity, RunOptions, RunStatus, identity, is_complete, run_one};
 use crate::schema::Scenario;
 use analysis::plot;
@@ -32,7 +32,6 @@ use analysis::stats::summarize;
 use anyhow::{Context, Result, anyhow, bail};
 use indicatif::{ProgressBar, ProgressStyle};
 use rayon::prelude::*;
-use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::io::IsTerminal;
@@ -265,14 +264,22 @@ pub struct Point {
 impl Point {
     /// `kademlia.k=8, seed 2`.
     pub fn label(&self, axes: &[Axis]) -> String {
-        let mut s: Vec<String> = axes
-            .iter()
-            .zip(&self.values)
-            .map(|(a, v)| format!("{}={}", a.key, show(v)))
-            .collect();
-        s.push(format!("seed {}", self.seed));
-        s.join(", ")
+        let values: Vec<String> = self.values.iter().map(show).collect();
+        let keys = axes.iter().map(|a| a.key.as_str());
+        let mut s = assignments(keys, &values);
+        if !s.is_empty() {
+            s.push_str(", ");
+        }
+        s + &format!("seed {}", self.seed)
     }
+}
+
+/// `kademlia.k=8, kademlia.alpha=3`.
+fn assignments<'a>(keys: impl Iterator<Item = &'a str>, values: &[String]) -> String {
+    keys.zip(values)
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// What identifies a sweep and its runs: written into the sweep directory.
@@ -293,11 +300,7 @@ impl Manifest {
     /// Hex SHA-256 of the runs (whose ids cover scenarios and build) and
     /// the provenance.
     pub fn hash(&self) -> String {
-        let mut h = Sha256::new();
-        h.update(self.runs_csv.as_bytes());
-        h.update(b"\0");
-        h.update(self.provenance.as_bytes());
-        h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+        hash_pair(&self.runs_csv, &self.provenance)
     }
     /// The sweep directory relative to the output root.
     pub fn rel_dir(&self) -> PathBuf {
@@ -415,13 +418,8 @@ pub fn grid(
                 text: format!("{}={}", a.key, show(v)),
             });
         }
-        let label = spec
-            .axes
-            .iter()
-            .zip(&values)
-            .map(|(a, v)| format!("{}={}", a.key, show(v)))
-            .collect::<Vec<_>>()
-            .join(", ");
+        let shown: Vec<String> = values.iter().map(show).collect();
+        let label = assignments(spec.axes.iter().map(|a| a.key.as_str()), &shown);
         let s: Scenario =
             load(text, origin, &overrides).map_err(|e| format!("sweep point {label}: {e}"))?;
         for &seed in &spec.seeds {
@@ -575,14 +573,6 @@ fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), OutputError> {
     if std::fs::read(path).is_ok_and(|b| b == bytes) {
         return Ok(());
     }
-    let io = |action: &'static str, p: &Path| {
-        let path = p.display().to_string();
-        move |source| OutputError {
-            action,
-            path,
-            source,
-        }
-    };
     let parent = path.parent().unwrap_or(Path::new("."));
     std::fs::create_dir_all(parent).map_err(io("creating", parent))?;
     static COUNTER: AtomicUsize = AtomicUsize::new(0);
@@ -796,11 +786,7 @@ fn combine(m: &Manifest, roots: &[PathBuf], out: &Path) -> Result<PathBuf> {
             "{} of {} runs have no complete result (first: {}, seed {} → {}); run the missing shards, then merge again",
             missing.len(),
             rows.len(),
-            axes.iter()
-                .zip(&r.values)
-                .map(|(a, v)| format!("{a}={v}"))
-                .collect::<Vec<_>>()
-                .join(", "),
+            assignments(axes.iter().map(String::as_str), &r.values),
             r.seed,
             r.run.display()
         );
@@ -819,11 +805,7 @@ fn combine(m: &Manifest, roots: &[PathBuf], out: &Path) -> Result<PathBuf> {
             );
         }
         let scenario = read("scenario.toml")?;
-        let mut h = Sha256::new();
-        h.update(scenario.as_bytes());
-        h.update(b"\0");
-        h.update(prov.as_bytes());
-        let hash: String = h.finalize().iter().map(|b| format!("{b:02x}")).collect();
+        let hash = hash_pair(&scenario, &prov);
         let id = r.run.file_name().map(|n| n.to_string_lossy().into_owned());
         if !id.is_some_and(|id| id.ends_with(&hash[..12])) {
             bail!(

@@ -69,6 +69,17 @@ fn sweep(file: &Path, out: &Path, extra: &[&str]) -> Output {
         .unwrap()
 }
 
+/// `scenarios merge DIRS… --out OUT`.
+fn merge(dirs: &[PathBuf], out: &Path) -> Output {
+    bin()
+        .arg("merge")
+        .args(dirs)
+        .arg("--out")
+        .arg(out)
+        .output()
+        .unwrap()
+}
+
 /// Every file under `root` (relative path → bytes), hidden ones included;
 /// `run-info.csv` (wall-clock figures) by name only.
 fn tree(root: &Path) -> BTreeMap<String, Vec<u8>> {
@@ -288,26 +299,14 @@ fn shards_merged_equal_the_local_sweep_and_merge_refuses_to_mix() {
     let dirs: Vec<PathBuf> = outs.iter().map(|o| sweep_dir(o)).collect();
     // Two shards of three are not a sweep.
     let merged = d.join("merged");
-    let o = bin()
-        .arg("merge")
-        .args(&dirs[..2])
-        .arg("--out")
-        .arg(&merged)
-        .output()
-        .unwrap();
+    let o = merge(&dirs[..2], &merged);
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
     assert!(
         text(&o).contains("2 of 8 runs have no complete result"),
         "{}",
         text(&o)
     );
-    let o = bin()
-        .arg("merge")
-        .args(&dirs)
-        .arg("--out")
-        .arg(&merged)
-        .output()
-        .unwrap();
+    let o = merge(&dirs, &merged);
     assert!(o.status.success(), "{}", text(&o));
     assert_same_tree(&one, &merged);
 
@@ -330,14 +329,7 @@ fn shards_merged_equal_the_local_sweep_and_merge_refuses_to_mix() {
         &["--shard", "1/3", "--seed", "100", "--quiet"],
     );
     assert!(o.status.success(), "{}", text(&o));
-    let o = bin()
-        .arg("merge")
-        .arg(&dirs[0])
-        .arg(sweep_dir(&other))
-        .arg("--out")
-        .arg(d.join("mixed"))
-        .output()
-        .unwrap();
+    let o = merge(&[dirs[0].clone(), sweep_dir(&other)], &d.join("mixed"));
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
     assert!(text(&o).contains("are different sweeps"), "{}", text(&o));
     assert!(!d.join("mixed").exists(), "nothing written");
@@ -358,13 +350,7 @@ fn shards_merged_equal_the_local_sweep_and_merge_refuses_to_mix() {
         .join("\n")
         + "\n";
     std::fs::write(&p, &forged).unwrap();
-    let o = bin()
-        .arg("merge")
-        .args(&dirs)
-        .arg("--out")
-        .arg(d.join("mixed"))
-        .output()
-        .unwrap();
+    let o = merge(&dirs, &d.join("mixed"));
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
     assert!(text(&o).contains("different builds"), "{}", text(&o));
     std::fs::write(&p, &prov).unwrap();
@@ -374,13 +360,7 @@ fn shards_merged_equal_the_local_sweep_and_merge_refuses_to_mix() {
     let first_run = runs.lines().nth(1).unwrap().rsplit(',').next().unwrap();
     let rp = outs[0].join(first_run).join("provenance.toml");
     std::fs::write(&rp, &forged).unwrap();
-    let o = bin()
-        .arg("merge")
-        .args(&dirs)
-        .arg("--out")
-        .arg(d.join("mixed"))
-        .output()
-        .unwrap();
+    let o = merge(&dirs, &d.join("mixed"));
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
     assert!(
         text(&o).contains("different build than the sweep"),

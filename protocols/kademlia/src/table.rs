@@ -172,6 +172,27 @@ impl RoutingTable {
         &self.me
     }
 
+    /// Position of bucket `index`, created empty (refreshed `now`) if the
+    /// table has none yet.
+    fn bucket_or_insert(&mut self, index: u16, now: Time) -> usize {
+        match self.find(index) {
+            Ok(p) => p,
+            Err(p) => {
+                self.buckets.insert(
+                    p,
+                    Bucket {
+                        index,
+                        contacts: Vec::new(),
+                        replacements: Vec::new(),
+                        pinging: None,
+                        refreshed: now,
+                    },
+                );
+                p
+            }
+        }
+    }
+
     fn find(&self, index: u16) -> Result<usize, usize> {
         self.buckets.binary_search_by_key(&index, |b| b.index)
     }
@@ -195,22 +216,7 @@ impl RoutingTable {
             return Observed::Myself;
         };
         let k = self.k as usize;
-        let pos = match self.find(index) {
-            Ok(p) => p,
-            Err(p) => {
-                self.buckets.insert(
-                    p,
-                    Bucket {
-                        index,
-                        contacts: Vec::new(),
-                        replacements: Vec::new(),
-                        pinging: None,
-                        refreshed: now,
-                    },
-                );
-                p
-            }
-        };
+        let pos = self.bucket_or_insert(index, now);
         let b = &mut self.buckets[pos];
         let seen_s = secs(now);
         if let Some(i) = b.contacts.iter().position(|s| s.node == node) {
@@ -511,22 +517,7 @@ impl RoutingTable {
             return;
         }
         let k = self.k as usize;
-        let p = match self.find(index) {
-            Ok(p) => p,
-            Err(p) => {
-                self.buckets.insert(
-                    p,
-                    Bucket {
-                        index,
-                        contacts: Vec::new(),
-                        replacements: Vec::new(),
-                        pinging: None,
-                        refreshed: now,
-                    },
-                );
-                p
-            }
-        };
+        let p = self.bucket_or_insert(index, now);
         let b = &mut self.buckets[p];
         let room = k.saturating_sub(b.contacts.len());
         b.contacts.reserve_exact(room.min(nodes.len()));
