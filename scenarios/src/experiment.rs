@@ -312,6 +312,12 @@ pub fn check(s: &Scenario) -> Result<(), BuildError> {
     Ok(())
 }
 
+/// Build the scenario's network as `run` would (load and check the topology
+/// file, resolve gateways), without simulating. Returns the number of peers.
+pub fn check_topology(s: &Scenario) -> Result<u32, BuildError> {
+    Ok(topology(s)?.peers)
+}
+
 /// Progress callback: (side, simulated now, simulated end, events so far).
 pub type Progress<'a> = &'a mut dyn FnMut(&str, Time, Time, u64);
 

@@ -10,3 +10,4 @@ pub mod runner;
 pub mod schema;
 pub mod slurm;
 pub mod sweep;
+pub mod validate;

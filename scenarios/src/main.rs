@@ -4,11 +4,11 @@
 use anyhow::Result;
 use clap::{Args, Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
-use scenarios::load::{LoadError, Origin, Override, load};
+use scenarios::load::{Origin, Override};
 use scenarios::runner::{RunOptions, RunStatus, run_one};
 use scenarios::schema::Scenario;
 use scenarios::sweep::{self, Shard, SweepOptions};
-use scenarios::{bundled, experiment, slurm};
+use scenarios::{bundled, slurm};
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -169,14 +169,7 @@ fn read_text(name: &str) -> Result<(String, Origin), UserError> {
 
 fn read_scenario(name: &str, seed: Option<u64>, set: &[Override]) -> Result<Scenario, UserError> {
     let (text, origin) = read_text(name)?;
-    let mut s: Scenario =
-        load(&text, &origin, set).map_err(|e: LoadError| UserError(e.to_string()))?;
-    if let Some(seed) = seed {
-        s.scenario.seed = seed;
-    }
-    experiment::check(&s)
-        .map_err(|e| UserError(format!("{origin}: key `{}`: {}", e.field, e.message)))?;
-    Ok(s)
+    scenarios::validate::validate_text(&text, &origin, set, seed).map_err(UserError)
 }
 
 fn main() -> ExitCode {
