@@ -10,7 +10,15 @@
 //!
 //! Clients record one row per request in the `lookups` table, with the
 //! same columns as the Kademlia crate's rows (`hops` is 1, `table` is
-//! `directory`), so the two can be compared side by side.
+//! `directory`, `attempts` counts the requests sent), so the two can be
+//! compared side by side.
+//!
+//! A client retries like a real one: each attempt waits
+//! [`Client::timeout`] for the reply, and after a silent attempt the same
+//! request (same id) is sent again, up to [`Client::retries`] times; a
+//! reply to any attempt answers it. Its latency runs from the first send
+//! to the reply (or to the last attempt's timeout), so failed attempts are
+//! counted in it; every resend counts `dc.retries`.
 //!
 //! Like the protocol crates, nothing here reads a clock, a socket or
 //! global randomness.
@@ -76,7 +84,7 @@ impl Message for DirMsg {
 pub enum DirTimer {
     /// The site's next service completion.
     Completion,
-    /// A client request's deadline.
+    /// The deadline of a client request's current attempt.
     RequestTimeout {
         /// The request.
         rid: u32,
@@ -263,6 +271,8 @@ pub struct LookupRow {
     pub determined_ns: Option<u64>,
     /// `directory`.
     pub table: &'static str,
+    /// Requests sent (1 + retries; 0 when refused by the client itself).
+    pub attempts: Option<u32>,
 }
 
 /// A finished client request.
@@ -278,6 +288,8 @@ pub struct Finished {
     pub success: bool,
     /// For a get: the record's length if found.
     pub found: Option<u32>,
+    /// Requests sent (1 + retries).
+    pub attempts: u32,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -285,8 +297,10 @@ struct Pending {
     rid: u32,
     op: DirOp,
     start: Time,
+    /// Bytes of every attempt's request.
     bytes: u64,
     timer: TimerId,
+    attempts: u32,
 }
 
 /// A client of the directory.
@@ -294,8 +308,11 @@ struct Pending {
 pub struct Client {
     /// The site's address.
     pub site: NodeId,
-    /// How long to wait for a reply.
+    /// How long each attempt waits for a reply.
     pub timeout: Duration,
+    /// How many times a request is sent again after a silent attempt (0:
+    /// never; the request then fails at its first timeout).
+    pub retries: u32,
     /// Most requests outstanding; more fail at once.
     pub pending_max: usize,
     pending: Vec<Pending>,
@@ -307,11 +324,13 @@ pub struct Client {
 }
 
 impl Client {
-    /// A client of `site`.
+    /// A client of `site` that waits `timeout` for a reply and never
+    /// retries (set [`Client::retries`] to retry).
     pub fn new(site: NodeId, timeout: Duration) -> Client {
         Client {
             site,
             timeout,
+            retries: 0,
             pending_max: 1024,
             pending: Vec::new(),
             next_rid: 0,
@@ -323,10 +342,10 @@ impl Client {
     fn finish(
         &mut self,
         cx: &mut Cx<'_, DcNode>,
-        p: (DirOp, Time, u64),
+        p: (DirOp, Time, u64, u32),
         reply: Option<(&DirMsg, bool, Option<u32>)>,
     ) {
-        let (op, start, sent_bytes) = p;
+        let (op, start, sent_bytes, attempts) = p;
         let end = cx.now();
         let success = reply.is_some_and(|r| r.1);
         let found = reply.and_then(|r| r.2);
@@ -340,12 +359,13 @@ impl Client {
             end_ns: end.0,
             latency_ns: end.since(start).0,
             hops: reply.map(|_| 1),
-            messages: if reply.is_some() { 2 } else { 1 },
+            messages: attempts + u32::from(reply.is_some()),
             bytes: sent_bytes + reply.map_or(0, |r| r.0.wire_size()),
             success,
             exact: None,
             determined_ns: None,
             table: "directory",
+            attempts: Some(attempts),
         };
         cx.record("lookups", &row);
         if self.keep {
@@ -355,6 +375,7 @@ impl Client {
                 end,
                 success,
                 found,
+                attempts,
             });
         }
     }
@@ -367,7 +388,7 @@ impl Client {
         if self.pending.len() >= self.pending_max {
             cx.count("dc.client_refused", 1);
             let now = cx.now();
-            self.finish(cx, (op, now, 0), None);
+            self.finish(cx, (op, now, 0, 0), None);
             return;
         }
         cx.send(self.site, msg);
@@ -378,6 +399,7 @@ impl Client {
             start: cx.now(),
             bytes,
             timer,
+            attempts: 1,
         });
     }
 
@@ -396,15 +418,35 @@ impl Client {
         };
         let p = self.pending.remove(i);
         cx.cancel_timer(p.timer);
-        self.finish(cx, (p.op, p.start, p.bytes), Some((&msg, ok, found)));
+        self.finish(
+            cx,
+            (p.op, p.start, p.bytes, p.attempts),
+            Some((&msg, ok, found)),
+        );
     }
 
     fn on_timeout(&mut self, cx: &mut Cx<'_, DcNode>, rid: u32) {
-        if let Some(i) = self.pending.iter().position(|p| p.rid == rid) {
-            let p = self.pending.remove(i);
-            cx.count("dc.timeouts", 1);
-            self.finish(cx, (p.op, p.start, p.bytes), None);
+        let Some(i) = self.pending.iter().position(|p| p.rid == rid) else {
+            return;
+        };
+        cx.count("dc.timeouts", 1);
+        if self.pending[i].attempts <= self.retries {
+            // Send the same request again; a reply to any attempt answers.
+            let msg = DirMsg::Request {
+                rid,
+                op: self.pending[i].op,
+            };
+            let bytes = msg.wire_size();
+            cx.send(self.site, msg);
+            cx.count("dc.retries", 1);
+            let p = &mut self.pending[i];
+            p.attempts += 1;
+            p.bytes += bytes;
+            p.timer = cx.set_timer(self.timeout, DirTimer::RequestTimeout { rid });
+            return;
         }
+        let p = self.pending.remove(i);
+        self.finish(cx, (p.op, p.start, p.bytes, p.attempts), None);
     }
 }
 
