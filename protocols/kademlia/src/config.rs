@@ -3,6 +3,7 @@
 //! [`Config::bucket_spread`]).
 
 use crate::key::{KEY_BITS_DEFAULT, valid_width};
+pub use crate::lookup::Termination;
 use sim_core::Duration;
 
 /// How long an RPC may take before its peer counts as unresponsive.
@@ -123,6 +124,13 @@ pub struct Config {
     /// buckets and 4 refresh lookups per bucket, 0.1579 ± 0.0017 over
     /// tables filled from full knowledge.
     pub bucket_spread: bool,
+    /// When a lookup may stop (see [`crate::lookup`]). The paper's rule
+    /// ([`Termination::KClosest`]) by default: every result of the
+    /// crate's published measurements was made with it.
+    /// [`Termination::ClosestAnswered`] stops once the closest known
+    /// contacts have answered (and a grace period has passed), as deployed
+    /// DHTs do; it does not wait for an RPC timeout of one of the k closest.
+    pub termination: Termination,
 }
 
 impl Config {
@@ -167,6 +175,7 @@ impl Default for Config {
             refresh_on_join: true,
             join_refresh_targets: 4,
             bucket_spread: true,
+            termination: Termination::KClosest,
         }
     }
 }
@@ -203,6 +212,11 @@ impl Config {
         }
         if self.ops_max == 0 || self.rpcs_pending_max == 0 {
             return bad("ops_max and rpcs_pending_max must be positive");
+        }
+        if let Termination::ClosestAnswered { n, .. } = self.termination
+            && (n == 0 || n > self.k)
+        {
+            return bad("termination: closest-answered needs 1 <= n <= k");
         }
         if let RpcTimeout::Adaptive { floor, cap, .. } = self.rpc_timeout
             && floor > cap

@@ -8,16 +8,45 @@
 //! back. The lookup never sends, never reads a clock and never draws a
 //! random number.
 //!
-//! It finishes when the `k` closest peers it knows (ignoring those that
-//! failed) have all answered, when no peer is left to contact and none is
-//! waited for, or when it has sent `rpcs_max` requests.
+//! It finishes when its [`Termination`] rule holds, when no peer is left
+//! to contact and none is waited for, or when it has sent `rpcs_max`
+//! requests. The rules:
+//!
+//! - [`Termination::KClosest`] (the paper's rule, and rust-libp2p's with
+//!   `num_results = k`): the `k` closest peers it knows (ignoring those that
+//!   failed) have all answered.
+//! - [`Termination::ClosestAnswered`] (rust-libp2p's `ClosestPeersIter` with
+//!   a `num_results` below `k`, and the BitTorrent DHTs' "closest nodes
+//!   responded" stop, plus a grace period): the `n` closest peers it knows
+//!   (ignoring those that failed) have all answered — so no closer peer is
+//!   waited for or still to be contacted — and `wait` has passed since the
+//!   last of them answered; or the paper's rule holds first. During the wait
+//!   the lookup goes on as usual, so more of the k closest can answer.
+//!   Both rules count answers in the same way: a lookup never ends before
+//!   the closest peer it knows (that did not fail) has answered, unless it
+//!   runs out of peers or requests.
 //!
 //! A peer whose RPC timed out becomes `Unresponsive`; it no longer occupies
 //! one of the α slots. This implementation drops the RPC at its timeout, so
 //! a late answer is not accepted (rust-libp2p accepts it).
 
 use crate::key::{Distance, Key};
-use sim_core::{NodeId, Time};
+use sim_core::{Duration, NodeId, Time};
+
+/// When a lookup may stop (see the [module documentation](self)).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Termination {
+    /// The paper's rule: the `k` closest known peers have all answered.
+    KClosest,
+    /// The `n` closest known peers have all answered and `wait` has passed
+    /// since the last of them did (or the paper's rule holds first).
+    ClosestAnswered {
+        /// How many of the closest known peers must have answered (1 to k).
+        n: usize,
+        /// Grace period after the last of them answered.
+        wait: Duration,
+    },
+}
 
 /// What the lookup knows about one peer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -99,8 +128,11 @@ pub struct Lookup {
     peers: Vec<LookupPeer>,
     /// [`Lookup::next`] returned `Wait` and nothing was reported since, so
     /// it would return `Wait` again (the caller asks every operation after
-    /// every input; this makes asking an idle lookup O(1)).
+    /// every input; this makes asking an idle lookup O(1)) until `wake`.
     idle: bool,
+    termination: Termination,
+    /// When the termination rule's wait ends, if it is running.
+    wake: Option<Time>,
 }
 
 impl Lookup {
@@ -124,11 +156,42 @@ impl Lookup {
             state: LookupState::Iterating { no_progress: 0 },
             peers: Vec::new(),
             idle: false,
+            termination: Termination::KClosest,
+            wake: None,
         };
         for (d, n) in seeds {
             l.insert(n, d, 0);
         }
         l
+    }
+
+    /// Use `t` as the termination rule (the default is
+    /// [`Termination::KClosest`]). `n` is clamped to `1..=k`.
+    pub fn with_termination(mut self, t: Termination) -> Lookup {
+        self.termination = match t {
+            Termination::KClosest => t,
+            Termination::ClosestAnswered { n, wait } => Termination::ClosestAnswered {
+                n: n.clamp(1, self.k),
+                wait,
+            },
+        };
+        self
+    }
+
+    /// The termination rule.
+    pub fn termination(&self) -> Termination {
+        self.termination
+    }
+
+    /// When the lookup should be asked [`Lookup::next`] again even if
+    /// nothing is reported: the end of the termination rule's wait, while
+    /// it runs (None otherwise).
+    pub fn wake_at(&self) -> Option<Time> {
+        if self.state == LookupState::Finished {
+            None
+        } else {
+            self.wake
+        }
     }
 
     /// The target.
@@ -250,13 +313,56 @@ impl Lookup {
     }
 
     /// What to do next. Call repeatedly until it returns `Wait` or
-    /// `Finished`; each `Contact` marks the peer `Waiting` at `now`.
+    /// `Finished`; each `Contact` marks the peer `Waiting` at `now`. With
+    /// [`Termination::ClosestAnswered`], call it again at
+    /// [`Lookup::wake_at`] even if nothing was reported.
     pub fn next(&mut self, now: Time) -> LookupAction {
         if self.state == LookupState::Finished {
             return LookupAction::Finished;
         }
-        if self.idle {
+        if self.idle && self.wake.is_none_or(|w| now < w) {
             return LookupAction::Wait;
+        }
+        self.idle = false;
+        // The closest known peers that answered, counted up to the first
+        // one still waited for or not contacted (a closer peer still
+        // waited for means the closest are not settled yet, as in
+        // rust-libp2p); those that failed are skipped.
+        let mut succeeded = 0usize;
+        let mut last_answer = Time::ZERO;
+        let need = match self.termination {
+            Termination::KClosest => self.k,
+            Termination::ClosestAnswered { n, .. } => n,
+        };
+        self.wake = None;
+        for p in &self.peers {
+            match p.state {
+                PeerState::Waiting(_) | PeerState::NotContacted => break,
+                PeerState::Succeeded(t) => {
+                    succeeded += 1;
+                    if succeeded <= need {
+                        last_answer = last_answer.max(t);
+                    }
+                    if succeeded >= self.k {
+                        break;
+                    }
+                }
+                PeerState::Failed(_) | PeerState::Unresponsive(_) => {}
+            }
+        }
+        if succeeded >= self.k {
+            self.state = LookupState::Finished;
+            return LookupAction::Finished;
+        }
+        if let Termination::ClosestAnswered { wait, .. } = self.termination
+            && succeeded >= need
+        {
+            let due = last_answer.saturating_add(wait);
+            if now >= due {
+                self.state = LookupState::Finished;
+                return LookupAction::Finished;
+            }
+            self.wake = Some(due);
         }
         let parallelism = match self.state {
             LookupState::Stalled => self.k,
@@ -267,34 +373,19 @@ impl Lookup {
             .iter()
             .filter(|p| matches!(p.state, PeerState::Waiting(_)))
             .count();
-        let mut succeeded = 0usize;
-        // A closer peer still waited for means the k closest are not
-        // settled yet (as in rust-libp2p).
-        let mut settled = true;
-        for i in 0..self.peers.len() {
-            match self.peers[i].state {
-                PeerState::Waiting(_) => settled = false,
-                PeerState::Succeeded(_) if settled => {
-                    succeeded += 1;
-                    if succeeded >= self.k {
-                        self.state = LookupState::Finished;
-                        return LookupAction::Finished;
-                    }
-                }
-                PeerState::NotContacted => {
-                    if self.rpcs >= self.rpcs_max {
-                        break;
-                    }
-                    if waiting < parallelism {
-                        self.peers[i].state = PeerState::Waiting(now);
-                        self.rpcs += 1;
-                        return LookupAction::Contact(self.peers[i].node);
-                    }
-                    self.idle = true;
-                    return LookupAction::Wait;
-                }
-                PeerState::Succeeded(_) | PeerState::Failed(_) | PeerState::Unresponsive(_) => {}
+        if let Some(i) = self
+            .peers
+            .iter()
+            .position(|p| p.state == PeerState::NotContacted)
+            && self.rpcs < self.rpcs_max
+        {
+            if waiting < parallelism {
+                self.peers[i].state = PeerState::Waiting(now);
+                self.rpcs += 1;
+                return LookupAction::Contact(self.peers[i].node);
             }
+            self.idle = true;
+            return LookupAction::Wait;
         }
         if waiting > 0 {
             self.idle = true;
@@ -331,6 +422,16 @@ mod tests {
     /// A toy network: node n is at distance n from the target and knows
     /// the nodes at distances n/2 .. n/2 + fanout.
     fn run_toy(n_start: u64, k: usize, alpha: usize, dead: &[u64]) -> (Vec<u64>, Lookup) {
+        run_toy_with(n_start, k, alpha, dead, Termination::KClosest)
+    }
+
+    fn run_toy_with(
+        n_start: u64,
+        k: usize,
+        alpha: usize,
+        dead: &[u64],
+        t: Termination,
+    ) -> (Vec<u64>, Lookup) {
         let mut l = Lookup::new(
             Key::zero(160),
             k,
@@ -338,7 +439,8 @@ mod tests {
             64,
             1000,
             [(d(n_start), NodeId(n_start as u32))],
-        );
+        )
+        .with_termination(t);
         let mut now = 0u64;
         let mut inflight: Vec<NodeId> = Vec::new();
         for _ in 0..10_000 {
@@ -379,7 +481,153 @@ mod tests {
         assert!(matches!(l.peers()[0].state, PeerState::Unresponsive(_)));
     }
 
+    #[test]
+    fn closest_answered_stops_once_the_closest_has_answered() {
+        let rule = Termination::ClosestAnswered {
+            n: 1,
+            wait: Duration::ZERO,
+        };
+        let (full, lf) = run_toy(1000, 8, 3, &[]);
+        let (r, l) = run_toy_with(1000, 8, 3, &[], rule);
+        // The same closest node, with no more requests.
+        assert_eq!(r[0], full[0]);
+        assert_eq!(r[0], 0);
+        assert!(l.rpcs() <= lf.rpcs(), "{} vs {}", l.rpcs(), lf.rpcs());
+        assert!(matches!(l.peers()[0].state, PeerState::Succeeded(_)));
+        // A dead closest peer is skipped as by the paper's rule.
+        let (r, l) = run_toy_with(1000, 8, 3, &[1], rule);
+        assert_eq!(r[0], 2);
+        assert!(matches!(l.peers()[0].state, PeerState::Unresponsive(_)));
+    }
+
+    #[test]
+    fn closest_answered_waits_its_grace_period_and_asks_to_be_woken() {
+        let wait = Duration(10);
+        let mut l = Lookup::new(
+            Key::zero(160),
+            4,
+            1,
+            64,
+            1000,
+            [(d(5), NodeId(5)), (d(9), NodeId(9))],
+        )
+        .with_termination(Termination::ClosestAnswered { n: 1, wait });
+        assert_eq!(l.next(Time(0)), LookupAction::Contact(NodeId(5)));
+        assert_eq!(l.next(Time(0)), LookupAction::Wait);
+        assert_eq!(l.wake_at(), None);
+        // The closest answers with nothing closer: the grace period runs.
+        l.on_success(NodeId(5), Time(3), []);
+        assert_eq!(l.next(Time(3)), LookupAction::Contact(NodeId(9)));
+        assert_eq!(l.next(Time(3)), LookupAction::Wait);
+        assert_eq!(l.wake_at(), Some(Time(13)));
+        // Asked again before the end of the wait (idle), it still waits;
+        // at the end it finishes although 9 has not answered.
+        assert_eq!(l.next(Time(12)), LookupAction::Wait);
+        assert_eq!(l.next(Time(13)), LookupAction::Finished);
+        assert_eq!(l.wake_at(), None);
+        assert_eq!(l.result().map(|p| p.node).collect::<Vec<_>>(), [NodeId(5)]);
+
+        // A closer peer learned during the wait is asked, and the wait
+        // restarts from its answer.
+        let seeds = [(d(5), NodeId(5)), (d(9), NodeId(9)), (d(30), NodeId(30))];
+        let mut l = Lookup::new(Key::zero(160), 4, 3, 64, 1000, seeds)
+            .with_termination(Termination::ClosestAnswered { n: 1, wait });
+        assert_eq!(l.next(Time(0)), LookupAction::Contact(NodeId(5)));
+        assert_eq!(l.next(Time(0)), LookupAction::Contact(NodeId(9)));
+        assert_eq!(l.next(Time(0)), LookupAction::Contact(NodeId(30)));
+        l.on_success(NodeId(5), Time(1), []);
+        assert_eq!(l.next(Time(1)), LookupAction::Wait);
+        assert_eq!(l.wake_at(), Some(Time(11)));
+        l.on_success(NodeId(9), Time(2), [(d(2), NodeId(2))]);
+        assert_eq!(l.next(Time(2)), LookupAction::Contact(NodeId(2)));
+        assert_eq!(l.wake_at(), None);
+        assert_eq!(l.next(Time(11)), LookupAction::Wait);
+        l.on_success(NodeId(2), Time(12), []);
+        assert_eq!(l.next(Time(12)), LookupAction::Wait);
+        assert_eq!(l.wake_at(), Some(Time(22)));
+        assert_eq!(l.next(Time(21)), LookupAction::Wait);
+        assert_eq!(l.next(Time(22)), LookupAction::Finished);
+        // With nothing left to wait for, it finishes at once.
+        let mut l = Lookup::new(Key::zero(160), 4, 1, 64, 1000, [(d(5), NodeId(5))])
+            .with_termination(Termination::ClosestAnswered { n: 1, wait });
+        assert_eq!(l.next(Time(0)), LookupAction::Contact(NodeId(5)));
+        l.on_success(NodeId(5), Time(1), []);
+        assert_eq!(l.next(Time(1)), LookupAction::Finished);
+    }
+
+    fn termination_strategy() -> impl Strategy<Value = Termination> {
+        prop_oneof![
+            Just(Termination::KClosest),
+            (1usize..8, 0u64..6).prop_map(|(n, w)| Termination::ClosestAnswered {
+                n,
+                wait: Duration(w)
+            }),
+        ]
+    }
+
     proptest! {
+        /// Whatever the answers and the termination rule, a lookup that
+        /// finishes with requests to spare has heard from the closest peer
+        /// it knows that did not fail, none closer is still waited for,
+        /// and with `ClosestAnswered` it finished no earlier than `wait`
+        /// after the `n` closest answered (unless the paper's rule held
+        /// first, or nothing was left to wait for).
+        #[test]
+        fn no_rule_stops_before_the_closest_known_answered(
+            seeds in proptest::collection::vec(1u64..1_000_000, 1..30),
+            answers in proptest::collection::vec((0u8..3, 0u8..4, proptest::collection::vec(0u64..1_000_000, 0..8)), 0..300),
+            k in 1usize..8, alpha in 1usize..4,
+            rule in termination_strategy(),
+        ) {
+            let mut l = Lookup::new(Key::zero(160), k, alpha, 32, 1000,
+                seeds.iter().map(|&s| (d(s), NodeId(s as u32)))).with_termination(rule);
+            let mut inflight: Vec<NodeId> = Vec::new();
+            let mut it = answers.into_iter();
+            let mut now = 0u64;
+            let mut finished = false;
+            for _ in 0..2000 {
+                loop {
+                    match l.next(Time(now)) {
+                        LookupAction::Contact(n) => inflight.push(n),
+                        LookupAction::Wait => break,
+                        LookupAction::Finished => { finished = true; break; }
+                    }
+                }
+                if finished { break; }
+                prop_assert!(l.wake_at().is_none_or(|w| w > Time(now)));
+                // Answers come 1 to 4 ticks apart; the wake-up may come first.
+                let (kind, gap, closer) = it.next().unwrap_or((2, 1, Vec::new()));
+                let t = now + 1 + gap as u64;
+                if let Some(w) = l.wake_at() && w < Time(t) {
+                    now = w.0;
+                    continue;
+                }
+                now = t;
+                let n = inflight.remove(0);
+                match kind {
+                    0 | 1 => l.on_success(n, Time(now),
+                        closer.into_iter().map(|c| (d(c), NodeId(c as u32)))),
+                    _ => l.on_timeout(n, Time(now)),
+                }
+            }
+            prop_assert!(finished);
+            let ps = l.peers();
+            let live: Vec<&LookupPeer> = ps.iter()
+                .filter(|p| !matches!(p.state, PeerState::Failed(_) | PeerState::Unresponsive(_)))
+                .collect();
+            if let Some(first) = live.first() {
+                prop_assert!(matches!(first.state, PeerState::Succeeded(_)), "{:?}", ps);
+            }
+            if let Termination::ClosestAnswered { n, wait } = l.termination() {
+                let settled = live.iter().take_while(|p| matches!(p.state, PeerState::Succeeded(_))).count();
+                let waited_for = live.iter().any(|p| matches!(p.state, PeerState::Waiting(_)));
+                if settled < k && waited_for {
+                    let last = live.iter().take(n).filter_map(|p| p.state.resolved_at()).max().unwrap();
+                    prop_assert!(Time(now) >= last + wait);
+                }
+            }
+        }
+
         /// Whatever the answers, the lookup finishes within its request
         /// budget, never has more than k requests in flight, its peers stay
         /// sorted and distinct, the result is the closest answered peers,

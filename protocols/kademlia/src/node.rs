@@ -7,6 +7,7 @@
 //! those answers.
 
 use crate::key::IdTable;
+use crate::lookup::Termination;
 use crate::message::{KadMsg, WireContact};
 use crate::oracle::{determined_at, true_closest};
 use crate::protocol::{Command, Event, Input, Kademlia, OpKind, Outcome, Output, Timer};
@@ -32,7 +33,9 @@ pub struct Completed {
     /// The event.
     pub event: Event,
     /// Whether the result equals the true k closest live nodes (with the
-    /// oracle, for `FindClosest`).
+    /// oracle, for `FindClosest`); with [`Termination::ClosestAnswered`],
+    /// whether its first `n` entries are the true `n` closest live nodes
+    /// (what that rule promises).
     pub exact: Option<bool>,
     /// The true closest live node at the end (with the oracle).
     pub closest_live: Option<NodeId>,
@@ -61,7 +64,9 @@ pub struct LookupRow {
     pub bytes: u64,
     /// The operation produced a result (nodes, a value, a stored copy).
     pub success: bool,
-    /// Result equals the true k closest live nodes (oracle; empty without).
+    /// Result equals the true k closest live nodes (oracle; empty without);
+    /// with [`Termination::ClosestAnswered`], its first `n` entries are the
+    /// true `n` closest.
     pub exact: Option<bool>,
     /// Time from start until the true closest live node was determined
     /// (oracle; empty if never or without oracle), ns.
@@ -69,6 +74,9 @@ pub struct LookupRow {
     /// `warm` when the routing table came from global knowledge, `joined`
     /// when it was built by the protocol.
     pub table: &'static str,
+    /// Always empty: a lookup is not retried as a whole (the column is
+    /// shared with the directory's rows, which count their attempts).
+    pub attempts: Option<u32>,
 }
 
 /// A Kademlia node in the simulator.
@@ -151,7 +159,14 @@ impl KadNode {
             let truth = true_closest(ids, &e.key, k, Some(cx.me()), |n| cx.oracle_is_up(n));
             if let Outcome::Closest(found) = &e.outcome {
                 let got: Vec<NodeId> = found.iter().map(|c| c.node).collect();
-                done.exact = Some(got == truth);
+                done.exact = Some(match self.kad.config().termination {
+                    Termination::KClosest => got == truth,
+                    // The rule promises the n closest: compare those.
+                    Termination::ClosestAnswered { n, .. } => {
+                        let m = n.min(truth.len());
+                        got.len() >= m && got[..m] == truth[..m]
+                    }
+                });
             }
             done.closest_live = truth.first().copied();
             done.determined_at = done
@@ -180,6 +195,7 @@ impl KadNode {
                 exact: done.exact,
                 determined_ns: done.determined_at.map(|t| t.since(r.started).0),
                 table: if self.warm { "warm" } else { "joined" },
+                attempts: None,
             };
             cx.record("lookups", &row);
         }

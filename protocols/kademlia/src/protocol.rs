@@ -22,7 +22,7 @@
 
 use crate::config::{Config, RpcTimeout};
 use crate::key::{Distance, IdTable, Key};
-use crate::lookup::{Lookup, LookupAction, LookupPeer, PeerState};
+use crate::lookup::{Lookup, LookupAction, LookupPeer, PeerState, Termination};
 use crate::message::{KadMsg, Request, Response, Value, WireContact};
 use crate::store::{Record, RecordStore};
 use crate::table::{Observed, RoutingTable};
@@ -44,19 +44,23 @@ pub enum Timer {
     Expire,
     /// Retry a join that found nobody.
     Rejoin,
+    /// The earliest end of a lookup's termination wait
+    /// ([`Termination::ClosestAnswered`](crate::lookup::Termination)).
+    Lookup,
 }
 
 impl Timer {
     /// Every timer, in firing order for equal deadlines.
-    pub const ALL: [Timer; 5] = [
+    pub const ALL: [Timer; 6] = [
         Timer::Rpc,
         Timer::Refresh,
         Timer::Republish,
         Timer::Expire,
         Timer::Rejoin,
+        Timer::Lookup,
     ];
     /// Number of timers.
-    pub const COUNT: usize = 5;
+    pub const COUNT: usize = 6;
     /// Index into a per-timer table.
     pub const fn index(self) -> usize {
         self as usize
@@ -479,6 +483,7 @@ impl Kademlia {
         }
         if self.running {
             self.drive_ops(now, rng);
+            self.arm_lookup_timer();
         }
     }
 
@@ -570,6 +575,23 @@ impl Kademlia {
         }
     }
 
+    /// Arm [`Timer::Lookup`] for the earliest end of a lookup's
+    /// termination wait.
+    fn arm_lookup_timer(&mut self) {
+        if self.cfg.termination == Termination::KClosest {
+            return;
+        }
+        if let Some(t) = self
+            .ops
+            .iter()
+            .filter(|o| o.phase == Phase::Lookup)
+            .filter_map(|o| o.lookup.wake_at())
+            .min()
+        {
+            self.arm(Timer::Lookup, t);
+        }
+    }
+
     fn on_timer<R: Rng + ?Sized>(&mut self, now: Time, rng: &mut R, t: Timer) {
         match self.deadlines[t.index()] {
             Some(d) if d <= now => self.deadlines[t.index()] = None,
@@ -594,6 +616,8 @@ impl Kademlia {
                 }
             }
             Timer::Rejoin => self.join(now),
+            // The operations are driven after every input.
+            Timer::Lookup => {}
         }
     }
 
@@ -800,7 +824,8 @@ impl Kademlia {
             self.cfg.lookup_peers_max,
             self.cfg.lookup_rpcs_max,
             seeds,
-        );
+        )
+        .with_termination(self.cfg.termination);
         self.ops.push(Op {
             id,
             tag,
