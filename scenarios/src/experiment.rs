@@ -13,7 +13,9 @@
 
 use crate::schema::{Scenario, TopologyKind};
 use datacenter::{Client, DcNode, DirOp, Site, SiteConfig};
-use kademlia::{Command, Config, IdTable, KadNode, Kademlia, Key, Observe, RpcTimeout};
+use kademlia::{
+    Command, Config, IdTable, KadNode, Kademlia, Key, Observe, RpcTimeout, Termination,
+};
 use rand::RngExt;
 use sim_core::churn::{Alternating, Dist, Group};
 use sim_core::net::Network;
@@ -243,10 +245,70 @@ fn kad_config(s: &Scenario) -> Result<Config, BuildError> {
         rpc_timeout: RpcTimeout::Fixed(k.rpc_timeout),
         bucket_spread: k.bucket_spread,
         join_refresh_targets: k.join_refresh_targets as usize,
+        termination: termination(s)?,
         ..Config::default()
     };
     cfg.validate().map_err(|e| bad("kademlia", e.0))?;
     Ok(cfg)
+}
+
+/// The lookup termination rule of `[kademlia]`.
+fn termination(s: &Scenario) -> Result<Termination, BuildError> {
+    let k = &s.kademlia;
+    match k.termination.as_str() {
+        "k-closest" => Ok(Termination::KClosest),
+        "closest-answered" => {
+            if k.termination_results == 0 || k.termination_results > k.k {
+                return Err(bad(
+                    "kademlia.termination_results",
+                    format!("{}: expected 1 to k = {}", k.termination_results, k.k),
+                ));
+            }
+            if k.termination_wait > TERMINATION_WAIT_MAX {
+                return Err(bad(
+                    "kademlia.termination_wait",
+                    format!(
+                        "{}: expected at most {TERMINATION_WAIT_MAX}",
+                        k.termination_wait
+                    ),
+                ));
+            }
+            Ok(Termination::ClosestAnswered {
+                n: k.termination_results as usize,
+                wait: k.termination_wait,
+            })
+        }
+        other => Err(bad(
+            "kademlia.termination",
+            format!(
+                "{:?}: expected \"k-closest\" or \"closest-answered\"",
+                other.chars().take(60).collect::<String>()
+            ),
+        )),
+    }
+}
+
+/// Longest `kademlia.termination_wait`.
+const TERMINATION_WAIT_MAX: Duration = Duration::from_secs(3_600);
+/// Most `datacenter.retries`.
+const RETRIES_MAX: u32 = 100;
+
+/// The baseline client's retry policy: (attempt timeout, retries).
+fn retry_policy(s: &Scenario) -> Result<(Duration, u32), BuildError> {
+    let d = &s.datacenter;
+    if d.attempt_timeout.0 == 0 || d.attempt_timeout > Duration::from_secs(3_600) {
+        return Err(bad(
+            "datacenter.attempt_timeout",
+            format!("{}: expected more than 0 and at most 1h", d.attempt_timeout),
+        ));
+    }
+    if d.retries > RETRIES_MAX {
+        return Err(bad(
+            "datacenter.retries",
+            format!("{}: expected 0 to {RETRIES_MAX}", d.retries),
+        ));
+    }
+    Ok((d.attempt_timeout, d.retries))
 }
 
 /// Everything a run produced, before it is written.
@@ -282,6 +344,7 @@ pub fn check(s: &Scenario) -> Result<(), BuildError> {
         ));
     }
     kad_config(s)?;
+    retry_policy(s)?;
     churn_model(s)?;
     match s.topology.kind {
         TopologyKind::Internet if s.topology.nodes.is_none() => {
@@ -430,12 +493,13 @@ pub fn run(
             .map_err(|e| bad("datacenter", e))?;
     }
     let site = NodeId(built.site);
-    // A client gives up after the DHT's worst case: as many timeouts as a
-    // lookup can wait in a row (at most `alpha` in parallel).
-    let timeout = Duration(s.kademlia.rpc_timeout.0.saturating_mul(4));
+    // A client waits `attempt_timeout` for each attempt and retries up to
+    // `retries` times.
+    let (timeout, retries) = retry_policy(s)?;
     for i in 0..built.site {
         let node = Dir(DcNode::Client({
             let mut c = Client::new(site, timeout);
+            c.retries = retries;
             c.keep = false;
             c
         }));

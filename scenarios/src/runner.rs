@@ -107,13 +107,14 @@ pub fn run_one(s: &Scenario, opts: &RunOptions, progress: Progress<'_>) -> Resul
         ""
     };
     let notes = format!(
-        "Topology: {}. Seed {}. Warm-up {}, then {} of requests from {} clients (one every {} on average each).{warm}",
+        "Topology: {}. Seed {}. Warm-up {}, then {} of requests from {} clients (one every {} on average each).{warm} {}",
         out.topology,
         s.scenario.seed,
         s.scenario.warmup,
         s.scenario.duration,
         s.workload.clients,
-        s.workload.mean_gap
+        s.workload.mean_gap,
+        policies(s)
     );
     let analysis = analysis::report::write(stage.dir(), &title, &notes, s.output.plots)?;
     let dir = stage.commit()?;
@@ -121,6 +122,46 @@ pub fn run_one(s: &Scenario, opts: &RunOptions, progress: Progress<'_>) -> Resul
         dir,
         summary: analysis.summary,
     })
+}
+
+/// How each side ends a request: the DHT's lookup termination rule and
+/// the directory client's retry policy.
+fn policies(s: &Scenario) -> String {
+    let k = &s.kademlia;
+    let p2p = if k.termination == "closest-answered" {
+        let (who, exact) = match k.termination_results {
+            1 => (
+                "the closest known node has".to_string(),
+                "the first result is the true closest live node".to_string(),
+            ),
+            n => (
+                format!("the {n} closest known nodes have"),
+                format!("the first {n} results are the true {n} closest live nodes"),
+            ),
+        };
+        format!(
+            "P2P lookups stop {} after {who} answered with none closer pending (`closest-answered`; `exact` means {exact}).",
+            k.termination_wait
+        )
+    } else {
+        format!(
+            "P2P lookups stop when the k = {} closest known nodes have all answered (`k-closest`, the paper's rule).",
+            k.k
+        )
+    };
+    let d = &s.datacenter;
+    let dc = if d.retries == 0 {
+        format!(
+            "Directory clients send each request once and give up after {} (no retries).",
+            d.attempt_timeout
+        )
+    } else {
+        format!(
+            "Directory clients wait {} per attempt and retry up to {} times (latency counted from the first send; `attempts` in `lookups.csv`).",
+            d.attempt_timeout, d.retries
+        )
+    };
+    format!("{p2p} {dc}")
 }
 
 /// The two systems must have received exactly the same requests.

@@ -182,6 +182,20 @@ pub struct KademliaSpec {
     /// Refresh lookups per bucket when a node joins (1 in the paper).
     #[serde(default = "default_join_refresh_targets")]
     pub join_refresh_targets: u32,
+    /// When a lookup stops: `k-closest` (the paper's rule: the k closest
+    /// known nodes have all answered) or `closest-answered` (the
+    /// `termination_results` closest known nodes have answered, none closer
+    /// is pending, and `termination_wait` has passed since).
+    #[serde(default = "default_termination")]
+    pub termination: String,
+    /// With `closest-answered`: how long a lookup goes on after its closest
+    /// known nodes answered (to hear from more of the k closest).
+    #[serde(default = "default_termination_wait")]
+    pub termination_wait: Duration,
+    /// With `closest-answered`: how many of the closest known nodes must
+    /// have answered (1 to k).
+    #[serde(default = "default_termination_results")]
+    pub termination_results: u32,
 }
 
 fn default_k() -> u32 {
@@ -205,6 +219,15 @@ fn default_bucket_spread() -> bool {
 fn default_join_refresh_targets() -> u32 {
     kademlia::Config::default().join_refresh_targets as u32
 }
+fn default_termination() -> String {
+    "closest-answered".to_string()
+}
+fn default_termination_wait() -> Duration {
+    Duration::from_millis(100)
+}
+fn default_termination_results() -> u32 {
+    1
+}
 
 impl Default for KademliaSpec {
     fn default() -> Self {
@@ -216,6 +239,9 @@ impl Default for KademliaSpec {
             start: default_start(),
             bucket_spread: default_bucket_spread(),
             join_refresh_targets: default_join_refresh_targets(),
+            termination: default_termination(),
+            termination_wait: default_termination_wait(),
+            termination_results: default_termination_results(),
         }
     }
 }
@@ -252,6 +278,14 @@ pub struct DatacenterSpec {
     /// Mean outage length.
     #[serde(default = "default_mttr")]
     pub mttr: Duration,
+    /// How long a client waits for the reply to one attempt of a request.
+    #[serde(default = "default_attempt_timeout")]
+    pub attempt_timeout: Duration,
+    /// How many times a client sends a request again after a silent
+    /// attempt (0: never). A request fails after `retries + 1` silent
+    /// attempts, `attempt_timeout × (retries + 1)` after it was first sent.
+    #[serde(default = "default_retries")]
+    pub retries: u32,
 }
 
 fn default_servers() -> u32 {
@@ -269,6 +303,16 @@ fn default_site_rate() -> Rate {
 fn default_mttr() -> Duration {
     Duration::from_secs(3_600)
 }
+/// The DHT's default per-RPC timeout: both sides wait as long for one
+/// message exchange.
+fn default_attempt_timeout() -> Duration {
+    Duration::from_secs(1)
+}
+/// With 1 s attempts, a request is given up 4 s after it was first sent,
+/// the deadline the baseline had before it retried (4 RPC timeouts).
+fn default_retries() -> u32 {
+    3
+}
 
 impl Default for DatacenterSpec {
     fn default() -> Self {
@@ -279,6 +323,8 @@ impl Default for DatacenterSpec {
             capacity: default_site_rate(),
             mtbf: None,
             mttr: default_mttr(),
+            attempt_timeout: default_attempt_timeout(),
+            retries: default_retries(),
         }
     }
 }

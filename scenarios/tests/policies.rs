@@ -1,0 +1,136 @@
+//! The lookup termination rule and the directory's retry policy: bad values
+//! give clear errors, and `report.md` states which ones ran.
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_scenarios"))
+}
+
+fn tmp(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("pc-policies-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// 30 internet peers, one simulated minute of lookups.
+const SMALL: &str = r#"
+[scenario]
+name = "policies"
+seed = 3
+warmup = "1min"
+duration = "1min"
+
+[topology]
+kind = "internet"
+nodes = 30
+
+[workload]
+clients = 10
+mean_gap = "10s"
+
+[output]
+plots = false
+"#;
+
+#[test]
+fn bad_policies_give_clear_errors() {
+    let d = tmp("bad");
+    let p = d.join("s.toml");
+    std::fs::write(&p, SMALL).unwrap();
+    let long = "x".repeat(500);
+    let cases: Vec<(String, Vec<&str>)> = vec![
+        (
+            "kademlia.termination=closest".into(),
+            vec!["kademlia.termination", "k-closest", "closest-answered"],
+        ),
+        (
+            format!("kademlia.termination={long}"),
+            vec!["kademlia.termination", "k-closest"],
+        ),
+        (
+            "kademlia.termination_results=21".into(),
+            vec!["kademlia.termination_results", "1 to k = 20"],
+        ),
+        (
+            "kademlia.termination_results=0".into(),
+            vec!["kademlia.termination_results", "1 to k"],
+        ),
+        (
+            "kademlia.termination_wait=2h".into(),
+            vec!["kademlia.termination_wait", "at most"],
+        ),
+        (
+            "datacenter.attempt_timeout=0s".into(),
+            vec!["datacenter.attempt_timeout", "more than 0"],
+        ),
+        (
+            "datacenter.retries=1000".into(),
+            vec!["datacenter.retries", "0 to 100"],
+        ),
+    ];
+    for (set, wants) in cases {
+        let o = bin()
+            .args(["validate"])
+            .arg(&p)
+            .args(["--set", &set])
+            .output()
+            .unwrap();
+        let e = stderr(&o);
+        assert_eq!(o.status.code(), Some(2), "{set}: {e}");
+        assert!(!e.contains("panicked"), "{set}: {e}");
+        for w in wants {
+            assert!(e.contains(w), "{set}: {w:?} not in {e}");
+        }
+        assert!(!e.contains(&long), "the long value is echoed in full");
+    }
+}
+
+fn report(out: &PathBuf) -> String {
+    let run = std::fs::read_dir(out.join("policies"))
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    std::fs::read_to_string(run.join("report.md")).unwrap()
+}
+
+#[test]
+fn the_report_states_each_sides_policy() {
+    let d = tmp("report");
+    let p = d.join("s.toml");
+    std::fs::write(&p, SMALL).unwrap();
+
+    let out = d.join("default");
+    let o = bin().arg(&p).arg("--out").arg(&out).output().unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    let r = report(&out);
+    assert!(r.contains("`closest-answered`"), "{r}");
+    assert!(
+        r.contains("100ms after the closest known node has answered"),
+        "{r}"
+    );
+    assert!(r.contains("retry up to 3 times"), "{r}");
+
+    let out = d.join("paper");
+    let o = bin()
+        .arg(&p)
+        .arg("--out")
+        .arg(&out)
+        .args(["--set", "kademlia.termination=k-closest"])
+        .args(["--set", "datacenter.retries=0"])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    let r = report(&out);
+    assert!(r.contains("`k-closest`, the paper's rule"), "{r}");
+    assert!(r.contains("(no retries)"), "{r}");
+    assert!(!r.contains("closest-answered"), "{r}");
+}
