@@ -114,7 +114,7 @@ pub fn run_one(s: &Scenario, opts: &RunOptions, progress: Progress<'_>) -> Resul
         s.scenario.duration,
         s.workload.clients,
         s.workload.mean_gap,
-        policies(s)
+        policies(s, &out.files)
     );
     let analysis = analysis::report::write(stage.dir(), &title, &notes, s.output.plots)?;
     let dir = stage.commit()?;
@@ -126,7 +126,7 @@ pub fn run_one(s: &Scenario, opts: &RunOptions, progress: Progress<'_>) -> Resul
 
 /// How each side ends a request: the DHT's lookup termination rule and
 /// the directory client's retry policy.
-fn policies(s: &Scenario) -> String {
+fn policies(s: &Scenario, files: &BTreeMap<String, Vec<u8>>) -> String {
     let k = &s.kademlia;
     let p2p = if k.termination == "closest-answered" {
         let (who, exact) = match k.termination_results {
@@ -157,11 +157,35 @@ fn policies(s: &Scenario) -> String {
         )
     } else {
         format!(
-            "Directory clients wait {} per attempt and retry up to {} times (latency counted from the first send; `attempts` in `lookups.csv`).",
-            d.attempt_timeout, d.retries
+            "Directory clients wait {} per attempt and retry up to {} times (latency counted from the first send; `attempts` in `lookups.csv`): {}.",
+            d.attempt_timeout,
+            d.retries,
+            retried(files)
         )
     };
     format!("{p2p} {dc}")
+}
+
+/// How many of the directory's requests were retried, from the `attempts`
+/// column of `lookups.csv`.
+fn retried(files: &BTreeMap<String, Vec<u8>>) -> String {
+    let text = String::from_utf8_lossy(files.get("lookups.csv").map_or(&[][..], |v| v));
+    let mut lines = text.lines();
+    let header: Vec<&str> = lines.next().unwrap_or_default().split(',').collect();
+    let Some(col) = header.iter().position(|h| *h == "attempts") else {
+        return "attempts not recorded".to_string();
+    };
+    let (mut all, mut more) = (0u64, 0u64);
+    for l in lines.filter(|l| l.starts_with("datacenter,")) {
+        all += 1;
+        let a: u32 = l
+            .split(',')
+            .nth(col)
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0);
+        more += u64::from(a > 1);
+    }
+    format!("{more} of {all} requests were retried")
 }
 
 /// The two systems must have received exactly the same requests.

@@ -118,6 +118,7 @@ fn the_report_states_each_sides_policy() {
         "{r}"
     );
     assert!(r.contains("retry up to 3 times"), "{r}");
+    assert!(r.contains("requests were retried"), "{r}");
 
     let out = d.join("paper");
     let o = bin()
