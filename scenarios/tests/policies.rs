@@ -1,7 +1,7 @@
 //! The lookup termination rule and the directory's retry policy: bad values
 //! give clear errors, and `report.md` states which ones ran.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 fn bin() -> Command {
@@ -92,7 +92,7 @@ fn bad_policies_give_clear_errors() {
     }
 }
 
-fn report(out: &PathBuf) -> String {
+fn report(out: &Path) -> String {
     let run = std::fs::read_dir(out.join("policies"))
         .unwrap()
         .next()
