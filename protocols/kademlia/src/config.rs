@@ -130,6 +130,9 @@ pub struct Config {
     /// [`Termination::ClosestAnswered`] stops once the closest known
     /// contacts have answered (and a grace period has passed), as deployed
     /// DHTs do; it does not wait for an RPC timeout of one of the k closest.
+    /// It applies to every lookup (joins, refreshes, puts): a put then
+    /// stores on the closest nodes that had answered when the lookup
+    /// stopped, which can be fewer than [`Config::replication`].
     pub termination: Termination,
 }
 

@@ -5,7 +5,9 @@
 //! ([`key`]), k-buckets in least-recently-seen order with a replacement
 //! cache and ping-before-evict ([`table`]), the four RPCs with request ids
 //! and per-RPC timeouts ([`message`]), iterative lookups with α parallel
-//! requests, each an explicit state machine ([`lookup`]), joins, bucket
+//! requests, each an explicit state machine ([`lookup`]) that stops by the
+//! paper's rule or, optionally, once the closest known nodes have answered
+//! ([`Termination`]), joins, bucket
 //! refresh, a record store with republish, expiry and optional caching
 //! ([`store`]).
 //!
