@@ -121,10 +121,7 @@ fn main() {
         .iter()
         .map(|n| {
             let t = &t;
-            (
-                move |s: u64| t.generate(n, s),
-                move |i: &[u8]| t.run(n, i),
-            )
+            (move |s: u64| t.generate(n, s), move |i: &[u8]| t.run(n, i))
         })
         .collect();
     let list: Vec<Target<'_>> = names

@@ -23,7 +23,9 @@ const CI_SEED: u64 = 1;
 const CI_INPUTS: u64 = 10_000;
 
 fn out_dir(what: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("fuzz").join(what)
+    PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .join("fuzz")
+        .join(what)
 }
 
 /// Run `child_entry` in a child process with `env` set.
@@ -133,23 +135,24 @@ fn child_entry() {
 /// Targets that misbehave on purpose, run through the real driver.
 fn run_control(control: &str) {
     let generate = |s: u64| s.to_le_bytes().to_vec();
-    let run: Box<dyn Fn(&[u8]) + Sync> = match control {
+    type Run = Box<dyn Fn(&[u8]) + Sync>;
+    let run: Run = match control {
         // Input 5 sleeps past the 1 s limit.
         "hang" => Box::new(|i: &[u8]| {
-            if i == generate(driver::input_seed(7, "control", 5)) {
+            if i == control_input(5) {
                 std::thread::sleep(Duration::from_secs(30));
             }
         }),
         // Input 3 asks for 2 GiB at once.
         "alloc" => Box::new(|i: &[u8]| {
-            if i == generate(driver::input_seed(7, "control", 3)) {
+            if i == control_input(3) {
                 let v: Vec<u8> = Vec::with_capacity(2 << 30);
                 std::hint::black_box(v);
             }
         }),
         // Input 4 keeps 8 x 512 MiB live (reserved, never touched).
         "live" => Box::new(|i: &[u8]| {
-            if i == generate(driver::input_seed(7, "control", 4)) {
+            if i == control_input(4) {
                 let v: Vec<Vec<u8>> = (0..8).map(|_| Vec::with_capacity(512 << 20)).collect();
                 std::hint::black_box(v);
             }
@@ -177,7 +180,9 @@ fn run_control(control: &str) {
 }
 
 fn control_input(index: u64) -> Vec<u8> {
-    driver::input_seed(7, "control", index).to_le_bytes().to_vec()
+    driver::input_seed(7, "control", index)
+        .to_le_bytes()
+        .to_vec()
 }
 
 #[test]
@@ -237,7 +242,7 @@ fn panics_are_caught_deduplicated_and_written_out() {
         }],
     );
     let expected: Vec<u64> = (0..50)
-        .filter(|&i| driver::input_seed(3, "control", i) % 2 == 0)
+        .filter(|&i| driver::input_seed(3, "control", i).is_multiple_of(2))
         .collect();
     assert!(expected.len() > 5, "the control needs several panics");
     assert_eq!(report.findings.len(), 1, "{report:?}");
@@ -267,7 +272,10 @@ fn seeds_are_valid() {
     assert_eq!(Trace::parse_fta(&fta, "fta").unwrap().len(), 3);
     let csv = std::fs::read_to_string(format!("{seeds}/synthetic-trace.csv")).unwrap();
     assert_eq!(Trace::parse_csv(&csv, "csv").unwrap().len(), 3);
-    for f in ["synthetic-mesh.nodelink.json", "synthetic-mesh.netjson.json"] {
+    for f in [
+        "synthetic-mesh.nodelink.json",
+        "synthetic-mesh.netjson.json",
+    ] {
         let path = format!("{seeds}/{f}");
         let s = format!(
             "[scenario]\nname = \"x\"\nduration = \"1min\"\n[topology]\nkind = \"mesh\"\n\

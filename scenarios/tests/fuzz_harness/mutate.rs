@@ -163,7 +163,16 @@ pub fn json_token(rng: &mut ChaCha8Rng) -> String {
         4..=5 => format!("\"{}\"", pick(rng, STRINGS)),
         6 => pick(
             rng,
-            &["true", "false", "null", "[]", "{}", "[1, 2]", "{\"id\": 1}", "\"\""],
+            &[
+                "true",
+                "false",
+                "null",
+                "[]",
+                "{}",
+                "[1, 2]",
+                "{\"id\": 1}",
+                "\"\"",
+            ],
         )
         .to_string(),
         7 => {
@@ -259,8 +268,8 @@ pub fn mutate_bytes(rng: &mut ChaCha8Rng, data: &mut Vec<u8>, donors: &[&[u8]]) 
             data[i] = *pick(
                 rng,
                 &[
-                    0u8, b'"', b'\'', b'[', b']', b'{', b'}', b'=', b'.', b',', b'\n', b'\t',
-                    b'#', b'\\', b'-', b'9', 0xff, 0xc3,
+                    0u8, b'"', b'\'', b'[', b']', b'{', b'}', b'=', b'.', b',', b'\n', b'\t', b'#',
+                    b'\\', b'-', b'9', 0xff, 0xc3,
                 ],
             );
         }
@@ -462,7 +471,10 @@ pub enum PathPart {
     Index(usize),
 }
 
-fn json_at<'a>(v: &'a mut serde_json::Value, path: &[PathPart]) -> Option<&'a mut serde_json::Value> {
+fn json_at<'a>(
+    v: &'a mut serde_json::Value,
+    path: &[PathPart],
+) -> Option<&'a mut serde_json::Value> {
     let mut v = v;
     for p in path {
         v = match p {
@@ -475,7 +487,11 @@ fn json_at<'a>(v: &'a mut serde_json::Value, path: &[PathPart]) -> Option<&'a mu
 
 /// Structure-aware JSON mutation: replace, delete, duplicate or retype
 /// values at 1 to 3 paths.
-pub fn mutate_json(rng: &mut ChaCha8Rng, base: &serde_json::Value, paths: &[Vec<PathPart>]) -> String {
+pub fn mutate_json(
+    rng: &mut ChaCha8Rng,
+    base: &serde_json::Value,
+    paths: &[Vec<PathPart>],
+) -> String {
     let mut doc = base.clone();
     let mut raw: Vec<String> = Vec::new();
     for _ in 0..rng.random_range(1..=3) {
@@ -634,7 +650,8 @@ pub fn mutate_trace(rng: &mut ChaCha8Rng, text: &mut Vec<u8>, sep: u8, donors: &
             // Add or drop a field.
             if rng.random_bool(0.5) {
                 lines[li].push(sep as char);
-                lines[li].push_str(*pick(rng, TRACE_FIELDS));
+                let tok: &&str = pick(rng, TRACE_FIELDS);
+                lines[li].push_str(tok);
             } else if let Some(p) = lines[li].rfind(sep as char) {
                 lines[li].truncate(p);
             }

@@ -223,11 +223,32 @@ impl Targets {
                         pick(
                             rng,
                             &[
-                                "0", "-1", "1", "2", "3", "7", "50", "4294967295", "4294967296",
-                                "9223372036854775807", "-9223372036854775808",
-                                "18446744073709551615", "1e308", "nan", "\"3\"", "true", "[]",
-                                "[1, 1]", "[1, 2, 3]", "[-1]", "[0, 18446744073709551615]",
-                                "[9223372036854775807, 0]", "[\"a\"]", "[1.5]", "{}", "[[1]]",
+                                "0",
+                                "-1",
+                                "1",
+                                "2",
+                                "3",
+                                "7",
+                                "50",
+                                "4294967295",
+                                "4294967296",
+                                "9223372036854775807",
+                                "-9223372036854775808",
+                                "18446744073709551615",
+                                "1e308",
+                                "nan",
+                                "\"3\"",
+                                "true",
+                                "[]",
+                                "[1, 1]",
+                                "[1, 2, 3]",
+                                "[-1]",
+                                "[0, 18446744073709551615]",
+                                "[9223372036854775807, 0]",
+                                "[\"a\"]",
+                                "[1.5]",
+                                "{}",
+                                "[[1]]",
                             ],
                         )
                         .to_string(),
@@ -252,12 +273,14 @@ impl Targets {
                         })
                         .collect();
                     raw.push(format!("[{}]", values.join(", ")));
-                    mutate::toml_parent(sweep, &path).insert(path.last().unwrap().clone(), m.into());
+                    mutate::toml_parent(sweep, &path)
+                        .insert(path.last().unwrap().clone(), m.into());
                 }
                 _ => {
                     let path = pick(rng, &b.paths).clone();
                     raw.push(mutate::toml_token(rng));
-                    mutate::toml_parent(sweep, &path).insert(path.last().unwrap().clone(), m.into());
+                    mutate::toml_parent(sweep, &path)
+                        .insert(path.last().unwrap().clone(), m.into());
                 }
             }
         }
@@ -285,7 +308,10 @@ impl Targets {
                 1 => key.insert(0, '.'),
                 2 => key = key.replacen('.', "..", 1),
                 3 => key = format!(" {key} "),
-                4 => key.push_str(*pick(rng, &["x", ".k", ".a.b", "é", "[0]", "\u{0}"])),
+                4 => {
+                    let tail: &&str = pick(rng, &["x", ".k", ".a.b", "é", "[0]", "\u{0}"]);
+                    key.push_str(tail);
+                }
                 5 => key = "k".repeat(if rng.random_bool(0.3) { 1 << 20 } else { 300 }),
                 6 => key.clear(),
                 _ => {}
