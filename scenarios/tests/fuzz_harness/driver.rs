@@ -45,7 +45,9 @@ pub struct Config {
     pub progress_every: u64,
 }
 
-/// A distinct failure (one per target and panic location).
+/// A distinct failure: one per target, panic location and message shape
+/// ([`shape`]), so one assertion failing for different kinds of reason
+/// counts once per kind.
 #[derive(Clone, Debug)]
 pub struct Finding {
     /// Target name.
@@ -56,8 +58,11 @@ pub struct Finding {
     pub index: u64,
     /// Panic message (shortened) and location.
     pub message: String,
-    /// Where the panic was raised (`file:line:col`), the dedup key.
+    /// Where the panic was raised (`file:line:col`); with `shape`, the
+    /// dedup key.
     pub location: String,
+    /// The message's [`shape`].
+    pub shape: String,
     /// The first failing input.
     pub input_file: PathBuf,
     /// How many inputs failed this way.
@@ -315,22 +320,49 @@ fn record(
     if let Some(f) = report
         .findings
         .iter_mut()
-        .find(|f| f.target == t.name && f.location == location)
+        .find(|f| f.target == t.name && f.location == location && f.shape == shape(&message))
     {
         f.count += 1;
         return;
     }
     let file = finding_file(&cfg.out_dir, t.name, cfg.seed, index, t.ext);
     std::fs::write(&file, input).expect("write the failing input");
-    report.findings.push(Finding {
+    let f = Finding {
         target: t.name.to_string(),
         seed: cfg.seed,
         index,
+        shape: shape(&message),
         message: shorten(&message, 300),
         location,
         input_file: file,
         count: 1,
-    });
+    };
+    // Said at once: a later hang or allocation ends the process before the
+    // report.
+    eprintln!("fuzz: new failure: {f}");
+    report.findings.push(f);
+}
+
+/// The part of a panic message that names the kind of failure: up to the
+/// first double quote (where values start), without digits and without
+/// what is between backquotes (key and field names), at most 120
+/// characters.
+pub fn shape(message: &str) -> String {
+    let mut quoted = false;
+    message
+        .split('"')
+        .next()
+        .unwrap_or_default()
+        .chars()
+        .filter(|&c| {
+            if c == '`' {
+                quoted = !quoted;
+                return true;
+            }
+            !quoted && !c.is_ascii_digit()
+        })
+        .take(120)
+        .collect()
 }
 
 fn payload_text(p: &(dyn std::any::Any + Send)) -> String {
