@@ -212,8 +212,9 @@ fn watchdog() {
         let from = current_file(&c.out_dir, &c.target, &c.ext);
         let to = finding_file(&c.out_dir, &c.target, c.seed, c.index, &c.ext);
         let kept = std::fs::copy(&from, &to).is_ok();
+        let preview = std::fs::read(&to).unwrap_or_default();
         eprintln!(
-            "fuzz: FAILURE target `{}`, seed {}, input {}: {what}\n  input: {}",
+            "fuzz: FAILURE target `{}`, seed {}, input {}: {what}\n  input: {}\n  starts: {:?}",
             c.target,
             c.seed,
             c.index,
@@ -221,7 +222,8 @@ fn watchdog() {
                 to.display().to_string()
             } else {
                 format!("(could not copy {})", from.display())
-            }
+            },
+            shorten(&String::from_utf8_lossy(&preview), 300)
         );
         std::process::exit(code);
     }
