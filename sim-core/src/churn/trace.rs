@@ -83,7 +83,7 @@ pub enum TraceError {
         found: usize,
     },
     /// A field has a value that is not valid.
-    #[error("{file}:{line}: field `{field}`: invalid value {value:?}; expected {expected}")]
+    #[error("{file}:{line}: field `{field}`: invalid value {}; expected {expected}", clip(.value))]
     Field {
         /// File name.
         file: String,
@@ -122,6 +122,16 @@ pub enum TraceError {
         /// The column that has no values.
         field: &'static str,
     },
+}
+
+/// A value as shown in an error: quoted, and cut to its first 60 characters
+/// so that a huge field is never echoed in full.
+fn clip(value: &str) -> String {
+    const SHOWN_MAX: usize = 60;
+    match value.char_indices().nth(SHOWN_MAX) {
+        None => format!("{value:?}"),
+        Some((at, _)) => format!("{:?}… ({} bytes in all)", &value[..at], value.len()),
+    }
 }
 
 /// One up interval `[start, end)`.
@@ -879,5 +889,14 @@ mod proptests {
                 .collect();
             prop_assert_eq!(got, expected);
         }
+    }
+
+    #[test]
+    fn a_huge_field_is_not_echoed_in_full() {
+        let big = "9".repeat(5_000);
+        let text = format!("node,up_at,down_at\n1,{big},5\n");
+        let e = Trace::parse_csv(&text, "t.csv").unwrap_err().to_string();
+        assert!(e.len() < 300, "{} bytes: {}", e.len(), &e[..200]);
+        assert!(e.contains("5000 bytes in all"), "{e}");
     }
 }
