@@ -1,0 +1,247 @@
+//! The report of hand-made result directories: runs where nothing was
+//! measured give blanks (never NaN), bad values are refused with their
+//! file, line and column, extra columns are ignored.
+
+use analysis::report;
+use std::path::{Path, PathBuf};
+
+fn tmp(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("pc-report-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+const LOOKUPS_HEAD: &str = "system,node,start_ns,latency_ns,messages,bytes,success,exact\n";
+const REQUESTS_HEAD: &str = "system,time_ns,client,seq,delivered\n";
+
+/// A result directory with `n` requests from client 1, one per second;
+/// `p2p(i)` and `dc(i)` give each side's lookups row tail after
+/// `node,start_ns,` (None: no row).
+fn result_dir(
+    name: &str,
+    n: u64,
+    p2p: impl Fn(u64) -> Option<String>,
+    dc: impl Fn(u64) -> Option<String>,
+) -> PathBuf {
+    let d = tmp(name);
+    let mut req = String::from(REQUESTS_HEAD);
+    let mut look = String::from(LOOKUPS_HEAD);
+    for (system, f) in [
+        ("p2p", &p2p as &dyn Fn(u64) -> Option<String>),
+        ("datacenter", &dc),
+    ] {
+        for i in 0..n {
+            let t = (i + 1) * 1_000_000_000;
+            req.push_str(&format!("{system},{t},1,{i},true\n"));
+            if let Some(tail) = f(i) {
+                look.push_str(&format!("{system},1,{t},{tail}\n"));
+            }
+        }
+    }
+    std::fs::write(d.join("requests.csv"), req).unwrap();
+    std::fs::write(d.join("lookups.csv"), look).unwrap();
+    d
+}
+
+fn ok_row(_: u64) -> Option<String> {
+    Some("2000000,4,100,true,true".into())
+}
+
+fn failed_row(_: u64) -> Option<String> {
+    Some("9000000,7,300,false,".into())
+}
+
+/// Every file written into `d`, as text (SVG included; PNG skipped).
+fn outputs(d: &Path) -> Vec<(String, String)> {
+    let mut v = Vec::new();
+    for f in ["summary.csv", "report.md"] {
+        v.push((f.to_string(), std::fs::read_to_string(d.join(f)).unwrap()));
+    }
+    for e in std::fs::read_dir(d.join("plots")).unwrap() {
+        let p = e.unwrap().path();
+        if p.extension().is_some_and(|x| x == "svg") {
+            v.push((
+                p.display().to_string(),
+                std::fs::read_to_string(&p).unwrap(),
+            ));
+        }
+    }
+    v
+}
+
+fn assert_no_nan(d: &Path) {
+    for (f, text) in outputs(d) {
+        assert!(
+            !text.contains("NaN") && !text.contains(">inf<") && !text.contains(",inf"),
+            "{f} has NaN:\n{text}"
+        );
+    }
+}
+
+fn summary_line(d: &Path, metric: &str) -> String {
+    std::fs::read_to_string(d.join("summary.csv"))
+        .unwrap()
+        .lines()
+        .find(|l| l.starts_with(&format!("{metric},")))
+        .unwrap()
+        .to_string()
+}
+
+#[test]
+fn one_side_without_successes_gives_blanks_not_nan() {
+    let d = result_dir("nosuccess", 30, failed_row, ok_row);
+    let a = report::write(&d, "t", "n", true).unwrap();
+    assert_no_nan(&d);
+    // The mean latency is paired over requests both sides answered: none,
+    // so blank, with the count of pairs (0). The percentiles are each
+    // side's own.
+    assert_eq!(summary_line(&d, "latency_mean"), "latency_mean,ms,,,,,,0");
+    assert_eq!(
+        summary_line(&d, "latency_p50"),
+        "latency_p50,ms,,2.000000,,,,0"
+    );
+    let md = std::fs::read_to_string(d.join("report.md")).unwrap();
+    assert!(
+        md.contains("| latency_p50 | ms |  | 2.000 | — | 0 |"),
+        "{md}"
+    );
+    // The command line's table too.
+    let text = report::summary_text(&a.summary);
+    assert!(!text.contains("NaN"), "{text}");
+    assert!(text.contains("latency_mean (ms)"), "{text}");
+}
+
+#[test]
+fn a_run_without_requests_gives_blanks_not_nan() {
+    // Nothing measured at all (e.g. a mesh of one node: no peer to ask).
+    let d = result_dir("empty", 0, ok_row, ok_row);
+    let a = report::write(&d, "t", "n", true).unwrap();
+    assert_no_nan(&d);
+    assert_eq!(summary_line(&d, "success_rate"), "success_rate,%,,,,,,0");
+    assert!(!report::summary_text(&a.summary).contains("NaN"));
+}
+
+#[test]
+fn a_rate_difference_stays_within_100_points_at_small_n() {
+    // 3 requests: P2P answers one, the baseline all three.
+    let d = result_dir(
+        "smalln",
+        3,
+        |i| if i == 2 { ok_row(i) } else { failed_row(i) },
+        ok_row,
+    );
+    report::write(&d, "t", "n", false).unwrap();
+    let line = summary_line(&d, "success_rate");
+    let f: Vec<f64> = line
+        .split(',')
+        .skip(2)
+        .map(|v| v.parse().unwrap())
+        .collect();
+    let (p2p, dc, diff, lo, hi, n) = (f[0], f[1], f[2], f[3], f[4], f[5]);
+    assert_eq!((n, dc), (3.0, 100.0), "{line}");
+    assert!((p2p - 100.0 / 3.0).abs() < 1e-5, "{line}");
+    assert!((diff + 200.0 / 3.0).abs() < 1e-5, "{line}");
+    assert!(
+        (-100.0..diff).contains(&lo) && (diff..=100.0).contains(&hi),
+        "{line}"
+    );
+    let md = std::fs::read_to_string(d.join("report.md")).unwrap();
+    assert!(md.contains("Newcombe"), "the notes say how: {md}");
+}
+
+#[test]
+fn bad_values_are_refused_with_file_line_and_column() {
+    for (tail, column, expected) in [
+        (
+            "2000000,4,100,maybe,",
+            "column 7 (success)",
+            "true or false",
+        ),
+        ("-5,4,100,true,", "column 4 (latency_ns)", "a number ≥ 0"),
+        ("NaN,4,100,true,", "column 4 (latency_ns)", "a number ≥ 0"),
+        (
+            "2000000,four,100,true,",
+            "column 5 (messages)",
+            "a number ≥ 0",
+        ),
+        (
+            "2000000,4,100,true,sure",
+            "column 8 (exact)",
+            "true, false or empty",
+        ),
+    ] {
+        let d = result_dir(
+            "bad",
+            5,
+            |i| {
+                if i == 3 {
+                    Some(tail.to_string())
+                } else {
+                    ok_row(i)
+                }
+            },
+            ok_row,
+        );
+        let e = report::write(&d, "t", "n", false)
+            .err()
+            .unwrap()
+            .to_string();
+        // Row 4 of P2P: line 5 of lookups.csv.
+        for want in ["lookups.csv", "line 5", column, expected] {
+            assert!(e.contains(want), "{tail}: expected {want:?} in {e}");
+        }
+        assert!(!d.join("summary.csv").exists(), "{tail}: nothing written");
+    }
+    // A huge value is not echoed in full.
+    let long = "9".repeat(500);
+    let d = result_dir("long", 2, |_| Some(format!("{long}x,4,100,true,")), ok_row);
+    let e = report::write(&d, "t", "n", false)
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(e.len() < 300, "{e}");
+    // requests.csv is checked as well.
+    let d = result_dir("badreq", 2, ok_row, ok_row);
+    let req = std::fs::read_to_string(d.join("requests.csv")).unwrap();
+    std::fs::write(d.join("requests.csv"), req.replacen(",true\n", ",yes\n", 1)).unwrap();
+    let e = report::write(&d, "t", "n", false)
+        .err()
+        .unwrap()
+        .to_string();
+    for want in [
+        "requests.csv",
+        "line 2",
+        "column 5 (delivered)",
+        "true or false",
+    ] {
+        assert!(e.contains(want), "expected {want:?} in {e}");
+    }
+}
+
+#[test]
+fn extra_columns_are_ignored() {
+    let plain = result_dir("plain", 10, ok_row, failed_row);
+    report::write(&plain, "t", "n", false).unwrap();
+    let extra = result_dir("extra", 10, ok_row, failed_row);
+    for f in ["lookups.csv", "requests.csv"] {
+        let text = std::fs::read_to_string(extra.join(f)).unwrap();
+        let more: String = text
+            .lines()
+            .enumerate()
+            .map(|(i, l)| {
+                if i == 0 {
+                    format!("{l},retries\n")
+                } else {
+                    format!("{l},{}\n", i % 3)
+                }
+            })
+            .collect();
+        std::fs::write(extra.join(f), more).unwrap();
+    }
+    report::write(&extra, "t", "n", false).unwrap();
+    assert_eq!(
+        std::fs::read_to_string(plain.join("summary.csv")).unwrap(),
+        std::fs::read_to_string(extra.join("summary.csv")).unwrap()
+    );
+}
