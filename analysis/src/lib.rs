@@ -7,6 +7,7 @@
 //! engine.
 #![warn(missing_docs)]
 
+pub mod manifest;
 pub mod plot;
 pub mod report;
 pub mod stats;

@@ -245,3 +245,84 @@ fn extra_columns_are_ignored() {
         std::fs::read_to_string(extra.join("summary.csv")).unwrap()
     );
 }
+
+fn analysis_bin(args: &[&std::ffi::OsStr]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_analysis"))
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+const SCENARIO: &str = "[scenario]\nname = \"t\"\nseed = 1\n\n[kademlia]\nalpha = 3\nk = 8\n";
+
+#[test]
+fn across_seeds_refuses_mixed_scenarios_unless_allowed() {
+    let root = tmp("mixed");
+    let mk = |name: &str, scenario: &str| {
+        let d = result_dir(&format!("mixed-{name}"), 10, ok_row, failed_row);
+        std::fs::write(d.join("scenario.toml"), scenario).unwrap();
+        let to = root.join(name);
+        std::fs::rename(&d, &to).unwrap();
+        to
+    };
+    let a = mk("a", SCENARIO);
+    let b = mk("b", &SCENARIO.replace("seed = 1", "seed = 2"));
+    let c = mk(
+        "c",
+        &SCENARIO
+            .replace("seed = 1", "seed = 3")
+            .replace("k = 8", "k = 20"),
+    );
+    // Seeds of one scenario: combined.
+    let o = analysis_bin(&[a.as_os_str(), b.as_os_str()]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(root.join("across-seeds.csv").is_file());
+    std::fs::remove_file(root.join("across-seeds.csv")).unwrap();
+    // Another scenario: refused, naming the first differing key, nothing written.
+    let o = analysis_bin(&[a.as_os_str(), b.as_os_str(), c.as_os_str()]);
+    let e = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{e}");
+    for want in ["kademlia.k", "8", "20", "--allow-mixed"] {
+        assert!(e.contains(want), "expected {want:?} in {e}");
+    }
+    assert!(!root.join("across-seeds.csv").exists());
+    assert!(!c.join("summary.csv").exists(), "nothing rebuilt");
+    // Unless told.
+    let o = analysis_bin(&[
+        std::ffi::OsStr::new("--allow-mixed"),
+        a.as_os_str(),
+        c.as_os_str(),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(root.join("across-seeds.csv").is_file());
+    let o = analysis_bin(&[std::ffi::OsStr::new("--help")]);
+    assert!(String::from_utf8_lossy(&o.stdout).contains("--allow-mixed"));
+}
+
+#[test]
+fn across_seeds_of_runs_without_successes_has_blanks_not_nan() {
+    let root = tmp("acrossnan");
+    let mut dirs = Vec::new();
+    for seed in 1..=2 {
+        let d = result_dir(&format!("acrossnan-{seed}"), 10, failed_row, ok_row);
+        std::fs::write(
+            d.join("scenario.toml"),
+            SCENARIO.replace("seed = 1", &format!("seed = {seed}")),
+        )
+        .unwrap();
+        let to = root.join(format!("s{seed}"));
+        std::fs::rename(&d, &to).unwrap();
+        dirs.push(to);
+    }
+    let o = analysis_bin(&[dirs[0].as_os_str(), dirs[1].as_os_str()]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let text = std::fs::read_to_string(root.join("across-seeds.csv")).unwrap();
+    assert!(!text.contains("NaN"), "{text}");
+    // P2P answered nothing: no latency in either run (n = 0, blank); the
+    // baseline answered everything in both.
+    let p50 = text
+        .lines()
+        .find(|l| l.starts_with("latency_p50,"))
+        .unwrap();
+    assert_eq!(p50, "latency_p50,ms,2,0,,,2,2.000000,0.000000");
+}
