@@ -127,11 +127,12 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     }
-    if dirs.len() > 1 && !allow_mixed {
-        if let Err(e) = check_one_scenario(&dirs) {
-            eprintln!("error: {e}");
-            return ExitCode::from(2);
-        }
+    if dirs.len() > 1
+        && !allow_mixed
+        && let Err(e) = check_one_scenario(&dirs)
+    {
+        eprintln!("error: {e}");
+        return ExitCode::from(2);
     }
     let mut per_metric: BTreeMap<(String, String), [Vec<f64>; 2]> = BTreeMap::new();
     for d in &dirs {
@@ -141,11 +142,9 @@ fn main() -> ExitCode {
         let intact = d.join(manifest::FILE).is_file() && manifest::verify(d).is_ok();
         match report::write(d, &title, "Rebuilt by `analysis`.", true) {
             Ok(a) => {
-                if intact {
-                    if let Err(e) = manifest::write(d) {
-                        eprintln!("error: {e}");
-                        return ExitCode::from(2);
-                    }
+                if intact && let Err(e) = manifest::write(d) {
+                    eprintln!("error: {e}");
+                    return ExitCode::from(2);
                 }
                 for r in &a.summary {
                     let e = per_metric
