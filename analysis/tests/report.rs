@@ -116,6 +116,12 @@ fn one_side_without_successes_gives_blanks_not_nan() {
 fn a_run_without_requests_gives_blanks_not_nan() {
     // Nothing measured at all (e.g. a mesh of one node: no peer to ask).
     let d = result_dir("empty", 0, ok_row, ok_row);
+    std::fs::create_dir_all(d.join("p2p")).unwrap();
+    std::fs::write(
+        d.join("p2p/timeseries.csv"),
+        "time_ns,name,value\n0,nodes_up,0\n60000000000,nodes_up,0\n",
+    )
+    .unwrap();
     let a = report::write(&d, "t", "n", true).unwrap();
     assert_no_nan(&d);
     assert_eq!(summary_line(&d, "success_rate"), "success_rate,%,,,,,,0");
@@ -325,4 +331,27 @@ fn across_seeds_of_runs_without_successes_has_blanks_not_nan() {
         .find(|l| l.starts_with("latency_p50,"))
         .unwrap();
     assert_eq!(p50, "latency_p50,ms,2,0,,,2,2.000000,0.000000");
+}
+
+#[test]
+fn rebuilding_keeps_an_intact_result_verifiable_and_a_changed_one_not() {
+    use analysis::manifest;
+    let d = result_dir("rebuild", 10, ok_row, failed_row);
+    report::write(&d, "t", "n", false).unwrap();
+    manifest::write(&d).unwrap();
+    // Rebuilt in place (new report.md, plots): still matches.
+    let o = analysis_bin(&[d.as_os_str()]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    manifest::verify(&d).unwrap();
+    // A changed input is not blessed by a rebuild.
+    let l = std::fs::read_to_string(d.join("lookups.csv")).unwrap();
+    std::fs::write(
+        d.join("lookups.csv"),
+        l.replacen(",true,true", ",false,", 1),
+    )
+    .unwrap();
+    let o = analysis_bin(&[d.as_os_str()]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let e = manifest::verify(&d).unwrap_err().to_string();
+    assert!(e.contains("was changed"), "{e}");
 }
