@@ -1228,6 +1228,25 @@ mod tests {
     }
 
     #[test]
+    fn intervals_of_rates_over_seeds_stay_within_bounds() {
+        // Two seeds, P2P answered 0 % and 100 %: mean 50, Student t half
+        // width 12.706 × 70.7 / √2 = 635 points. No interval, rather than
+        // one reaching −585 %; a latency keeps its interval.
+        let v = [vec![0.0, 100.0], vec![100.0, 100.0], vec![-100.0, 0.0]];
+        let s = seed_summaries(&v, "%");
+        assert_eq!(s[0].mean, 50.0);
+        assert!(s[0].ci95.is_nan() && s[2].ci95.is_nan(), "{s:?}");
+        assert_eq!(s[1].ci95, 0.0);
+        let s = seed_summaries(&v, "ms");
+        assert!((s[0].ci95 - 12.706 * 50.0).abs() < 1e-6, "{s:?}");
+        // No value in any seed: NaN, written as a blank.
+        let none = [vec![f64::NAN; 2], vec![f64::NAN; 2], vec![f64::NAN; 2]];
+        let s = seed_summaries(&none, "%");
+        assert!(s[0].mean.is_nan() && s[0].n == 0);
+        assert_eq!(fmt6(s[0].mean), "");
+    }
+
+    #[test]
     fn shards_partition_the_grid() {
         assert!("0/2".parse::<Shard>().is_err());
         assert!("3/2".parse::<Shard>().is_err());
