@@ -885,18 +885,52 @@ fn check_row(
         text: format!("scenario.seed={seed}"),
     });
     let origin = Origin::File(dir.join("scenario.toml").display().to_string());
-    let same = load::<Scenario>(scenario, &origin, &overrides)
-        .ok()
-        .and_then(|s| toml::to_string(&s).ok())
-        .is_some_and(|t| t == scenario);
-    if !same {
+    let expected = load::<Scenario>(scenario, &origin, &overrides)
+        .map_err(|e| anyhow!("{e}"))
+        .and_then(|s| Ok(toml::to_string(&s)?))
+        .with_context(|| format!("refusing to merge: runs.csv row {}", label()))?;
+    if expected != scenario {
+        let key = first_difference(&expected, scenario).unwrap_or_default();
         bail!(
-            "refusing to merge: runs.csv names {} for {}, but that run's scenario.toml is another point or seed",
+            "refusing to merge: runs.csv names {} for {}, but that run's scenario.toml is another point or seed (key `{key}` differs)",
             dir.display(),
             label()
         );
     }
     Ok(())
+}
+
+/// The first dotted key (in key order) whose value differs between two
+/// TOML texts.
+fn first_difference(a: &str, b: &str) -> Option<String> {
+    fn leaves(prefix: &str, t: &toml::Table, out: &mut BTreeMap<String, String>) {
+        for (k, v) in t {
+            let key = if prefix.is_empty() {
+                k.clone()
+            } else {
+                format!("{prefix}.{k}")
+            };
+            match v {
+                toml::Value::Table(t) => leaves(&key, t, out),
+                other => {
+                    out.insert(key, other.to_string());
+                }
+            }
+        }
+    }
+    let flat = |text: &str| {
+        let mut out = BTreeMap::new();
+        if let Ok(t) = text.parse::<toml::Table>() {
+            leaves("", &t, &mut out);
+        }
+        out
+    };
+    let (fa, fb) = (flat(a), flat(b));
+    fa.keys()
+        .chain(fb.keys())
+        .filter(|k| fa.get(*k) != fb.get(*k))
+        .min()
+        .cloned()
 }
 
 fn copy_tree(from: &Path, to: &Path) -> Result<()> {

@@ -398,6 +398,11 @@ fn shards_merged_equal_the_local_sweep_and_merge_refuses_to_mix() {
     let o = merge(&dirs, &d.join("tampered"));
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
     assert!(text(&o).contains("runs.csv names"), "{}", text(&o));
+    assert!(
+        text(&o).contains("key `kademlia.rpc_timeout` differs"),
+        "{}",
+        text(&o)
+    );
     assert!(!d.join("tampered").exists(), "nothing written");
 }
 
