@@ -4,6 +4,12 @@
 //! metric across them with its 95 % confidence interval (Student t over
 //! seeds), in `across-seeds.csv` beside the first directory.
 //!
+//! `across-seeds.csv`: `metric,unit,runs,p2p_n,p2p_mean,p2p_ci95,
+//! datacenter_n,datacenter_mean,datacenter_ci95`, where `runs` counts the
+//! directories and each side's `n` those with a value (a run that measured
+//! nothing has none: blank, never NaN). The interval of a rate (`%`) that
+//! would leave [0, 100] is blank: too few runs for a symmetric interval.
+//!
 //! Several directories must hold the same scenario but for its seed (their
 //! `scenario.toml` files are compared key by key) unless `--allow-mixed`
 //! is given: a mean over different scenarios is rarely what was meant.
