@@ -355,3 +355,81 @@ fn rebuilding_keeps_an_intact_result_verifiable_and_a_changed_one_not() {
     let e = manifest::verify(&d).unwrap_err().to_string();
     assert!(e.contains("was changed"), "{e}");
 }
+
+#[test]
+fn mutated_inputs_give_an_error_or_a_report_never_a_panic_or_nan() {
+    // 300 mutations of a valid directory: one field of lookups.csv or
+    // requests.csv replaced by an odd value, or a line cut short.
+    const ODD: [&str; 14] = [
+        "",
+        "-1",
+        "NaN",
+        "inf",
+        "-inf",
+        "1e400",
+        "maybe",
+        "18446744073709551616",
+        " 3",
+        "p2p",
+        "datacenter",
+        "true",
+        "false",
+        "0",
+    ];
+    let mut state = 0x2545_f491_4f6c_dd1du64;
+    let mut next = |n: usize| {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        (state % n as u64) as usize
+    };
+    let base = result_dir(
+        "fuzzbase",
+        12,
+        |i| {
+            if i % 3 == 0 { failed_row(i) } else { ok_row(i) }
+        },
+        ok_row,
+    );
+    let files: Vec<(String, String)> = ["lookups.csv", "requests.csv"]
+        .iter()
+        .map(|f| {
+            (
+                f.to_string(),
+                std::fs::read_to_string(base.join(f)).unwrap(),
+            )
+        })
+        .collect();
+    let d = tmp("fuzz");
+    for case in 0..300 {
+        let which = next(2);
+        for (k, (f, text)) in files.iter().enumerate() {
+            let mut lines: Vec<String> = text.lines().map(String::from).collect();
+            if k == which {
+                let l = 1 + next(lines.len() - 1);
+                let mut fields: Vec<String> = lines[l].split(',').map(String::from).collect();
+                if next(10) == 0 {
+                    fields.truncate(next(fields.len()));
+                } else {
+                    let c = next(fields.len());
+                    fields[c] = ODD[next(ODD.len())].to_string();
+                }
+                lines[l] = fields.join(",");
+            }
+            std::fs::write(d.join(f), lines.join("\n") + "\n").unwrap();
+        }
+        let _ = std::fs::remove_file(d.join("summary.csv"));
+        let r = std::panic::catch_unwind(|| report::write(&d, "t", "n", false).map(drop));
+        match r {
+            Err(_) => panic!("case {case}: panicked"),
+            Ok(Err(e)) => {
+                let e = e.to_string();
+                assert!(e.contains(".csv"), "case {case}: {e}");
+            }
+            Ok(Ok(())) => {
+                let s = std::fs::read_to_string(d.join("summary.csv")).unwrap();
+                assert!(!s.contains("NaN") && !s.contains("inf"), "case {case}: {s}");
+            }
+        }
+    }
+}
