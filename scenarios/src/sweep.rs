@@ -847,12 +847,22 @@ fn check_row(
     scenario: &str,
     dir: &Path,
 ) -> Result<()> {
+    // Values read back from runs.csv may be anything: quoted cut short.
+    let cut = |v: &str| -> String {
+        const QUOTE_CHARS_MAX: usize = 60;
+        if v.chars().count() > QUOTE_CHARS_MAX {
+            v.chars().take(QUOTE_CHARS_MAX).collect::<String>() + "…"
+        } else {
+            v.to_string()
+        }
+    };
     let label = || {
-        let mut l = assignments(axes.iter().map(String::as_str), &r.values);
+        let values: Vec<String> = r.values.iter().map(|v| cut(v)).collect();
+        let mut l = assignments(axes.iter().map(String::as_str), &values);
         if !l.is_empty() {
             l.push_str(", ");
         }
-        l + &format!("seed {}", r.seed)
+        l + &format!("seed {}", cut(&r.seed))
     };
     let mut overrides = Vec::with_capacity(axes.len() + 1);
     for (key, v) in axes.iter().zip(&r.values) {
@@ -862,8 +872,9 @@ fn check_row(
             .and_then(|a| a.values.iter().find(|x| show(x) == *v))
             .ok_or_else(|| {
                 anyhow!(
-                    "refusing to merge: runs.csv row {}: {key}={v} is not a value the sweep's [sweep] table lists",
-                    label()
+                    "refusing to merge: runs.csv row {}: {key}={} is not a value the sweep's [sweep] table lists",
+                    label(),
+                    cut(v)
                 )
             })?;
         overrides.push(Override {
@@ -876,7 +887,7 @@ fn check_row(
         anyhow!(
             "refusing to merge: runs.csv row {}: seed {:?} is not an integer",
             label(),
-            r.seed
+            cut(&r.seed)
         )
     })?;
     overrides.push(Override {
