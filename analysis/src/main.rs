@@ -14,9 +14,9 @@
 //! `scenario.toml` files are compared key by key) unless `--allow-mixed`
 //! is given: a mean over different scenarios is rarely what was meant.
 
-use analysis::manifest;
 use analysis::report::{self, blank_or};
 use analysis::stats::{bounded_half_width, summarize};
+use analysis::{cut, manifest};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -29,17 +29,6 @@ const USAGE: &str = "usage: analysis [--allow-mixed] RESULT_DIR [RESULT_DIR...]
   --allow-mixed  combine runs of different scenarios in across-seeds.csv
                  (by default their scenario.toml files, seed aside, must
                  be identical)";
-
-/// The longest value an error message quotes in full.
-const QUOTE_CHARS_MAX: usize = 60;
-
-fn cut(v: &str) -> String {
-    if v.chars().count() > QUOTE_CHARS_MAX {
-        v.chars().take(QUOTE_CHARS_MAX).collect::<String>() + "…"
-    } else {
-        v.to_string()
-    }
-}
 
 /// Every value of a TOML table by dotted key.
 fn flatten(prefix: &str, t: &toml::Table, out: &mut BTreeMap<String, String>) {

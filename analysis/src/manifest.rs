@@ -10,6 +10,7 @@
 //! in place: it rewrites the manifest only when the directory matched it
 //! before, so rebuilding never makes a changed result look intact.
 
+use crate::cut;
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -19,9 +20,6 @@ pub const FILE: &str = "manifest.sha256";
 
 /// Files of a result directory that the manifest does not cover.
 pub const UNCOVERED: [&str; 2] = [FILE, "run-info.csv"];
-
-/// The longest path an error message quotes in full.
-const QUOTE_CHARS_MAX: usize = 60;
 
 /// A result directory does not match its manifest, or cannot be read.
 #[derive(Debug, thiserror::Error)]
@@ -92,14 +90,6 @@ pub fn write(dir: &Path) -> Result<(), ManifestError> {
     let t = text(dir)?;
     let p = dir.join(FILE);
     std::fs::write(&p, t).map_err(|e| err(&p, format!("cannot write: {e}")))
-}
-
-fn cut(p: &str) -> String {
-    if p.chars().count() > QUOTE_CHARS_MAX {
-        p.chars().take(QUOTE_CHARS_MAX).collect::<String>() + "…"
-    } else {
-        p.to_string()
-    }
 }
 
 /// Check every file of `dir` against its manifest: none changed, none

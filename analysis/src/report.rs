@@ -70,16 +70,12 @@ pub struct Table {
     lines: Vec<u64>,
 }
 
-/// The longest value an error message quotes in full.
-const QUOTE_CHARS_MAX: usize = 60;
-
-/// `v` quoted, cut to [`QUOTE_CHARS_MAX`] characters.
+/// `v` quoted, cut short (see [`crate::cut`]).
 fn quote(v: &str) -> String {
-    if v.chars().count() > QUOTE_CHARS_MAX {
-        let cut: String = v.chars().take(QUOTE_CHARS_MAX).collect();
-        format!("{cut:?}…")
-    } else {
-        format!("{v:?}")
+    let c = crate::cut(v);
+    match c.strip_suffix('…') {
+        Some(head) => format!("{head:?}…"),
+        None => format!("{c:?}"),
     }
 }
 

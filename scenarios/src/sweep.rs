@@ -848,14 +848,7 @@ fn check_row(
     dir: &Path,
 ) -> Result<()> {
     // Values read back from runs.csv may be anything: quoted cut short.
-    let cut = |v: &str| -> String {
-        const QUOTE_CHARS_MAX: usize = 60;
-        if v.chars().count() > QUOTE_CHARS_MAX {
-            v.chars().take(QUOTE_CHARS_MAX).collect::<String>() + "…"
-        } else {
-            v.to_string()
-        }
-    };
+    use analysis::cut;
     let label = || {
         let values: Vec<String> = r.values.iter().map(|v| cut(v)).collect();
         let mut l = assignments(axes.iter().map(String::as_str), &values);
