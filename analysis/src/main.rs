@@ -78,9 +78,10 @@ fn check_one_scenario(dirs: &[PathBuf]) -> Result<(), String> {
             if a != b {
                 let show = |v: Option<&String>| v.map_or("(absent)".to_string(), |v| cut(v));
                 return Err(format!(
-                    "{} and {} are runs of different scenarios: key `{k}` is {} in the first and {} in the second; across-seeds.csv combines seeds of one scenario (pass --allow-mixed to combine them anyway)",
+                    "{} and {} are runs of different scenarios: key `{}` is {} in the first and {} in the second; across-seeds.csv combines seeds of one scenario (pass --allow-mixed to combine them anyway)",
                     dirs[0].display(),
                     d.display(),
+                    cut(k),
                     show(a),
                     show(b)
                 ));

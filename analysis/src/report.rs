@@ -116,7 +116,10 @@ impl Table {
             .position(|h| h == name)
             .ok_or_else(|| ReportError::Input {
                 path: self.path.clone(),
-                message: format!("no column {name:?} (columns: {})", self.headers.join(", ")),
+                message: format!(
+                    "no column {name:?} (columns: {})",
+                    crate::cut(&self.headers.join(", "))
+                ),
             })
     }
 
@@ -134,7 +137,7 @@ impl Table {
                 "line {}, column {} ({}): {} is not {expected}",
                 self.lines[row],
                 col + 1,
-                self.headers[col],
+                crate::cut(&self.headers[col]),
                 quote(&self.rows[row][col])
             ),
         }

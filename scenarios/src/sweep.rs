@@ -337,7 +337,10 @@ impl Manifest {
         let headers: Vec<String> = r.headers()?.iter().map(String::from).collect();
         let n = headers.len();
         if n < 3 || headers[0] != "index" || headers[n - 2] != "seed" || headers[n - 1] != "run" {
-            bail!("runs.csv: unexpected columns {}", headers.join(","));
+            bail!(
+                "runs.csv: unexpected columns {} (expected index,<swept keys…>,seed,run)",
+                analysis::cut(&headers.join(","))
+            );
         }
         let axes = headers[1..n - 2].to_vec();
         let mut rows = Vec::new();
@@ -894,7 +897,7 @@ fn check_row(
         .and_then(|s| Ok(toml::to_string(&s)?))
         .with_context(|| format!("refusing to merge: runs.csv row {}", label()))?;
     if expected != scenario {
-        let key = first_difference(&expected, scenario).unwrap_or_default();
+        let key = cut(&first_difference(&expected, scenario).unwrap_or_default());
         bail!(
             "refusing to merge: runs.csv names {} for {}, but that run's scenario.toml is another point or seed (key `{key}` differs)",
             dir.display(),
