@@ -7,6 +7,20 @@
 //! engine.
 #![warn(missing_docs)]
 
+pub mod manifest;
 pub mod plot;
 pub mod report;
 pub mod stats;
+
+/// The longest value an error message quotes in full.
+pub const QUOTE_CHARS_MAX: usize = 60;
+
+/// `v` cut to [`QUOTE_CHARS_MAX`] characters (with `…` when cut), for
+/// error messages that quote values read from files.
+pub fn cut(v: &str) -> String {
+    if v.chars().count() > QUOTE_CHARS_MAX {
+        v.chars().take(QUOTE_CHARS_MAX).collect::<String>() + "…"
+    } else {
+        v.to_string()
+    }
+}

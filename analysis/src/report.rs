@@ -14,13 +14,27 @@
 //! Pairing: request *r* (client, time) was issued to both systems. Its
 //! outcome on each side is the row of that client starting at that time; a
 //! request without a row (its client went down before it ended) failed.
-//! Differences are P2P minus data center, per request, and their 95 %
-//! confidence intervals use batch means over 20 consecutive batches of
-//! requests in time order, because requests close in time share network
-//! conditions and are not independent.
+//! Differences are P2P minus data center, per request. Requests close in
+//! time share network conditions and are not independent, so the 95 %
+//! confidence intervals of mean differences use batch means over 20
+//! consecutive batches of requests in time order. Rates (success, exact:
+//! unit `%`) are proportions, for which a symmetric batch-means interval
+//! can pass ±100 points at small n: their difference gets Newcombe's
+//! hybrid score interval from the Wilson intervals of each side, each side
+//! with its effective sample size (requests divided by the design effect
+//! that batch means measure), which stays within ±100 points
+//! ([`crate::stats::paired_rate_difference`]).
+//!
+//! A value without observations (no request, no success on a side) is
+//! blank in every output, with its `n`: never NaN.
+//!
+//! Input is checked strictly: a value of the wrong form (`success=maybe`,
+//! a negative or non-numeric latency) is an error naming the file, line
+//! and column and the expected form, never a silent failure or a dropped
+//! row. Columns this module does not use are ignored.
 
 use crate::plot;
-use crate::stats::{paired_difference, summarize};
+use crate::stats::{paired_difference, paired_rate_difference, summarize};
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -46,11 +60,23 @@ pub enum ReportError {
     },
 }
 
-/// A CSV file read as text columns.
+/// A CSV file read as text columns. Columns are found by name, so extra
+/// columns (added by newer writers) are ignored.
 pub struct Table {
     path: String,
     headers: Vec<String>,
     rows: Vec<Vec<String>>,
+    /// The line each row starts on (1-based, the header being line 1).
+    lines: Vec<u64>,
+}
+
+/// `v` quoted, cut short (see [`crate::cut`]).
+fn quote(v: &str) -> String {
+    let c = crate::cut(v);
+    match c.strip_suffix('…') {
+        Some(head) => format!("{head:?}…"),
+        None => format!("{c:?}"),
+    }
 }
 
 impl Table {
@@ -69,14 +95,17 @@ impl Table {
             .map(String::from)
             .collect();
         let mut rows = Vec::new();
+        let mut lines = Vec::new();
         for rec in r.records() {
             let rec = rec.map_err(|e| input(e.to_string()))?;
+            lines.push(rec.position().map_or(rows.len() as u64 + 2, |p| p.line()));
             rows.push(rec.iter().map(String::from).collect());
         }
         Ok(Table {
             path: p,
             headers,
             rows,
+            lines,
         })
     }
 
@@ -87,7 +116,10 @@ impl Table {
             .position(|h| h == name)
             .ok_or_else(|| ReportError::Input {
                 path: self.path.clone(),
-                message: format!("no column {name:?} (columns: {})", self.headers.join(", ")),
+                message: format!(
+                    "no column {name:?} (columns: {})",
+                    crate::cut(&self.headers.join(", "))
+                ),
             })
     }
 
@@ -96,21 +128,71 @@ impl Table {
         &self.rows
     }
 
+    /// The error for the value of row `row`, column `col`, that is not
+    /// of the `expected` form.
+    fn bad(&self, row: usize, col: usize, expected: &str) -> ReportError {
+        ReportError::Input {
+            path: self.path.clone(),
+            message: format!(
+                "line {}, column {} ({}): {} is not {expected}",
+                self.lines[row],
+                col + 1,
+                crate::cut(&self.headers[col]),
+                quote(&self.rows[row][col])
+            ),
+        }
+    }
+
+    /// A number, NaN when empty.
     fn num(&self, row: usize, col: usize) -> Result<f64, ReportError> {
         let v = &self.rows[row][col];
         if v.is_empty() {
             return Ok(f64::NAN);
         }
-        v.parse().map_err(|_| ReportError::Input {
-            path: self.path.clone(),
-            message: format!(
-                "line {}: column {:?}: {v:?} is not a number",
-                row + 2,
-                self.headers[col]
-            ),
-        })
+        v.parse::<f64>()
+            .ok()
+            .filter(|x| x.is_finite())
+            .ok_or_else(|| self.bad(row, col, "a number"))
+    }
+
+    /// A finite number ≥ 0 (a latency, a count of messages or bytes).
+    fn non_negative(&self, row: usize, col: usize) -> Result<f64, ReportError> {
+        self.rows[row][col]
+            .parse::<f64>()
+            .ok()
+            .filter(|x| x.is_finite() && *x >= 0.0)
+            .ok_or_else(|| self.bad(row, col, "a number ≥ 0"))
+    }
+
+    /// An integer ≥ 0 (a node, a time in ns).
+    fn unsigned(&self, row: usize, col: usize) -> Result<u64, ReportError> {
+        self.rows[row][col]
+            .parse::<u64>()
+            .map_err(|_| self.bad(row, col, "an integer ≥ 0"))
+    }
+
+    /// `true` or `false`; with `empty_ok`, also empty (`None`).
+    fn flag(&self, row: usize, col: usize, empty_ok: bool) -> Result<Option<bool>, ReportError> {
+        match self.rows[row][col].as_str() {
+            "true" => Ok(Some(true)),
+            "false" => Ok(Some(false)),
+            "" if empty_ok => Ok(None),
+            _ if empty_ok => Err(self.bad(row, col, "true, false or empty")),
+            _ => Err(self.bad(row, col, "true or false")),
+        }
+    }
+
+    /// One of `SYSTEMS`.
+    fn system(&self, row: usize, col: usize) -> Result<usize, ReportError> {
+        SYSTEMS
+            .iter()
+            .position(|s| *s == self.rows[row][col])
+            .ok_or_else(|| self.bad(row, col, "p2p or datacenter"))
     }
 }
+
+/// Batches of requests behind every interval (see the module doc).
+const BATCHES: usize = 20;
 
 /// The two systems, in report order.
 pub const SYSTEMS: [&str; 2] = ["p2p", "datacenter"];
@@ -169,22 +251,26 @@ pub fn analyse(dir: &Path) -> Result<Analysis, ReportError> {
         lookups.col("success")?,
     );
     let lexact = lookups.col("exact").ok();
-    let mut outcome: BTreeMap<(String, u64, u64), Out> = BTreeMap::new();
+    let mut outcome: BTreeMap<(usize, u64, u64), Out> = BTreeMap::new();
     for i in 0..lookups.rows().len() {
-        let r = &lookups.rows()[i];
         let key = (
-            r[ls].clone(),
-            lookups.num(i, ln)? as u64,
-            lookups.num(i, lst)? as u64,
+            lookups.system(i, ls)?,
+            lookups.unsigned(i, ln)?,
+            lookups.unsigned(i, lst)?,
         );
+        let success = lookups.flag(i, lok, false)? == Some(true);
+        let exact = match lexact {
+            Some(c) => lookups.flag(i, c, true)?,
+            None => None,
+        };
         outcome.insert(
             key,
             Out {
-                success: r[lok] == "true",
-                exact: r[lok] == "true" && lexact.is_none_or(|c| r[c] != "false"),
-                latency_ms: lookups.num(i, llat)? / 1e6,
-                messages: lookups.num(i, lmsg)?,
-                bytes: lookups.num(i, lbytes)?,
+                success,
+                exact: success && exact != Some(false),
+                latency_ms: lookups.non_negative(i, llat)? / 1e6,
+                messages: lookups.non_negative(i, lmsg)?,
+                bytes: lookups.non_negative(i, lbytes)?,
             },
         );
     }
@@ -198,9 +284,11 @@ pub fn analyse(dir: &Path) -> Result<Analysis, ReportError> {
     // is identical; the runner checks it).
     let mut issued: Vec<(u64, u64)> = Vec::new();
     for i in 0..requests.rows().len() {
-        let r = &requests.rows()[i];
-        if r[rs] == SYSTEMS[0] && r[rd] == "true" {
-            issued.push((requests.num(i, rt)? as u64, requests.num(i, rc)? as u64));
+        let system = requests.system(i, rs)?;
+        let delivered = requests.flag(i, rd, false)? == Some(true);
+        let (t, c) = (requests.unsigned(i, rt)?, requests.unsigned(i, rc)?);
+        if system == 0 && delivered {
+            issued.push((t, c));
         }
     }
     let fail = Out {
@@ -210,12 +298,11 @@ pub fn analyse(dir: &Path) -> Result<Analysis, ReportError> {
         messages: f64::NAN,
         bytes: f64::NAN,
     };
-    let per_side: Vec<Vec<Out>> = SYSTEMS
-        .iter()
+    let per_side: Vec<Vec<Out>> = (0..SYSTEMS.len())
         .map(|s| {
             issued
                 .iter()
-                .map(|&(t, c)| *outcome.get(&(s.to_string(), c, t)).unwrap_or(&fail))
+                .map(|&(t, c)| *outcome.get(&(s, c, t)).unwrap_or(&fail))
                 .collect()
         })
         .collect();
@@ -246,7 +333,12 @@ pub fn analyse(dir: &Path) -> Result<Analysis, ReportError> {
     };
     let (la, lb) = (summarize(&own(a)), summarize(&own(b)));
     let paired = |x: &(Vec<f64>, Vec<f64>), metric, unit| {
-        let (m, lo, hi, pairs) = paired_difference(&x.0, &x.1, 20);
+        // Rates are proportions: a bounded interval (see the module doc).
+        let (m, lo, hi, pairs) = if unit == "%" {
+            paired_rate_difference(&x.0, &x.1, BATCHES)
+        } else {
+            paired_difference(&x.0, &x.1, BATCHES)
+        };
         SummaryRow {
             metric,
             unit,
@@ -304,7 +396,7 @@ pub fn analyse(dir: &Path) -> Result<Analysis, ReportError> {
         let (ct, cn, cv) = (t.col("time_ns")?, t.col("name")?, t.col("value")?);
         for i in 0..t.rows().len() {
             if t.rows()[i][cn] == "nodes_up" {
-                nodes_up.push((t.num(i, ct)? / 3.6e12, t.num(i, cv)?));
+                nodes_up.push((t.unsigned(i, ct)? as f64 / 3.6e12, t.num(i, cv)?));
             }
         }
     }
@@ -316,12 +408,51 @@ pub fn analyse(dir: &Path) -> Result<Analysis, ReportError> {
     })
 }
 
-fn fmt(v: f64) -> String {
-    if v.is_nan() {
-        String::new()
+/// `v` with `decimals` decimals; blank when there is no value (NaN).
+pub fn blank_or(v: f64, decimals: usize) -> String {
+    if v.is_finite() {
+        format!("{v:.decimals$}")
     } else {
-        format!("{v:.6}")
+        String::new()
     }
+}
+
+fn fmt(v: f64) -> String {
+    blank_or(v, 6)
+}
+
+/// A difference with its interval, `d [lo, hi]`; blank without a value,
+/// `d` alone without an interval, `unpaired` for a metric that has no
+/// paired difference.
+fn diff_text(difference: Option<(f64, f64, f64)>, decimals: usize, unpaired: &str) -> String {
+    match difference {
+        Some((d, lo, hi)) if d.is_finite() && lo.is_finite() && hi.is_finite() => {
+            format!("{d:.decimals$} [{lo:.decimals$}, {hi:.decimals$}]")
+        }
+        Some((d, _, _)) => blank_or(d, decimals),
+        None => unpaired.to_string(),
+    }
+}
+
+/// The summary as a fixed-width text table (the command line's summary):
+/// blank where there is no value.
+pub fn summary_text(rows: &[SummaryRow]) -> String {
+    let mut s = format!(
+        "{:<22} {:>14} {:>14} {:>28} {:>6}\n",
+        "metric", "P2P", "data center", "difference (95% CI)", "n"
+    );
+    for r in rows {
+        let _ = writeln!(
+            s,
+            "{:<22} {:>14} {:>14} {:>28} {:>6}",
+            format!("{} ({})", r.metric, r.unit),
+            blank_or(r.p2p, 2),
+            blank_or(r.datacenter, 2),
+            diff_text(r.difference, 2, "-"),
+            r.n
+        );
+    }
+    s
 }
 
 /// `summary.csv` text.
@@ -362,7 +493,7 @@ pub fn write(dir: &Path, title: &str, notes: &str, plots: bool) -> Result<Analys
     let _ = writeln!(md, "## Summary\n");
     let _ = writeln!(
         md,
-        "Paired over the same requests; difference = P2P − data center, with its 95 % confidence interval (batch means over 20 consecutive batches).\n"
+        "Paired over the same requests; difference = P2P − data center, with its 95 % confidence interval. Means: batch means over {BATCHES} consecutive batches of requests (requests close in time are not independent). Rates (%): Newcombe's hybrid score interval from each side's Wilson interval, with the sample size divided by the design effect that batch means measure, so that it stays within ±100 points. A blank value has no observation behind it (n counts them).\n"
     );
     let _ = writeln!(
         md,
@@ -370,14 +501,15 @@ pub fn write(dir: &Path, title: &str, notes: &str, plots: bool) -> Result<Analys
     );
     let _ = writeln!(md, "|---|---|---:|---:|---|---:|");
     for r in &a.summary {
-        let diff = match r.difference {
-            Some((d, lo, hi)) if !d.is_nan() => format!("{d:.3} [{lo:.3}, {hi:.3}]"),
-            _ => "—".to_string(),
-        };
         let _ = writeln!(
             md,
-            "| {} | {} | {:.3} | {:.3} | {} | {} |",
-            r.metric, r.unit, r.p2p, r.datacenter, diff, r.n
+            "| {} | {} | {} | {} | {} | {} |",
+            r.metric,
+            r.unit,
+            blank_or(r.p2p, 3),
+            blank_or(r.datacenter, 3),
+            diff_text(r.difference, 3, "—"),
+            r.n
         );
     }
     if plots {

@@ -2,6 +2,16 @@
 //!
 //! Every function sums in input order (never in a thread-dependent order),
 //! so results are reproducible to the bit.
+//!
+//! Means of correlated series get their interval from batch means
+//! ([`batch_means`]). Proportions are bounded, and a symmetric interval
+//! around a rate can leave [0, 1] at small n; their intervals are score
+//! intervals instead ([`wilson`] for one proportion, [`newcombe`] for a
+//! difference of two), which stay within bounds at any n. Where the
+//! observations are correlated, the sample size they use is the effective
+//! one, n divided by the design effect measured by batch means
+//! ([`design_effect`]). An empty sample has no value and no interval (NaN
+//! here, a blank in every output file).
 
 /// A sample summary.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -121,9 +131,164 @@ pub fn paired_difference(a: &[f64], b: &[f64], batches: usize) -> (f64, f64, f64
     (mean, mean - half, mean + half, d.len())
 }
 
+/// 97.5 % quantile of the standard normal distribution.
+const Z975: f64 = 1.959_963_984_540_054;
+
+/// Wilson score 95 % interval of a proportion `p` (in [0, 1]) observed over
+/// `n` trials (`n` may be an effective, fractional sample size). Always
+/// within [0, 1]; `None` when `n` is not positive or `p` is not in [0, 1].
+pub fn wilson(p: f64, n: f64) -> Option<(f64, f64)> {
+    if !(n > 0.0 && (0.0..=1.0).contains(&p)) {
+        return None;
+    }
+    let z2 = Z975 * Z975;
+    let denom = 1.0 + z2 / n;
+    let centre = (p + z2 / (2.0 * n)) / denom;
+    let half = Z975 / denom * (p * (1.0 - p) / n + z2 / (4.0 * n * n)).sqrt();
+    Some(((centre - half).max(0.0), (centre + half).min(1.0)))
+}
+
+/// Newcombe's hybrid score 95 % interval of the difference `p1 − p2` of two
+/// proportions observed over `n1` and `n2` trials (Newcombe 1998, method
+/// 10): the Wilson intervals of each side combined by square-and-add.
+/// Returns `(p1 − p2, low, high)`, always within [−1, 1]; `None` when either
+/// side has no trial. It treats the two sides as independent: for paired
+/// outcomes that are positively correlated (both systems see the same
+/// requests) it is conservative.
+pub fn newcombe(p1: f64, n1: f64, p2: f64, n2: f64) -> Option<(f64, f64, f64)> {
+    let (l1, u1) = wilson(p1, n1)?;
+    let (l2, u2) = wilson(p2, n2)?;
+    let d = p1 - p2;
+    let lo = d - ((p1 - l1).powi(2) + (u2 - p2).powi(2)).sqrt();
+    let hi = d + ((u1 - p1).powi(2) + (p2 - l2).powi(2)).sqrt();
+    Some((d, lo.max(-1.0), hi.min(1.0)))
+}
+
+/// How much the variance of the mean of the series `xs` exceeds that of
+/// independent observations: (batch-means SE / naive SE)², over `batches`
+/// consecutive batches, at least 1. It is 1 when it cannot be estimated
+/// (fewer than two values, or all values equal).
+pub fn design_effect(xs: &[f64], batches: usize) -> f64 {
+    let all = summarize(xs);
+    let naive = all.sd / (all.n.max(1) as f64).sqrt();
+    let (_, se, _) = batch_means(xs, batches);
+    if all.n < 2 || naive <= 0.0 || !se.is_finite() {
+        return 1.0;
+    }
+    ((se / naive).powi(2)).max(1.0)
+}
+
+/// The paired difference of two rates given as per-request outcomes in
+/// percent (100 for a success, 0 for a failure; NaN pairs are skipped):
+/// `(mean difference, ci_low, ci_high, pairs)` in percentage points.
+///
+/// The interval is [`newcombe`]'s, each side with its effective sample
+/// size (pairs divided by the side's [`design_effect`] over `batches`
+/// batches, because requests close in time are not independent), so it
+/// never leaves ±100 points, unlike a batch-means t interval at small n.
+/// With no pair, everything but the count is NaN.
+pub fn paired_rate_difference(a: &[f64], b: &[f64], batches: usize) -> (f64, f64, f64, usize) {
+    let (x, y): (Vec<f64>, Vec<f64>) = a
+        .iter()
+        .zip(b)
+        .filter(|(x, y)| !x.is_nan() && !y.is_nan())
+        .map(|(x, y)| (x / 100.0, y / 100.0))
+        .unzip();
+    let n = x.len();
+    let (sx, sy) = (summarize(&x), summarize(&y));
+    let nx = n as f64 / design_effect(&x, batches);
+    let ny = n as f64 / design_effect(&y, batches);
+    match newcombe(sx.mean, nx, sy.mean, ny) {
+        Some((d, lo, hi)) => (100.0 * d, 100.0 * lo, 100.0 * hi, n),
+        None => (f64::NAN, f64::NAN, f64::NAN, n),
+    }
+}
+
+/// The half-width `half` of an interval around `mean` when the interval
+/// stays within `[lo, hi]` (the bounds of the quantity); NaN (no interval:
+/// the sample is too small for a symmetric interval) otherwise.
+pub fn bounded_half_width(mean: f64, half: f64, lo: f64, hi: f64) -> f64 {
+    if mean - half >= lo && mean + half <= hi {
+        half
+    } else {
+        f64::NAN
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn wilson_matches_published_values_and_stays_in_bounds() {
+        // Newcombe (1998), Table I: 81/263 → 0.2553 to 0.3662; 0/10 → 0 to 0.2775.
+        let (lo, hi) = wilson(81.0 / 263.0, 263.0).unwrap();
+        assert!(
+            (lo - 0.2553).abs() < 5e-5 && (hi - 0.3662).abs() < 5e-5,
+            "{lo} {hi}"
+        );
+        let (lo, hi) = wilson(0.0, 10.0).unwrap();
+        assert!(lo == 0.0 && (hi - 0.2775).abs() < 5e-5, "{lo} {hi}");
+        assert_eq!(wilson(0.5, 0.0), None);
+    }
+
+    #[test]
+    fn newcombe_matches_published_values_and_stays_in_bounds() {
+        // Newcombe (1998), "Interval estimation for the difference between
+        // independent proportions", Table II, method 10:
+        // 56/70 − 48/80: 0.0524 to 0.3339; 9/10 − 3/10: 0.1705 to 0.8090.
+        // 10/10 − 0/10: 1 − √2 × 0.2775 (the Wilson upper bound of 0/10) to 1.
+        for ((a, n1, b, n2), (elo, ehi)) in [
+            ((56.0, 70.0, 48.0, 80.0), (0.0524, 0.3339)),
+            ((9.0, 10.0, 3.0, 10.0), (0.1705, 0.8090)),
+            ((10.0, 10.0, 0.0, 10.0), (1.0 - 2f64.sqrt() * 0.27753, 1.0)),
+        ] {
+            let (_, lo, hi) = newcombe(a / n1, n1, b / n2, n2).unwrap();
+            assert!(
+                (lo - elo).abs() < 5e-5 && (hi - ehi).abs() < 5e-5,
+                "{a}/{n1} − {b}/{n2}: {lo} {hi}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_rate_difference_at_small_n_stays_within_100_points() {
+        // 3 pairs: P2P failed twice, the baseline always succeeded. A
+        // batch-means t interval of these differences goes far below −100.
+        let a = [0.0, 0.0, 100.0];
+        let b = [100.0, 100.0, 100.0];
+        let (_, lo_t, _, _) = paired_difference(&a, &b, 20);
+        assert!(lo_t < -100.0, "the t interval this replaces: {lo_t}");
+        let (d, lo, hi, n) = paired_rate_difference(&a, &b, 20);
+        assert_eq!(n, 3);
+        assert!((d + 200.0 / 3.0).abs() < 1e-9, "{d}");
+        assert!(
+            (-100.0..=100.0).contains(&lo) && (-100.0..=100.0).contains(&hi),
+            "{lo} {hi}"
+        );
+        assert!(lo < d && d < hi);
+        let (d, lo, hi, n) = paired_rate_difference(&[], &[], 20);
+        assert!(d.is_nan() && lo.is_nan() && hi.is_nan() && n == 0);
+    }
+
+    #[test]
+    fn correlated_outcomes_widen_the_rate_interval() {
+        // 400 outcomes in runs of 40 equal values (strongly correlated in
+        // time) against the same rate independently alternating: the same
+        // mean, but a design effect well above 1, so a wider interval.
+        let runs: Vec<f64> = (0..400)
+            .map(|i| if (i / 40) % 2 == 0 { 100.0 } else { 0.0 })
+            .collect();
+        let alt: Vec<f64> = (0..400)
+            .map(|i| if i % 2 == 0 { 100.0 } else { 0.0 })
+            .collect();
+        let all = vec![100.0; 400];
+        assert!(design_effect(&runs, 20) > 5.0);
+        assert_eq!(design_effect(&alt, 20), 1.0);
+        let (_, lo1, hi1, _) = paired_rate_difference(&runs, &all, 20);
+        let (_, lo2, hi2, _) = paired_rate_difference(&alt, &all, 20);
+        assert!(hi1 - lo1 > hi2 - lo2, "{lo1} {hi1} vs {lo2} {hi2}");
+    }
 
     #[test]
     fn summary_of_a_known_sample() {

@@ -260,23 +260,7 @@ fn execute(s: &Scenario, args: &RunArgs) -> Result<()> {
         RunStatus::Done { dir, summary } => {
             if !args.quiet {
                 println!("{}: {}", s.scenario.name, s.scenario.description);
-                println!(
-                    "{:<22} {:>14} {:>14} {:>28}",
-                    "metric", "P2P", "data center", "difference (95% CI)"
-                );
-                for r in &summary {
-                    let diff = match r.difference {
-                        Some((d, lo, hi)) if !d.is_nan() => format!("{d:.2} [{lo:.2}, {hi:.2}]"),
-                        _ => "-".into(),
-                    };
-                    println!(
-                        "{:<22} {:>14.2} {:>14.2} {:>28}",
-                        format!("{} ({})", r.metric, r.unit),
-                        r.p2p,
-                        r.datacenter,
-                        diff
-                    );
-                }
+                print!("{}", analysis::report::summary_text(&summary));
                 println!("results: {}", dir.display());
             }
         }

@@ -38,8 +38,9 @@ pub fn identity(s: &Scenario, prov: &Provenance) -> Result<Identity> {
     })
 }
 
-/// Whether `dir` holds a complete result (its last file, `report.md`, is
-/// written just before the directory is renamed into place).
+/// Whether `dir` holds a complete result (its `report.md` and then its
+/// `manifest.sha256` are written just before the directory is renamed into
+/// place).
 pub fn is_complete(dir: &Path) -> bool {
     dir.join("report.md").is_file()
 }
@@ -117,6 +118,8 @@ pub fn run_one(s: &Scenario, opts: &RunOptions, progress: Progress<'_>) -> Resul
         policies(s, &out.files)
     );
     let analysis = analysis::report::write(stage.dir(), &title, &notes, s.output.plots)?;
+    // Last: the hashes of every file written above (`merge` checks them).
+    analysis::manifest::write(stage.dir())?;
     let dir = stage.commit()?;
     Ok(RunStatus::Done {
         dir,

@@ -28,7 +28,7 @@ use crate::runner::{Identity, RunOptions, RunStatus, identity, is_complete, run_
 use crate::schema::Scenario;
 use analysis::plot;
 use analysis::report::Table;
-use analysis::stats::summarize;
+use analysis::stats::{bounded_half_width, summarize};
 use anyhow::{Context, Result, anyhow, bail};
 use indicatif::{ProgressBar, ProgressStyle};
 use rayon::prelude::*;
@@ -337,7 +337,10 @@ impl Manifest {
         let headers: Vec<String> = r.headers()?.iter().map(String::from).collect();
         let n = headers.len();
         if n < 3 || headers[0] != "index" || headers[n - 2] != "seed" || headers[n - 1] != "run" {
-            bail!("runs.csv: unexpected columns {}", headers.join(","));
+            bail!(
+                "runs.csv: unexpected columns {} (expected index,<swept keys…>,seed,run)",
+                analysis::cut(&headers.join(","))
+            );
         }
         let axes = headers[1..n - 2].to_vec();
         let mut rows = Vec::new();
@@ -792,6 +795,9 @@ fn combine(m: &Manifest, roots: &[PathBuf], out: &Path) -> Result<PathBuf> {
         );
     }
     let prov_text = &m.provenance;
+    let sweep_axes = SweepSpec::parse(base.sweep.as_ref(), base.scenario.seed)
+        .map_err(|e| anyhow!("sweep.toml: key `{}`: {}", e.key, e.message))?
+        .axes;
     for (r, d) in rows.iter().zip(&found) {
         let read = |f: &str| {
             std::fs::read_to_string(d.join(f))
@@ -813,6 +819,8 @@ fn combine(m: &Manifest, roots: &[PathBuf], out: &Path) -> Result<PathBuf> {
                 d.display()
             );
         }
+        analysis::manifest::verify(d).map_err(|e| anyhow!("refusing to merge: {e}"))?;
+        check_row(r, &axes, &sweep_axes, &scenario, d)?;
     }
     // Bring every run under `out`.
     for (r, d) in rows.iter().zip(&found) {
@@ -829,6 +837,107 @@ fn combine(m: &Manifest, roots: &[PathBuf], out: &Path) -> Result<PathBuf> {
     stage.write("runs.csv", &m.runs_csv)?;
     write_combined(&stage, &base, &axes, &rows, out)?;
     Ok(stage.commit()?)
+}
+
+/// A `runs.csv` row must name a run of its own point and seed: setting the
+/// row's values and seed on the run's `scenario.toml` must change nothing.
+/// (The run id covers the scenario and the build, and the manifest the
+/// files, so this ties every combined value to the point it is shown at.)
+fn check_row(
+    r: &RunRow,
+    axes: &[String],
+    sweep_axes: &[Axis],
+    scenario: &str,
+    dir: &Path,
+) -> Result<()> {
+    // Values read back from runs.csv may be anything: quoted cut short.
+    use analysis::cut;
+    let label = || {
+        let values: Vec<String> = r.values.iter().map(|v| cut(v)).collect();
+        let mut l = assignments(axes.iter().map(String::as_str), &values);
+        if !l.is_empty() {
+            l.push_str(", ");
+        }
+        l + &format!("seed {}", cut(&r.seed))
+    };
+    let mut overrides = Vec::with_capacity(axes.len() + 1);
+    for (key, v) in axes.iter().zip(&r.values) {
+        let typed = sweep_axes
+            .iter()
+            .find(|a| &a.key == key)
+            .and_then(|a| a.values.iter().find(|x| show(x) == *v))
+            .ok_or_else(|| {
+                anyhow!(
+                    "refusing to merge: runs.csv row {}: {key}={} is not a value the sweep's [sweep] table lists",
+                    label(),
+                    cut(v)
+                )
+            })?;
+        overrides.push(Override {
+            path: key.split('.').map(String::from).collect(),
+            value: typed.clone(),
+            text: format!("{key}={v}"),
+        });
+    }
+    let seed: i64 = r.seed.parse().map_err(|_| {
+        anyhow!(
+            "refusing to merge: runs.csv row {}: seed {:?} is not an integer",
+            label(),
+            cut(&r.seed)
+        )
+    })?;
+    overrides.push(Override {
+        path: vec!["scenario".into(), "seed".into()],
+        value: toml::Value::Integer(seed),
+        text: format!("scenario.seed={seed}"),
+    });
+    let origin = Origin::File(dir.join("scenario.toml").display().to_string());
+    let expected = load::<Scenario>(scenario, &origin, &overrides)
+        .map_err(|e| anyhow!("{e}"))
+        .and_then(|s| Ok(toml::to_string(&s)?))
+        .with_context(|| format!("refusing to merge: runs.csv row {}", label()))?;
+    if expected != scenario {
+        let key = cut(&first_difference(&expected, scenario).unwrap_or_default());
+        bail!(
+            "refusing to merge: runs.csv names {} for {}, but that run's scenario.toml is another point or seed (key `{key}` differs)",
+            dir.display(),
+            label()
+        );
+    }
+    Ok(())
+}
+
+/// The first dotted key (in key order) whose value differs between two
+/// TOML texts.
+fn first_difference(a: &str, b: &str) -> Option<String> {
+    fn leaves(prefix: &str, t: &toml::Table, out: &mut BTreeMap<String, String>) {
+        for (k, v) in t {
+            let key = if prefix.is_empty() {
+                k.clone()
+            } else {
+                format!("{prefix}.{k}")
+            };
+            match v {
+                toml::Value::Table(t) => leaves(&key, t, out),
+                other => {
+                    out.insert(key, other.to_string());
+                }
+            }
+        }
+    }
+    let flat = |text: &str| {
+        let mut out = BTreeMap::new();
+        if let Ok(t) = text.parse::<toml::Table>() {
+            leaves("", &t, &mut out);
+        }
+        out
+    };
+    let (fa, fb) = (flat(a), flat(b));
+    fa.keys()
+        .chain(fb.keys())
+        .filter(|k| fa.get(*k) != fb.get(*k))
+        .min()
+        .cloned()
 }
 
 fn copy_tree(from: &Path, to: &Path) -> Result<()> {
@@ -864,6 +973,23 @@ fn fmt6(v: f64) -> String {
     } else {
         String::new()
     }
+}
+
+/// The summaries over the seeds of `[p2p, datacenter, difference]`. A rate
+/// (`%`) is bounded: an interval that would leave [0, 100] (±100 for the
+/// difference) is dropped (NaN: too few seeds for a symmetric interval).
+fn seed_summaries(v: &[Vec<f64>; 3], unit: &str) -> Vec<analysis::stats::Summary> {
+    v.iter()
+        .enumerate()
+        .map(|(k, x)| {
+            let mut s = summarize(x);
+            if unit == "%" {
+                let lo = if k == 2 { -100.0 } else { 0.0 };
+                s.ci95 = bounded_half_width(s.mean, s.ci95, lo, 100.0);
+            }
+            s
+        })
+        .collect()
 }
 
 fn csv_text(records: &[Vec<String>]) -> Result<String> {
@@ -961,7 +1087,7 @@ fn write_combined(
             let Some(v) = by_point.get(&(p.clone(), metric.clone())) else {
                 continue;
             };
-            let s: Vec<_> = v.iter().map(|x| summarize(x)).collect();
+            let s = seed_summaries(v, unit);
             let mut rec = p.clone();
             rec.extend([metric.clone(), unit.clone(), v[0].len().to_string()]);
             for x in &s {
@@ -983,7 +1109,7 @@ fn write_combined(
     );
     let _ = writeln!(
         md,
-        "{} points × {} seed{} = {} runs. Swept: {}. Each value is the mean over the seeds, with its 95 % confidence interval (Student t over seeds) when there are at least two.\n",
+        "{} points × {} seed{} = {} runs. Swept: {}. Each value is the mean over the seeds, with its 95 % confidence interval (Student t over seeds) when there are at least two; for rates (%), only when it stays within bounds (else too few seeds for it). A blank has no measured value; (n = …) counts the seeds with one when some have none.\n",
         point_order.len(),
         seeds,
         if seeds == 1 { "" } else { "s" },
@@ -1008,11 +1134,20 @@ fn write_combined(
                 .join(" ")
         }
     };
+    // Blank without a value; the count of seeds with a value when some
+    // seeds measured nothing.
     let ci = |s: &analysis::stats::Summary| {
-        if s.ci95.is_finite() {
+        let v = if !s.mean.is_finite() {
+            String::new()
+        } else if s.ci95.is_finite() {
             format!("{:.3} ± {:.3}", s.mean, s.ci95)
         } else {
             format!("{:.3}", s.mean)
+        };
+        if s.n < seeds {
+            format!("{v} (n = {})", s.n).trim_start().to_string()
+        } else {
+            v
         }
     };
     let systems: Vec<String> = ["P2P (Kademlia)", "data center"].map(String::from).to_vec();
@@ -1025,7 +1160,7 @@ fn write_combined(
             let Some(v) = by_point.get(&(p.clone(), metric.clone())) else {
                 continue;
             };
-            let s: Vec<_> = v.iter().map(|x| summarize(x)).collect();
+            let s = seed_summaries(v, unit);
             let _ = writeln!(
                 md,
                 "| {} | {} | {} | {} |",
@@ -1131,6 +1266,25 @@ mod tests {
             assert_eq!(e.key, key, "{text}");
             assert!(e.message.contains(what), "{text}: {}", e.message);
         }
+    }
+
+    #[test]
+    fn intervals_of_rates_over_seeds_stay_within_bounds() {
+        // Two seeds, P2P answered 0 % and 100 %: mean 50, Student t half
+        // width 12.706 × 70.7 / √2 = 635 points. No interval, rather than
+        // one reaching −585 %; a latency keeps its interval.
+        let v = [vec![0.0, 100.0], vec![100.0, 100.0], vec![-100.0, 0.0]];
+        let s = seed_summaries(&v, "%");
+        assert_eq!(s[0].mean, 50.0);
+        assert!(s[0].ci95.is_nan() && s[2].ci95.is_nan(), "{s:?}");
+        assert_eq!(s[1].ci95, 0.0);
+        let s = seed_summaries(&v, "ms");
+        assert!((s[0].ci95 - 12.706 * 50.0).abs() < 1e-6, "{s:?}");
+        // No value in any seed: NaN, written as a blank.
+        let none = [vec![f64::NAN; 2], vec![f64::NAN; 2], vec![f64::NAN; 2]];
+        let s = seed_summaries(&none, "%");
+        assert!(s[0].mean.is_nan() && s[0].n == 0);
+        assert_eq!(fmt6(s[0].mean), "");
     }
 
     #[test]

@@ -200,6 +200,7 @@ fn a_small_run_is_complete_paired_and_deterministic() {
         "summary.csv",
         "report.md",
         "run-info.csv",
+        "manifest.sha256",
         "p2p/counters.csv",
         "datacenter/counters.csv",
     ] {
@@ -244,6 +245,7 @@ fn a_small_run_is_complete_paired_and_deterministic() {
         "p2p/counters.csv",
         "p2p/timeseries.csv",
         "datacenter/counters.csv",
+        "manifest.sha256",
     ] {
         assert!(
             read(&r1.join(f)) == read(&r2.join(f)),

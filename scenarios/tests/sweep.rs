@@ -367,6 +367,43 @@ fn shards_merged_equal_the_local_sweep_and_merge_refuses_to_mix() {
         "{}",
         text(&o)
     );
+    std::fs::write(&rp, &prov).unwrap();
+    let o = merge(&dirs, &d.join("restored"));
+    assert!(o.status.success(), "{}", text(&o));
+
+    // A run whose summary.csv was edited is refused (its manifest).
+    let sp = outs[0].join(first_run).join("summary.csv");
+    let summary = std::fs::read_to_string(&sp).unwrap();
+    std::fs::write(
+        &sp,
+        summary.replacen("success_rate,%,", "success_rate,%,1", 1),
+    )
+    .unwrap();
+    let o = merge(&dirs, &d.join("tampered"));
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(text(&o).contains("summary.csv was changed"), "{}", text(&o));
+    std::fs::write(&sp, &summary).unwrap();
+
+    // A runs.csv whose run ids were swapped between two points (each run
+    // still matching its own id) is refused.
+    let mut lines: Vec<String> = runs.lines().map(String::from).collect();
+    let run_of = |l: &str| l.rsplit(',').next().unwrap().to_string();
+    let (a, b) = (run_of(&lines[1]), run_of(&lines[3]));
+    lines[1] = lines[1].replace(&a, &b);
+    lines[3] = lines[3].replace(&b, &a);
+    let swapped = lines.join("\n") + "\n";
+    for dir in &dirs {
+        std::fs::write(dir.join("runs.csv"), &swapped).unwrap();
+    }
+    let o = merge(&dirs, &d.join("tampered"));
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(text(&o).contains("runs.csv names"), "{}", text(&o));
+    assert!(
+        text(&o).contains("key `kademlia.rpc_timeout` differs"),
+        "{}",
+        text(&o)
+    );
+    assert!(!d.join("tampered").exists(), "nothing written");
 }
 
 #[test]
