@@ -429,8 +429,9 @@ pub fn run(
         let mut kad = KadNode::new(Kademlia::new(cfg.clone(), ids.clone(), me));
         kad.observe = Observe {
             // The oracle fills the `exact` column: is the answer the true k
-            // closest live nodes? (O(peers) per lookup, outside the protocol.)
-            oracle: true,
+            // closest live nodes? (An index over the ids, outside the
+            // protocol: see kademlia::oracle.)
+            oracle: s.kademlia.oracle,
             keep_events: false,
             rows: true,
         };

@@ -196,6 +196,11 @@ pub struct KademliaSpec {
     /// have answered (1 to k).
     #[serde(default = "default_termination_results")]
     pub termination_results: u32,
+    /// Fill the `exact` and `determined_ns` columns from global knowledge
+    /// (an index over the ids, outside the protocol); false leaves them
+    /// blank.
+    #[serde(default = "default_oracle")]
+    pub oracle: bool,
 }
 
 fn default_k() -> u32 {
@@ -228,6 +233,9 @@ fn default_termination_wait() -> Duration {
 fn default_termination_results() -> u32 {
     1
 }
+fn default_oracle() -> bool {
+    true
+}
 
 impl Default for KademliaSpec {
     fn default() -> Self {
@@ -242,6 +250,7 @@ impl Default for KademliaSpec {
             termination: default_termination(),
             termination_wait: default_termination_wait(),
             termination_results: default_termination_results(),
+            oracle: default_oracle(),
         }
     }
 }

@@ -163,6 +163,51 @@ fn list_names_the_bundled_scenarios() {
     }
 }
 
+/// With `kademlia.oracle = false` the run is the same but for the oracle's
+/// columns, which are blank (and the summary's exact rate of the P2P side).
+#[test]
+fn the_oracle_can_be_turned_off() {
+    let d = tmp("oracle");
+    let p = write(&d, "small.toml", SMALL);
+    let run = |out: &str, extra: &[&str]| {
+        let o = bin()
+            .arg(&p)
+            .args(["--quiet", "--out"])
+            .arg(d.join(out))
+            .args(extra)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", stderr(&o));
+        read(&run_dir(&d.join(out)).join("lookups.csv"))
+    };
+    let on = run("on", &[]);
+    let off = run("off", &["--set", "kademlia.oracle=false"]);
+    let header: Vec<&str> = on.lines().next().unwrap().split(',').collect();
+    let col = |name: &str| header.iter().position(|h| *h == name).unwrap();
+    let (exact, determined) = (col("exact"), col("determined_ns"));
+    let (mut p2p_rows, mut filled_on) = (0, 0);
+    for (a, b) in on.lines().zip(off.lines()).skip(1) {
+        let (a, b): (Vec<&str>, Vec<&str>) = (a.split(',').collect(), b.split(',').collect());
+        for (i, (x, y)) in a.iter().zip(&b).enumerate() {
+            if a[0] == "p2p" && (i == exact || i == determined) {
+                assert_eq!(*y, "", "oracle column {i} filled with the oracle off");
+            } else {
+                assert_eq!(x, y, "column {i} differs");
+            }
+        }
+        if a[0] == "p2p" {
+            p2p_rows += 1;
+            filled_on += usize::from(!a[exact].is_empty());
+        }
+    }
+    assert_eq!(on.lines().count(), off.lines().count());
+    assert!(
+        p2p_rows > 100 && filled_on == p2p_rows,
+        "{filled_on} of {p2p_rows}"
+    );
+    let _ = std::fs::remove_dir_all(&d);
+}
+
 fn run_dir(out: &Path) -> PathBuf {
     let base = out.join("small");
     let mut dirs: Vec<PathBuf> = std::fs::read_dir(&base)

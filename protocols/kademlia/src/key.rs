@@ -296,6 +296,9 @@ impl<'de> Deserialize<'de> for Key {
 pub struct IdTable {
     ids: Vec<Key>,
     bits: u16,
+    /// The ids sorted, with their nodes: built on first use by the oracle
+    /// (experiment side), never by the protocol.
+    sorted: std::sync::OnceLock<std::sync::Arc<[(Key, NodeId)]>>,
 }
 
 impl IdTable {
@@ -314,13 +317,35 @@ impl IdTable {
             }
         }
         assert_eq!(ids.len(), n, "could not draw {n} distinct {bits}-bit ids");
-        IdTable { ids, bits }
+        IdTable {
+            ids,
+            bits,
+            sorted: Default::default(),
+        }
     }
     /// From explicit ids (all of the same width, distinct).
     pub fn from_ids(ids: Vec<Key>) -> IdTable {
         let bits = ids.first().map_or(KEY_BITS_DEFAULT, |k| k.bits);
         assert!(ids.iter().all(|k| k.bits == bits), "mixed key widths");
-        IdTable { ids, bits }
+        IdTable {
+            ids,
+            bits,
+            sorted: Default::default(),
+        }
+    }
+    /// Every id with its node, sorted by id (built once, on first call;
+    /// 40 bytes per node). Ids sharing a prefix form one contiguous range.
+    pub fn sorted(&self) -> &[(Key, NodeId)] {
+        self.sorted.get_or_init(|| {
+            let mut v: Vec<(Key, NodeId)> = self
+                .ids
+                .iter()
+                .enumerate()
+                .map(|(i, k)| (*k, NodeId(i as u32)))
+                .collect();
+            v.sort_unstable();
+            v.into()
+        })
     }
     /// Node `n`'s id.
     #[inline]

@@ -17,7 +17,8 @@ use sim_core::{Cx, Node, NodeId, Stop, Time, TimerId};
 /// What the adapter records.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Observe {
-    /// Compare lookups with the oracle (O(N) per lookup).
+    /// Compare lookups with the oracle (an index walk per lookup, see
+    /// [`crate::oracle`]).
     pub oracle: bool,
     /// Keep finished events in [`KadNode::events`] (tests).
     pub keep_events: bool,
