@@ -228,9 +228,14 @@ fn churn_model(s: &Scenario) -> Result<Option<Alternating>, BuildError> {
     let Some(c) = &s.churn else {
         return Ok(None);
     };
+    let (up, down) = churn_dists(c)?;
+    Ok(Some(Alternating::new(up, down)))
+}
+
+fn churn_dists(c: &crate::schema::ChurnSpec) -> Result<(Dist, Dist), BuildError> {
     let up: Dist = c.up.parse().map_err(|e| bad("churn.up", e))?;
     let down: Dist = c.down.parse().map_err(|e| bad("churn.down", e))?;
-    Ok(Some(Alternating::new(up, down)))
+    Ok((up, down))
 }
 
 fn kad_config(s: &Scenario) -> Result<Config, BuildError> {
@@ -263,6 +268,7 @@ pub struct Outcome {
 
 /// Check a scenario's values beyond what parsing checks, without running.
 pub fn check(s: &Scenario) -> Result<(), BuildError> {
+    crate::bounds::check_values(s)?;
     if s.scenario.duration.0 == 0 {
         return Err(bad("scenario.duration", "must be positive"));
     }
@@ -315,7 +321,20 @@ pub fn check(s: &Scenario) -> Result<(), BuildError> {
 /// Build the scenario's network as `run` would (load and check the topology
 /// file, resolve gateways), without simulating. Returns the number of peers.
 pub fn check_topology(s: &Scenario) -> Result<u32, BuildError> {
-    Ok(topology(s)?.peers)
+    let peers = topology(s)?.peers;
+    check_peers(s, peers)?;
+    Ok(peers)
+}
+
+/// The checks that need the number of peers: enough peers, clients among
+/// them, a bounded number of churn transitions.
+fn check_peers(s: &Scenario, peers: u32) -> Result<(), BuildError> {
+    crate::bounds::check_peers(s, peers)?;
+    if let Some(c) = &s.churn {
+        let (up, down) = churn_dists(c)?;
+        crate::bounds::check_churn(s, up.mean(), down.mean(), peers)?;
+    }
+    Ok(())
 }
 
 /// Progress callback: (side, simulated now, simulated end, events so far).
@@ -336,7 +355,8 @@ pub fn run(
 
     // ---------------------------------------------------------------- P2P
     let built = topology(s)?;
-    let clients = s.workload.clients.min(built.peers);
+    check_peers(s, built.peers)?;
+    let clients = s.workload.clients;
     let label = built.label.clone();
     let cfg = Arc::new(kad_config(s)?);
     let mut sc = SimConfig::new(

@@ -80,7 +80,7 @@ pub enum RunStatus {
 pub fn run_one(s: &Scenario, opts: &RunOptions, progress: Progress<'_>) -> Result<RunStatus> {
     let prov = Provenance::current();
     let id = identity(s, &prov)?;
-    let target = opts.out.join(&id.rel_dir);
+    let target = crate::output::inside(&opts.out, &id.rel_dir)?;
     if is_complete(&target) && !opts.force {
         return Ok(RunStatus::Existing { dir: target });
     }
