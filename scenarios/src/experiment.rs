@@ -321,9 +321,20 @@ pub fn check(s: &Scenario) -> Result<(), BuildError> {
 /// Build the scenario's network as `run` would (load and check the topology
 /// file, resolve gateways), without simulating. Returns the number of peers.
 pub fn check_topology(s: &Scenario) -> Result<u32, BuildError> {
-    let peers = topology(s)?.peers;
+    let peers = topology(s).map_err(gateway_key)?.peers;
     check_peers(s, peers)?;
     Ok(peers)
+}
+
+/// A mesh whose gateways cannot be found is fixed by `topology.gateways`.
+fn gateway_key(mut e: BuildError) -> BuildError {
+    if e.field == "topology"
+        && (e.message.contains("no router matches the gateway")
+            || e.message.contains("need at least one gateway"))
+    {
+        e.field = "topology.gateways".into();
+    }
+    e
 }
 
 /// The checks that need the number of peers: enough peers, clients among
@@ -567,6 +578,18 @@ fn finish<N: Node<Request = Lookup>>(
         .map_err(|e| bad("output", e))
 }
 
+/// The header of a table no row was written to (a run whose workload
+/// issued no request): its columns are still written.
+fn empty_header(name: &str) -> &'static str {
+    match name {
+        "lookups.csv" => {
+            "node,kind,start_ns,end_ns,latency_ns,hops,messages,bytes,success,exact,determined_ns,table"
+        }
+        "requests.csv" => "time_ns,workload,client,seq,delivered,request",
+        _ => "",
+    }
+}
+
 /// One table from both sides, with a leading `system` column.
 fn merge_tables(
     p2p: &BTreeMap<String, Vec<u8>>,
@@ -574,6 +597,9 @@ fn merge_tables(
     name: &str,
 ) -> Vec<u8> {
     let mut out = String::new();
+    if !p2p.contains_key(name) && !dc.contains_key(name) && !empty_header(name).is_empty() {
+        out = format!("system,{}\n", empty_header(name));
+    }
     for (system, files) in [("p2p", p2p), ("datacenter", dc)] {
         let Some(bytes) = files.get(name) else {
             continue;

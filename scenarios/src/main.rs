@@ -282,11 +282,19 @@ fn execute(s: &Scenario, args: &RunArgs) -> Result<()> {
                         Some((d, lo, hi)) if !d.is_nan() => format!("{d:.2} [{lo:.2}, {hi:.2}]"),
                         _ => "-".into(),
                     };
+                    // Undefined values (no request finished) are shown blank.
+                    let v = |x: f64| {
+                        if x.is_nan() {
+                            "-".to_string()
+                        } else {
+                            format!("{x:.2}")
+                        }
+                    };
                     println!(
-                        "{:<22} {:>14.2} {:>14.2} {:>28}",
+                        "{:<22} {:>14} {:>14} {:>28}",
                         format!("{} ({})", r.metric, r.unit),
-                        r.p2p,
-                        r.datacenter,
+                        v(r.p2p),
+                        v(r.datacenter),
                         diff
                     );
                 }

@@ -223,6 +223,17 @@ mod tests {
         }
     }
 
+    /// The OS's reason appears once when a chain of contexts is printed
+    /// with `{:#}` (as the command line does).
+    #[test]
+    fn os_errors_are_printed_once() {
+        let os = std::io::Error::from(std::io::ErrorKind::PermissionDenied);
+        let reason = os.to_string();
+        let e = io("writing", Path::new("out/x"))(os);
+        let shown = format!("{:#}", anyhow::Error::from(e).context("writing the result"));
+        assert_eq!(shown.matches(&reason).count(), 1, "{shown}");
+    }
+
     #[test]
     fn an_uncommitted_staging_leaves_nothing() {
         let d = std::env::temp_dir().join(format!("pc-staging-{}", std::process::id()));
