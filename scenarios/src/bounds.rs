@@ -37,6 +37,11 @@ pub const OUTAGES_MAX: u64 = 10_000_000;
 pub const SAMPLES_MAX: u64 = 10_000_000;
 /// Largest seed: a TOML integer (the resolved scenario is written as TOML).
 pub const SEED_MAX: u64 = i64::MAX as u64;
+/// Longest gateway selector (`topology.gateways`), matched against every
+/// router's name.
+pub const SELECTOR_LEN_MAX: usize = 200;
+/// Longest topology file path, in bytes.
+pub const FILE_LEN_MAX: usize = 4_096;
 /// Longest scenario name.
 pub const NAME_LEN_MAX: usize = 100;
 
@@ -140,6 +145,22 @@ pub fn check_values(s: &Scenario) -> Result<(), BuildError> {
                 "warm-up {} plus duration {} is more than {SIM_TIME_MAX} (10 years) of simulated time",
                 m.warmup, m.duration
             ),
+        ));
+    }
+    if let Some(g) = &s.topology.gateways
+        && g.chars().count() > SELECTOR_LEN_MAX
+    {
+        return Err(bad(
+            "topology.gateways",
+            format!("{}: longer than {SELECTOR_LEN_MAX} characters", shown(g)),
+        ));
+    }
+    if let Some(f) = &s.topology.file
+        && f.len() > FILE_LEN_MAX
+    {
+        return Err(bad(
+            "topology.file",
+            format!("{}: longer than {FILE_LEN_MAX} bytes", shown(f)),
         ));
     }
     if let TopologyKind::Internet = s.topology.kind

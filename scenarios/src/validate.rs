@@ -205,6 +205,8 @@ mean_gap = "10s"
         refused(&["access.latency=\"1000d\""], "access.latency", &[]);
         refused(&["access.jitter=\"1000d\""], "access.jitter", &[]);
         refused(&["kademlia.alpha=4294967295"], "kademlia.alpha", &[]);
+        let long = format!("topology.gateways=\"name:{}\"", "*a".repeat(100_000));
+        refused(&[&long], "topology.gateways", &["200 characters"]);
         let e =
             validate_text(BASE, &Origin::File("t.toml".into()), &[], Some(u64::MAX)).unwrap_err();
         assert!(e.contains("key `scenario.seed`"), "{e}");
