@@ -321,9 +321,17 @@ pub fn check(s: &Scenario) -> Result<(), BuildError> {
 /// Build the scenario's network as `run` would (load and check the topology
 /// file, resolve gateways), without simulating. Returns the number of peers.
 pub fn check_topology(s: &Scenario) -> Result<u32, BuildError> {
-    let peers = topology(s).map_err(gateway_key)?.peers;
+    let peers = topology_peers(s)?;
     check_peers(s, peers)?;
     Ok(peers)
+}
+
+/// Build the scenario's network and return its number of peers. Depends
+/// only on `[topology]`, `[access]` and `[datacenter]` (and for the
+/// synthetic internet on the seed, which does not change whether it can be
+/// built).
+pub fn topology_peers(s: &Scenario) -> Result<u32, BuildError> {
+    Ok(topology(s).map_err(gateway_key)?.peers)
 }
 
 /// A mesh whose gateways cannot be found is fixed by `topology.gateways`.
@@ -339,7 +347,7 @@ fn gateway_key(mut e: BuildError) -> BuildError {
 
 /// The checks that need the number of peers: enough peers, clients among
 /// them, a bounded number of churn transitions.
-fn check_peers(s: &Scenario, peers: u32) -> Result<(), BuildError> {
+pub fn check_peers(s: &Scenario, peers: u32) -> Result<(), BuildError> {
     crate::bounds::check_peers(s, peers)?;
     if let Some(c) = &s.churn {
         let (up, down) = churn_dists(c)?;

@@ -166,6 +166,14 @@ struct UserError(String);
 
 fn read_text(name: &str) -> Result<(String, Origin), UserError> {
     if Path::new(name).is_file() {
+        // A scenario is a few kilobytes; refuse to read a huge file whole.
+        const SCENARIO_BYTES_MAX: u64 = 10 << 20;
+        let len = std::fs::metadata(name).map_or(0, |m| m.len());
+        if len > SCENARIO_BYTES_MAX {
+            return Err(UserError(format!(
+                "{name}: {len} bytes; a scenario file is at most {SCENARIO_BYTES_MAX} bytes (10 MiB)"
+            )));
+        }
         let text = std::fs::read_to_string(name)
             .map_err(|e| UserError(format!("{name}: cannot read: {e}")))?;
         Ok((text, Origin::File(name.to_string())))

@@ -43,6 +43,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 pub const SEEDS_MAX: u64 = 10_000;
 /// Most runs in a sweep (points × seeds).
 pub const RUNS_MAX: u64 = 100_000;
+/// Most bytes of scenario text a sweep parses to check its points (the
+/// text once per point).
+pub const SWEEP_TEXT_BYTES_MAX: u64 = 1 << 32;
 /// Most runs a sweep runs at a time (`--jobs`).
 pub const JOBS_MAX: usize = 256;
 
@@ -464,6 +467,14 @@ pub fn grid(
             ));
         }
     }
+    // Every point parses the scenario text again: bound the total.
+    let points = spec.runs() / spec.seeds.len().max(1);
+    if (points as u64).saturating_mul(text.len() as u64) > SWEEP_TEXT_BYTES_MAX {
+        return Err(format!(
+            "{origin}: key `sweep`: {points} points of a {}-byte scenario are more than {SWEEP_TEXT_BYTES_MAX} bytes to check; shorten the file or the grid",
+            text.len()
+        ));
+    }
     let prov = Provenance::current();
     let mut combos: Vec<Vec<toml::Value>> = vec![Vec::new()];
     for a in &spec.axes {
@@ -478,7 +489,7 @@ pub fn grid(
             })
             .collect();
     }
-    let mut networks = std::collections::BTreeSet::new();
+    let mut networks: BTreeMap<String, u32> = BTreeMap::new();
     let mut points = Vec::with_capacity(spec.runs());
     for values in combos {
         let mut overrides = sets.to_vec();
@@ -506,15 +517,20 @@ pub fn grid(
                 )
             };
             experiment::check(&s).map_err(named)?;
-            // The topology and what depends on it, built once per point
-            // (the seed does not change whether it can be built).
-            let mut unseeded = s.clone();
-            unseeded.scenario.seed = 0;
-            let net_key = toml::to_string(&unseeded).map_err(|e| e.to_string())?;
-            if !networks.contains(&net_key) {
-                crate::validate::check_scenario(&s).map_err(named)?;
-                networks.insert(net_key);
-            }
+            // The checks of `validate`: the network is built once per
+            // distinct network (the seed does not change whether it can be
+            // built), what depends on its size is checked for every run.
+            let net_key = toml::to_string(&(&s.topology, &s.access, &s.datacenter))
+                .map_err(|e| e.to_string())?;
+            let peers = match networks.get(&net_key) {
+                Some(&peers) => peers,
+                None => {
+                    let peers = experiment::topology_peers(&s).map_err(named)?;
+                    networks.insert(net_key, peers);
+                    peers
+                }
+            };
+            experiment::check_peers(&s, peers).map_err(named)?;
             let id = identity(&s, &prov).map_err(|e| e.to_string())?;
             points.push(Point {
                 index: points.len(),
