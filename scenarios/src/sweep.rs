@@ -520,8 +520,7 @@ pub fn grid(
             // The checks of `validate`: the network is built once per
             // distinct network (the seed does not change whether it can be
             // built), what depends on its size is checked for every run.
-            let net_key = toml::to_string(&(&s.topology, &s.access, &s.datacenter))
-                .map_err(|e| e.to_string())?;
+            let net_key = format!("{:?}", (&s.topology, &s.access, &s.datacenter));
             let peers = match networks.get(&net_key) {
                 Some(&peers) => peers,
                 None => {

@@ -567,7 +567,7 @@ fn slurm_job_array_and_merge_give_the_local_sweep() {
 /// (one thread per job would not finish).
 #[test]
 fn jobs_are_capped_at_the_number_of_runs() {
-    let d = tmp("jobs");
+    let d = tmp("jobs-cap");
     let file = scenario(
         &d,
         &SWEEP
