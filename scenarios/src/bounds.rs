@@ -201,7 +201,7 @@ pub fn check_values(s: &Scenario) -> Result<(), BuildError> {
             format!("{}: expected 1 to {peers_max}", k.alpha),
         ));
     }
-    if !(32..=256).contains(&k.id_bits) || k.id_bits % 8 != 0 {
+    if !(32..=256).contains(&k.id_bits) || !k.id_bits.is_multiple_of(8) {
         return Err(bad(
             "kademlia.id_bits",
             format!("{}: expected a multiple of 8 from 32 to 256", k.id_bits),

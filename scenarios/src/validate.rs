@@ -252,6 +252,56 @@ mean_gap = "10s"
         check(&["scenario.name=\"city-mesh_2.b\""]).unwrap();
     }
 
+    /// Extreme values of every key give a result or an error, never a
+    /// panic, and an accepted scenario is within the bounds.
+    #[test]
+    fn extreme_values_of_every_key_never_panic() {
+        let with_churn = format!(
+            "{BASE}\n[churn]\nup = \"exponential(1h)\"\ndown = \"exponential(1h)\"\n[datacenter]\nmtbf = \"1d\"\n"
+        );
+        let resolved = validate_text(&with_churn, &Origin::File("t.toml".into()), &[], None)
+            .map(|s| toml::to_string(&s).unwrap())
+            .unwrap();
+        let mut keys = Vec::new();
+        let mut table = String::new();
+        for line in resolved.lines() {
+            if let Some(t) = line.strip_prefix('[').and_then(|l| l.strip_suffix(']')) {
+                table = t.to_string();
+            } else if let Some((k, _)) = line.split_once(" = ") {
+                keys.push(format!("{table}.{}", k.trim()));
+            }
+        }
+        assert!(keys.len() > 25, "{keys:?}");
+        let values = [
+            "0",
+            "1",
+            "-1",
+            "4294967295",
+            "4294967296",
+            "9223372036854775807",
+            "1e308",
+            "\"0s\"",
+            "\"1ns\"",
+            "\"18446744073709551615ns\"",
+            "\"1bit/s\"",
+            "\"18446744073709551615bit/s\"",
+            "\"\"",
+            "\"exponential(1ns)\"",
+            "\"pareto(1s, 1.0000001)\"",
+            "\"weibull(10w, 0.01)\"",
+            "true",
+        ];
+        for k in &keys {
+            for v in values {
+                let set: Override = format!("{k}={v}").parse().unwrap();
+                let r = validate_text(&with_churn, &Origin::File("t.toml".into()), &[set], None);
+                if let Err(e) = r {
+                    assert!(e.len() < 600, "{k}={v}: a {}-byte message", e.len());
+                }
+            }
+        }
+    }
+
     #[test]
     fn sweep_sizes_are_bounded_at_validate() {
         let text = format!("{BASE}\n[sweep]\nseeds = 9223372036854775807\n");
