@@ -42,6 +42,8 @@ pub const SEED_MAX: u64 = i64::MAX as u64;
 pub const SELECTOR_LEN_MAX: usize = 200;
 /// Longest topology file path, in bytes.
 pub const FILE_LEN_MAX: usize = 4_096;
+/// Largest topology file, in bytes (the bundled meshes are below 1 MiB).
+pub const TOPOLOGY_BYTES_MAX: u64 = 256 << 20;
 /// Longest scenario name.
 pub const NAME_LEN_MAX: usize = 100;
 
@@ -155,13 +157,23 @@ pub fn check_values(s: &Scenario) -> Result<(), BuildError> {
             format!("{}: longer than {SELECTOR_LEN_MAX} characters", shown(g)),
         ));
     }
-    if let Some(f) = &s.topology.file
-        && f.len() > FILE_LEN_MAX
-    {
-        return Err(bad(
-            "topology.file",
-            format!("{}: longer than {FILE_LEN_MAX} bytes", shown(f)),
-        ));
+    if let Some(f) = &s.topology.file {
+        if f.len() > FILE_LEN_MAX {
+            return Err(bad(
+                "topology.file",
+                format!("{}: longer than {FILE_LEN_MAX} bytes", shown(f)),
+            ));
+        }
+        let size = std::fs::metadata(f).map_or(0, |m| m.len());
+        if size > TOPOLOGY_BYTES_MAX {
+            return Err(bad(
+                "topology.file",
+                format!(
+                    "{}: {size} bytes, more than {TOPOLOGY_BYTES_MAX} (256 MiB)",
+                    shown(f)
+                ),
+            ));
+        }
     }
     if let TopologyKind::Internet = s.topology.kind
         && let Some(n) = s.topology.nodes

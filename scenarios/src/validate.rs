@@ -302,6 +302,21 @@ mean_gap = "10s"
         }
     }
 
+    /// A huge topology file is refused before it is read.
+    #[test]
+    fn huge_topology_files_are_not_read() {
+        let p = std::env::temp_dir().join(format!("pc-huge-topology-{}.json", std::process::id()));
+        let f = std::fs::File::create(&p).unwrap();
+        f.set_len(300 << 20).unwrap(); // sparse: nothing is written
+        let file = format!("topology.file={:?}", p.display().to_string());
+        refused(
+            &["topology.kind=\"mesh\"", &file],
+            "topology.file",
+            &["256 MiB"],
+        );
+        let _ = std::fs::remove_file(&p);
+    }
+
     #[test]
     fn sweep_sizes_are_bounded_at_validate() {
         let text = format!("{BASE}\n[sweep]\nseeds = 9223372036854775807\n");
