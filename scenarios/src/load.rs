@@ -14,9 +14,9 @@ const ECHO_MAX: usize = 60;
 /// Longest run of unquoted text kept in an error, in characters.
 const PROSE_MAX: usize = 400;
 
-/// A parser's message with every quoted part (between `"`, `` ` `` or `'`)
-/// cut to 60 characters and every other part to 400: a huge value is never
-/// echoed in full.
+/// A parser's message with every quoted part (between `"` or `` ` ``) cut
+/// to 60 characters and every other part to 400: a huge value is never
+/// echoed in full, whatever quotes it contains.
 pub fn clip_message(message: &str) -> String {
     let mut out = String::new();
     let mut piece = String::new();
@@ -26,7 +26,7 @@ pub fn clip_message(message: &str) -> String {
         piece.clear();
     };
     for ch in message.chars() {
-        if matches!(ch, '"' | '`' | '\'') {
+        if matches!(ch, '"' | '`') {
             flush(&mut piece, &mut out, quoted);
             out.push(ch);
             quoted = !quoted;
@@ -344,6 +344,17 @@ mod tests {
         let o = format!("{huge}=1").parse::<Override>().unwrap();
         let e = load::<Top>(GOOD, &origin(), &[o]).unwrap_err();
         assert!(e.to_string().len() < 1_000, "{} bytes", e.to_string().len());
+    }
+
+    #[test]
+    fn clipped_messages_keep_short_text_and_bound_any_value() {
+        let m = "a client's requests: \"250ms\" is fine";
+        assert_eq!(clip_message(m), m);
+        let nasty = format!(
+            "invalid value \"a\\\"{}\", expected u32",
+            "y".repeat(100_000)
+        );
+        assert!(clip_message(&nasty).len() < 1_000);
     }
 
     #[test]

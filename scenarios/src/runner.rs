@@ -84,8 +84,13 @@ pub fn run_one(s: &Scenario, opts: &RunOptions, progress: Progress<'_>) -> Resul
     if is_complete(&target) && !opts.force {
         return Ok(RunStatus::Existing { dir: target });
     }
-    let out = experiment::run(s, opts.abort_after_events, progress)
-        .map_err(|e| anyhow::anyhow!("key `{}`: {}", e.field, e.message))?;
+    let out = experiment::run(s, opts.abort_after_events, progress).map_err(|e| {
+        anyhow::anyhow!(
+            "key `{}`: {}",
+            e.field,
+            crate::load::clip_message(&e.message)
+        )
+    })?;
     if out.aborted {
         bail!("the run was aborted before its end; no result was written");
     }
