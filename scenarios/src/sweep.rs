@@ -456,14 +456,20 @@ pub fn grid(
     if let Some(seed) = seed {
         base.scenario.seed = seed;
     }
-    let spec = SweepSpec::parse(base.sweep.as_ref(), base.scenario.seed)
-        .map_err(|e| format!("{origin}: key `{}`: {}", e.key, e.message))?;
+    let spec = SweepSpec::parse(base.sweep.as_ref(), base.scenario.seed).map_err(|e| {
+        format!(
+            "{origin}: key `{}`: {}",
+            crate::bounds::clip(&e.key, 100),
+            crate::load::clip_message(&e.message)
+        )
+    })?;
     for o in sets {
         let k = o.path.join(".");
         if spec.axes.iter().any(|a| a.key == k) {
             return Err(format!(
-                "--set {}: `{k}` is swept in {origin}'s [sweep] table; change the list there",
-                o.text
+                "--set {}: `{}` is swept in {origin}'s [sweep] table; change the list there",
+                crate::bounds::clip(&o.text, 100),
+                crate::bounds::clip(&k, 100)
             ));
         }
     }
@@ -545,8 +551,8 @@ pub fn grid(
         if let Some(q) = seen.insert(p.id.run_id.clone(), p.index) {
             return Err(format!(
                 "{origin}: sweep points {} and {} are the same scenario (some values mean the same thing)",
-                points[q].label(&spec.axes),
-                p.label(&spec.axes)
+                crate::bounds::clip(&points[q].label(&spec.axes), 200),
+                crate::bounds::clip(&p.label(&spec.axes), 200)
             ));
         }
     }

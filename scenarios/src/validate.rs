@@ -38,8 +38,13 @@ pub fn validate_text(
     };
     check_scenario(&s).map_err(named)?;
     if let Some(t) = &s.sweep {
-        SweepSpec::parse(Some(t), s.scenario.seed)
-            .map_err(|e| format!("{origin}: key `{}`: {}", e.key, clip_message(&e.message)))?;
+        SweepSpec::parse(Some(t), s.scenario.seed).map_err(|e| {
+            format!(
+                "{origin}: key `{}`: {}",
+                crate::bounds::clip(&e.key, 100),
+                clip_message(&e.message)
+            )
+        })?;
     }
     Ok(s)
 }
@@ -322,6 +327,16 @@ mean_gap = "10s"
         let text = format!("{BASE}\n[sweep]\nseeds = 9223372036854775807\n");
         let e = validate_text(&text, &Origin::File("t.toml".into()), &[], None).unwrap_err();
         assert!(e.contains("sweep.seeds"), "{e}");
+        let values: Vec<String> = (0..100_001).map(|i| i.to_string()).collect();
+        let text = format!("{BASE}\n[sweep]\nkademlia.k = [{}]\n", values.join(","));
+        let e = validate_text(&text, &Origin::File("t.toml".into()), &[], None).unwrap_err();
+        assert!(
+            e.contains("sweep.kademlia.k") && e.contains("100000"),
+            "{e}"
+        );
+        let text = format!("{BASE}\n[sweep]\n{} = 8\n", "k".repeat(1 << 20));
+        let e = validate_text(&text, &Origin::File("t.toml".into()), &[], None).unwrap_err();
+        assert!(e.len() < 600, "a {}-byte message", e.len());
     }
 
     #[test]
