@@ -45,7 +45,7 @@ pub const SEEDS_MAX: u64 = 10_000;
 pub const RUNS_MAX: u64 = 100_000;
 /// Most bytes of scenario text a sweep parses to check its points (the
 /// text once per point).
-pub const SWEEP_TEXT_BYTES_MAX: u64 = 1 << 32;
+pub const SWEEP_TEXT_BYTES_MAX: u64 = 1 << 30;
 /// Most runs a sweep runs at a time (`--jobs`).
 pub const JOBS_MAX: usize = 256;
 
