@@ -225,7 +225,7 @@ fn run(args: RunArgs) -> Result<(), UserError> {
         ));
     };
     let s = read_scenario(&file, args.seed, &args.set)?;
-    scenarios::validate::check_out_dir(&args.out).map_err(UserError)?;
+    check_result_dir(&args.out, &s.scenario.name)?;
     execute(&s, &args).map_err(|e| UserError(format!("{e:#}")))
 }
 
@@ -313,11 +313,19 @@ fn execute(s: &Scenario, args: &RunArgs) -> Result<()> {
     Ok(())
 }
 
+/// Check, before simulating, that results can be written to
+/// `<out>/<name>/`.
+fn check_result_dir(out: &Path, name: &str) -> Result<(), UserError> {
+    let dir = scenarios::output::inside(out, Path::new(name))
+        .map_err(|e| UserError(format!("key `scenario.name`: {e}")))?;
+    scenarios::validate::check_out_dir(&dir).map_err(UserError)
+}
+
 fn validate(a: ValidateArgs) -> Result<(), UserError> {
     let v = a.src;
     let s = read_scenario(&v.file, v.seed, &v.set)?;
     if let Some(out) = &a.out {
-        scenarios::validate::check_out_dir(out).map_err(UserError)?;
+        check_result_dir(out, &s.scenario.name)?;
     }
     print!("{}", toml::to_string(&s).unwrap_or_default());
     if s.sweep.is_some() {
@@ -340,7 +348,7 @@ fn grid_of(src: &Source) -> Result<sweep::Grid, UserError> {
 
 fn run_sweep(a: SweepArgs) -> Result<(), UserError> {
     let g = grid_of(&a.src)?;
-    scenarios::validate::check_out_dir(&a.out).map_err(UserError)?;
+    check_result_dir(&a.out, &g.manifest.name)?;
     let asked = a
         .jobs
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));

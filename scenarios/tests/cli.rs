@@ -463,6 +463,16 @@ fn validate_finds_what_run_would_find() {
         "{}",
         stderr(&o)
     );
+    // The scenario's folder under --out must be a folder too.
+    std::fs::create_dir_all(d.join("results")).unwrap();
+    write(
+        &d.join("results"),
+        "small",
+        "a file where the scenario's folder goes",
+    );
+    let o = validate(&[], &["--out", "results"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("--out results/small"), "{}", stderr(&o));
     // `run` checks the output folder before simulating.
     let o = bin()
         .current_dir(&d)
