@@ -14,9 +14,13 @@ const ECHO_MAX: usize = 60;
 /// Longest run of unquoted text kept in an error, in characters.
 const PROSE_MAX: usize = 400;
 
-/// A parser's message with every quoted part (between `"` or `` ` ``) cut
-/// to 60 characters and every other part to 400: a huge value is never
-/// echoed in full, whatever quotes it contains.
+/// Longest error message, in characters, after clipping its parts.
+const MESSAGE_MAX: usize = 2_000;
+
+/// A parser's message with every quoted part (between `"` or `` ` ``; a
+/// backslash escapes the next character) cut to 60 characters and every
+/// other part to 400, and the whole to 2000: a huge value is never echoed
+/// in full, whatever quotes it contains.
 pub fn clip_message(message: &str) -> String {
     let mut out = String::new();
     let mut piece = String::new();
@@ -25,8 +29,14 @@ pub fn clip_message(message: &str) -> String {
         out.push_str(&clip(piece, if quoted { ECHO_MAX } else { PROSE_MAX }));
         piece.clear();
     };
-    for ch in message.chars() {
-        if matches!(ch, '"' | '`') {
+    let mut chars = message.chars();
+    while let Some(ch) = chars.next() {
+        if quoted && ch == '\\' {
+            piece.push(ch);
+            if let Some(next) = chars.next() {
+                piece.push(next);
+            }
+        } else if matches!(ch, '"' | '`') {
             flush(&mut piece, &mut out, quoted);
             out.push(ch);
             quoted = !quoted;
@@ -35,7 +45,7 @@ pub fn clip_message(message: &str) -> String {
         }
     }
     flush(&mut piece, &mut out, quoted);
-    out
+    clip(&out, MESSAGE_MAX)
 }
 
 /// Where a scenario's text came from.
@@ -357,6 +367,14 @@ mod tests {
             "y".repeat(100_000)
         );
         assert!(clip_message(&nasty).len() < 1_000);
+        // Many escaped quotes: one quoted value, clipped as one.
+        let escaped = format!(
+            "invalid rate {:?}: expected a rate",
+            "\"0s\", ".repeat(10_000)
+        );
+        let c = clip_message(&escaped);
+        assert!(c.len() < 200, "{c}");
+        assert!(c.ends_with("expected a rate"), "{c}");
     }
 
     #[test]
