@@ -230,9 +230,14 @@ fn churn_model(s: &Scenario) -> Result<Option<Alternating>, BuildError> {
     let Some(c) = &s.churn else {
         return Ok(None);
     };
+    let (up, down) = churn_dists(c)?;
+    Ok(Some(Alternating::new(up, down)))
+}
+
+fn churn_dists(c: &crate::schema::ChurnSpec) -> Result<(Dist, Dist), BuildError> {
     let up: Dist = c.up.parse().map_err(|e| bad("churn.up", e))?;
     let down: Dist = c.down.parse().map_err(|e| bad("churn.down", e))?;
-    Ok(Some(Alternating::new(up, down)))
+    Ok((up, down))
 }
 
 fn kad_config(s: &Scenario) -> Result<Config, BuildError> {
@@ -325,6 +330,7 @@ pub struct Outcome {
 
 /// Check a scenario's values beyond what parsing checks, without running.
 pub fn check(s: &Scenario) -> Result<(), BuildError> {
+    crate::bounds::check_values(s)?;
     if s.scenario.duration.0 == 0 {
         return Err(bad("scenario.duration", "must be positive"));
     }
@@ -378,7 +384,39 @@ pub fn check(s: &Scenario) -> Result<(), BuildError> {
 /// Build the scenario's network as `run` would (load and check the topology
 /// file, resolve gateways), without simulating. Returns the number of peers.
 pub fn check_topology(s: &Scenario) -> Result<u32, BuildError> {
-    Ok(topology(s)?.peers)
+    let peers = topology_peers(s)?;
+    check_peers(s, peers)?;
+    Ok(peers)
+}
+
+/// Build the scenario's network and return its number of peers. Depends
+/// only on `[topology]`, `[access]` and `[datacenter]` (and for the
+/// synthetic internet on the seed, which does not change whether it can be
+/// built).
+pub fn topology_peers(s: &Scenario) -> Result<u32, BuildError> {
+    Ok(topology(s).map_err(gateway_key)?.peers)
+}
+
+/// A mesh whose gateways cannot be found is fixed by `topology.gateways`.
+fn gateway_key(mut e: BuildError) -> BuildError {
+    if e.field == "topology"
+        && (e.message.contains("no router matches the gateway")
+            || e.message.contains("need at least one gateway"))
+    {
+        e.field = "topology.gateways".into();
+    }
+    e
+}
+
+/// The checks that need the number of peers: enough peers, clients among
+/// them, a bounded number of churn transitions.
+pub fn check_peers(s: &Scenario, peers: u32) -> Result<(), BuildError> {
+    crate::bounds::check_peers(s, peers)?;
+    if let Some(c) = &s.churn {
+        let (up, down) = churn_dists(c)?;
+        crate::bounds::check_churn(s, up.mean(), down.mean(), peers)?;
+    }
+    Ok(())
 }
 
 /// Progress callback: (side, simulated now, simulated end, events so far).
@@ -399,7 +437,8 @@ pub fn run(
 
     // ---------------------------------------------------------------- P2P
     let built = topology(s)?;
-    let clients = s.workload.clients.min(built.peers);
+    check_peers(s, built.peers)?;
+    let clients = s.workload.clients;
     let label = built.label.clone();
     let cfg = Arc::new(kad_config(s)?);
     let mut sc = SimConfig::new(
@@ -612,6 +651,18 @@ fn finish<N: Node<Request = Lookup>>(
         .map_err(|e| bad("output", e))
 }
 
+/// The header of a table no row was written to (a run whose workload
+/// issued no request): its columns are still written.
+fn empty_header(name: &str) -> &'static str {
+    match name {
+        "lookups.csv" => {
+            "node,kind,start_ns,end_ns,latency_ns,hops,messages,bytes,success,exact,determined_ns,table,attempts"
+        }
+        "requests.csv" => "time_ns,workload,client,seq,delivered,request",
+        _ => "",
+    }
+}
+
 /// One table from both sides, with a leading `system` column.
 fn merge_tables(
     p2p: &BTreeMap<String, Vec<u8>>,
@@ -619,6 +670,9 @@ fn merge_tables(
     name: &str,
 ) -> Vec<u8> {
     let mut out = String::new();
+    if !p2p.contains_key(name) && !dc.contains_key(name) && !empty_header(name).is_empty() {
+        out = format!("system,{}\n", empty_header(name));
+    }
     for (system, files) in [("p2p", p2p), ("datacenter", dc)] {
         let Some(bytes) = files.get(name) else {
             continue;
@@ -639,4 +693,54 @@ fn merge_tables(
         }
     }
     out.into_bytes()
+}
+
+#[cfg(test)]
+mod header_tests {
+    use super::empty_header;
+
+    fn header_of<T: serde::Serialize>(row: &T) -> String {
+        let mut w = csv::Writer::from_writer(Vec::new());
+        w.serialize(row).unwrap();
+        let text = String::from_utf8(w.into_inner().unwrap()).unwrap();
+        text.lines().next().unwrap().to_string()
+    }
+
+    /// A run without lookups writes the same header as a run with some, on
+    /// either side.
+    #[test]
+    fn the_empty_lookups_header_is_the_rows_header() {
+        let kad = kademlia::node::LookupRow {
+            node: 0,
+            kind: kademlia::OpKind::FindClosest,
+            start_ns: 0,
+            end_ns: 0,
+            latency_ns: 0,
+            hops: None,
+            messages: 0,
+            bytes: 0,
+            success: true,
+            exact: None,
+            determined_ns: None,
+            table: "joined",
+            attempts: None,
+        };
+        assert_eq!(header_of(&kad), empty_header("lookups.csv"));
+        let dc = datacenter::LookupRow {
+            node: 0,
+            kind: "get",
+            start_ns: 0,
+            end_ns: 0,
+            latency_ns: 0,
+            hops: None,
+            messages: 0,
+            bytes: 0,
+            success: true,
+            exact: None,
+            determined_ns: None,
+            table: "site",
+            attempts: None,
+        };
+        assert_eq!(header_of(&dc), empty_header("lookups.csv"));
+    }
 }

@@ -2,6 +2,7 @@
 //! directories with provenance.
 #![warn(missing_docs)]
 
+pub mod bounds;
 pub mod bundled;
 pub mod experiment;
 pub mod load;

@@ -5,8 +5,48 @@
 //! (`kademlia.k`), what was expected, and for a misspelt key the closest
 //! valid one ("did you mean `alpha`?").
 
+use crate::bounds::{clip, shown};
 use serde::de::DeserializeOwned;
 use std::fmt;
+
+/// Longest quoted value echoed in an error, in characters.
+const ECHO_MAX: usize = 60;
+/// Longest run of unquoted text kept in an error, in characters.
+const PROSE_MAX: usize = 400;
+
+/// Longest error message, in characters, after clipping its parts.
+const MESSAGE_MAX: usize = 2_000;
+
+/// A parser's message with every quoted part (between `"` or `` ` ``; a
+/// backslash escapes the next character) cut to 60 characters and every
+/// other part to 400, and the whole to 2000: a huge value is never echoed
+/// in full, whatever quotes it contains.
+pub fn clip_message(message: &str) -> String {
+    let mut out = String::new();
+    let mut piece = String::new();
+    let mut quoted = false;
+    let flush = |piece: &mut String, out: &mut String, quoted: bool| {
+        out.push_str(&clip(piece, if quoted { ECHO_MAX } else { PROSE_MAX }));
+        piece.clear();
+    };
+    let mut chars = message.chars();
+    while let Some(ch) = chars.next() {
+        if quoted && ch == '\\' {
+            piece.push(ch);
+            if let Some(next) = chars.next() {
+                piece.push(next);
+            }
+        } else if matches!(ch, '"' | '`') {
+            flush(&mut piece, &mut out, quoted);
+            out.push(ch);
+            quoted = !quoted;
+        } else {
+            piece.push(ch);
+        }
+    }
+    flush(&mut piece, &mut out, quoted);
+    clip(&out, MESSAGE_MAX)
+}
 
 /// Where a scenario's text came from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -42,11 +82,12 @@ impl std::str::FromStr for Override {
     fn from_str(s: &str) -> Result<Self, String> {
         let (k, v) = s
             .split_once('=')
-            .ok_or_else(|| format!("--set {s:?}: expected KEY=VALUE, e.g. kademlia.k=8"))?;
+            .ok_or_else(|| format!("--set {}: expected KEY=VALUE, e.g. kademlia.k=8", shown(s)))?;
         let k = k.trim();
         if k.is_empty() || k.split('.').any(|p| p.trim().is_empty()) {
             return Err(format!(
-                "--set {s:?}: the key must be a dotted path like kademlia.k"
+                "--set {}: the key must be a dotted path like kademlia.k",
+                shown(s)
             ));
         }
         let v = v.trim();
@@ -117,6 +158,9 @@ pub fn did_you_mean(message: &str) -> Option<String> {
         .or_else(|| message.split("unknown variant `").nth(1))?
         .split('`')
         .next()?;
+    if unknown.len() > 100 {
+        return None;
+    }
     let expected = message.split("expected").nth(1)?;
     let candidates: Vec<&str> = expected.split('`').skip(1).step_by(2).collect();
     let best = candidates
@@ -140,13 +184,13 @@ pub fn load<T: DeserializeOwned>(
     overrides: &[Override],
 ) -> Result<T, LoadError> {
     let origin_s = origin.to_string();
-    let err = |position, key, message: String| {
-        let hint = did_you_mean(&message);
+    let err = |position, key: Option<String>, message: String| {
+        let hint = did_you_mean(&message).map(|h| clip_message(&h));
         LoadError {
             origin: origin_s.clone(),
             position,
-            key,
-            message,
+            key: key.map(|k| clip(&k, ECHO_MAX)),
+            message: clip_message(&message),
             hint,
         }
     };
@@ -189,7 +233,7 @@ pub fn load<T: DeserializeOwned>(
             format!(
                 "{} (after --set {})",
                 inner.message().trim(),
-                applied.join(", --set ")
+                clip(&applied.join(", --set "), PROSE_MAX)
             ),
         )
     })
@@ -207,7 +251,7 @@ fn set_path(table: &mut toml::Table, o: &Override) -> Result<(), String> {
             other => {
                 return Err(format!(
                     "--set {}: `{}` is a {}, not a table",
-                    o.text,
+                    clip(&o.text, ECHO_MAX),
                     o.path[..=i].join("."),
                     other.type_str()
                 ));
@@ -293,6 +337,44 @@ mod tests {
         let o: Override = "name.x=3".parse().unwrap();
         let e = load::<Top>(GOOD, &origin(), &[o]).unwrap_err();
         assert!(e.message.contains("not a table"), "{e}");
+    }
+
+    #[test]
+    fn huge_values_are_not_echoed_in_full() {
+        let huge = "x".repeat(1_000_000);
+        let text = format!("name = \"x\"\n[kademlia]\nk = \"{huge}\"\nalpha = 3\n");
+        let e = load::<Top>(&text, &origin(), &[]).unwrap_err();
+        let shown = e.to_string();
+        assert!(shown.len() < 300, "{} bytes", shown.len());
+        assert!(shown.contains("xxx…"), "{shown}");
+        assert!(shown.contains("kademlia.k"), "{shown}");
+        let long_key = format!("name = \"x\"\n[kademlia]\nk = 1\nalpha = 3\n{huge} = 1\n");
+        let e = load::<Top>(&long_key, &origin(), &[]).unwrap_err();
+        assert!(e.to_string().len() < 600, "{} bytes", e.to_string().len());
+        for set in [format!("{huge}=1"), format!("kademlia==\"{huge}")] {
+            let o = set.parse::<Override>().unwrap();
+            let e = load::<Top>(GOOD, &origin(), &[o]).unwrap_err();
+            assert!(e.to_string().len() < 1_500, "{} bytes", e.to_string().len());
+        }
+    }
+
+    #[test]
+    fn clipped_messages_keep_short_text_and_bound_any_value() {
+        let m = "a client's requests: \"250ms\" is fine";
+        assert_eq!(clip_message(m), m);
+        let nasty = format!(
+            "invalid value \"a\\\"{}\", expected u32",
+            "y".repeat(100_000)
+        );
+        assert!(clip_message(&nasty).len() < 1_000);
+        // Many escaped quotes: one quoted value, clipped as one.
+        let escaped = format!(
+            "invalid rate {:?}: expected a rate",
+            "\"0s\", ".repeat(10_000)
+        );
+        let c = clip_message(&escaped);
+        assert!(c.len() < 200, "{c}");
+        assert!(c.ends_with("expected a rate"), "{c}");
     }
 
     #[test]

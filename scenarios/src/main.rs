@@ -31,8 +31,10 @@ struct Cli {
 enum Command {
     /// Run a scenario (the default when a file is given).
     Run(RunArgs),
-    /// Parse a scenario, print it resolved (every default filled in), exit.
-    Validate(Source),
+    /// Check a scenario without simulating (every value and its bounds,
+    /// the topology, the sweep grid, and with `--out` that the output
+    /// folder is writable); print it resolved (every default filled in).
+    Validate(ValidateArgs),
     /// List the bundled scenarios.
     List,
     /// Run a scenario's `[sweep]` grid: every point × every seed, in
@@ -58,6 +60,16 @@ struct Source {
     /// every run, and not a swept key).
     #[arg(long = "set", value_name = "KEY=VALUE")]
     set: Vec<Override>,
+}
+
+#[derive(Args)]
+struct ValidateArgs {
+    #[command(flatten)]
+    src: Source,
+    /// Also check that results can be written here (a probe file is created
+    /// and removed; nothing else is written).
+    #[arg(long)]
+    out: Option<PathBuf>,
 }
 
 #[derive(Args)]
@@ -154,6 +166,14 @@ struct UserError(String);
 
 fn read_text(name: &str) -> Result<(String, Origin), UserError> {
     if Path::new(name).is_file() {
+        // A scenario is a few kilobytes; refuse to read a huge file whole.
+        const SCENARIO_BYTES_MAX: u64 = 10 << 20;
+        let len = std::fs::metadata(name).map_or(0, |m| m.len());
+        if len > SCENARIO_BYTES_MAX {
+            return Err(UserError(format!(
+                "{name}: {len} bytes; a scenario file is at most {SCENARIO_BYTES_MAX} bytes (10 MiB)"
+            )));
+        }
         let text = std::fs::read_to_string(name)
             .map_err(|e| UserError(format!("{name}: cannot read: {e}")))?;
         Ok((text, Origin::File(name.to_string())))
@@ -205,6 +225,7 @@ fn run(args: RunArgs) -> Result<(), UserError> {
         ));
     };
     let s = read_scenario(&file, args.seed, &args.set)?;
+    check_result_dir(&args.out, &s.scenario.name)?;
     execute(&s, &args).map_err(|e| UserError(format!("{e:#}")))
 }
 
@@ -268,8 +289,20 @@ fn execute(s: &Scenario, args: &RunArgs) -> Result<()> {
     Ok(())
 }
 
-fn validate(v: Source) -> Result<(), UserError> {
+/// Check, before simulating, that results can be written to
+/// `<out>/<name>/`.
+fn check_result_dir(out: &Path, name: &str) -> Result<(), UserError> {
+    let dir = scenarios::output::inside(out, Path::new(name))
+        .map_err(|e| UserError(format!("key `scenario.name`: {e}")))?;
+    scenarios::validate::check_out_dir(&dir).map_err(UserError)
+}
+
+fn validate(a: ValidateArgs) -> Result<(), UserError> {
+    let v = a.src;
     let s = read_scenario(&v.file, v.seed, &v.set)?;
+    if let Some(out) = &a.out {
+        check_result_dir(out, &s.scenario.name)?;
+    }
     print!("{}", toml::to_string(&s).unwrap_or_default());
     if s.sweep.is_some() {
         let g = grid_of(&v)?;
@@ -291,11 +324,24 @@ fn grid_of(src: &Source) -> Result<sweep::Grid, UserError> {
 
 fn run_sweep(a: SweepArgs) -> Result<(), UserError> {
     let g = grid_of(&a.src)?;
-    let jobs = a
+    check_result_dir(&a.out, &g.manifest.name)?;
+    let asked = a
         .jobs
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
-    if jobs == 0 {
+    if asked == 0 {
         return Err(UserError("--jobs 0: at least one run at a time".into()));
+    }
+    let runs = g
+        .points
+        .iter()
+        .filter(|p| a.shard.is_none_or(|s| s.has(p.index)))
+        .count();
+    let jobs = asked.min(runs.max(1)).min(sweep::JOBS_MAX);
+    if a.jobs.is_some() && jobs < asked && !a.quiet {
+        println!(
+            "note: --jobs {asked}: running {jobs} at a time (at most one per run, and at most {})",
+            sweep::JOBS_MAX
+        );
     }
     if !a.quiet {
         let part = a.shard.map_or(String::new(), |s| format!(", shard {s}"));
@@ -336,6 +382,7 @@ fn merge(a: MergeArgs) -> Result<(), UserError> {
 
 fn write_slurm(a: SlurmArgs) -> Result<(), UserError> {
     let g = grid_of(&a.src)?;
+    scenarios::validate::check_out_dir(&a.out).map_err(UserError)?;
     if a.shards == 0 || a.cpus_per_task == 0 {
         return Err(UserError(
             "--shards and --cpus-per-task must be at least 1".into(),

@@ -57,16 +57,66 @@ pub fn hash_pair(a: &str, b: &str) -> String {
     h.finalize().iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// An I/O failure while writing results, naming the path.
+/// An I/O failure while writing results, naming the path. The OS's reason
+/// is part of the message and not a separate source, so that a chain of
+/// contexts printed with `{:#}` shows it once.
 #[derive(Debug, thiserror::Error)]
-#[error("{action} {path}: {source}")]
+#[error("{action} {path}: {reason}")]
 pub struct OutputError {
     /// What was being done.
     pub action: &'static str,
     /// Where.
     pub path: String,
     /// Why it failed.
-    pub source: std::io::Error,
+    pub reason: std::io::Error,
+}
+
+/// A result path that would not stay inside the output folder.
+#[derive(Debug, thiserror::Error)]
+#[error("{path:?} is not a folder inside the output folder: {reason}")]
+pub struct OutsideError {
+    /// The relative path, clipped.
+    pub path: String,
+    /// Which component is wrong, and why.
+    pub reason: String,
+}
+
+/// `root` joined with `rel`, a relative path whose every component is a
+/// plain name (letters, digits, `-`, `_`, `.`, not starting with `.`; see
+/// [`crate::bounds::component_error`]): the result is always inside
+/// `root`. Every result path (runs, sweeps, merges, Slurm scripts) is made
+/// by this function.
+pub fn inside(root: &Path, rel: &Path) -> Result<PathBuf, OutsideError> {
+    let outside = |reason: String| OutsideError {
+        path: crate::bounds::clip(&rel.display().to_string(), 100),
+        reason,
+    };
+    let mut path = root.to_path_buf();
+    let mut parts = 0;
+    for c in rel.components() {
+        match c {
+            std::path::Component::Normal(name) => {
+                let name = name
+                    .to_str()
+                    .ok_or_else(|| outside("a component is not valid UTF-8".into()))?;
+                if let Some(e) = crate::bounds::component_error(name) {
+                    return Err(outside(e));
+                }
+                path.push(name);
+                parts += 1;
+            }
+            other => {
+                return Err(outside(format!(
+                    "{:?} is not a plain name",
+                    other.as_os_str().to_string_lossy()
+                )));
+            }
+        }
+    }
+    if parts == 0 {
+        return Err(outside("it is empty".into()));
+    }
+    Ok(path)
 }
 
 /// Wrap an I/O error with what was being done and where.
@@ -75,10 +125,10 @@ pub(crate) fn io(
     path: &Path,
 ) -> impl FnOnce(std::io::Error) -> OutputError + use<> {
     let path = path.display().to_string();
-    move |source| OutputError {
+    move |reason| OutputError {
         action,
         path,
-        source,
+        reason,
     }
 }
 
@@ -90,7 +140,9 @@ pub struct Staging {
 
 impl Staging {
     /// Prepare to write `target` (e.g. `out/city-mesh/seed-1-ab12cd34ef56`).
-    /// Leftovers of interrupted runs of the same target are removed.
+    /// Leftovers of interrupted runs of the same target are removed. If the
+    /// staging is dropped without [`Staging::commit`] (an error on the
+    /// way), its temporary directory is removed.
     pub fn new(target: PathBuf) -> Result<Self, OutputError> {
         let parent = target.parent().unwrap_or(Path::new(".")).to_path_buf();
         std::fs::create_dir_all(&parent).map_err(io("creating", &parent))?;
@@ -131,6 +183,72 @@ impl Staging {
         } else {
             std::fs::rename(&self.tmp, &self.target).map_err(io("renaming", &self.tmp))?;
         }
-        Ok(self.target)
+        Ok(self.target.clone())
+    }
+}
+
+impl Drop for Staging {
+    /// A result not committed leaves nothing behind (after a commit the
+    /// temporary directory no longer exists).
+    fn drop(&mut self) {
+        if self.tmp.exists() {
+            let _ = std::fs::remove_dir_all(&self.tmp);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn result_paths_stay_inside_the_output_folder() {
+        let root = Path::new("out");
+        assert_eq!(
+            inside(root, Path::new("city-mesh/seed-1-abc")).unwrap(),
+            Path::new("out/city-mesh/seed-1-abc")
+        );
+        for bad in [
+            "/etc/x",
+            "../x",
+            "a/../../x",
+            "",
+            ".",
+            "./a",
+            "a/.hidden",
+            "a b",
+            "a\nb",
+        ] {
+            assert!(inside(root, Path::new(bad)).is_err(), "{bad:?} accepted");
+        }
+    }
+
+    /// The OS's reason appears once when a chain of contexts is printed
+    /// with `{:#}` (as the command line does).
+    #[test]
+    fn os_errors_are_printed_once() {
+        let os = std::io::Error::from(std::io::ErrorKind::PermissionDenied);
+        let reason = os.to_string();
+        let e = io("writing", Path::new("out/x"))(os);
+        let shown = format!("{:#}", anyhow::Error::from(e).context("writing the result"));
+        assert_eq!(shown.matches(&reason).count(), 1, "{shown}");
+    }
+
+    #[test]
+    fn an_uncommitted_staging_leaves_nothing() {
+        let d = std::env::temp_dir().join(format!("pc-staging-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&d);
+        {
+            let s = Staging::new(d.join("run")).unwrap();
+            s.write("a.csv", "x").unwrap();
+            assert!(s.dir().exists());
+        }
+        let left: Vec<_> = std::fs::read_dir(&d).unwrap().collect();
+        assert!(left.is_empty(), "{left:?}");
+        let s = Staging::new(d.join("run")).unwrap();
+        s.write("a.csv", "x").unwrap();
+        let done = s.commit().unwrap();
+        assert!(done.join("a.csv").is_file());
+        let _ = std::fs::remove_dir_all(&d);
     }
 }

@@ -81,12 +81,17 @@ pub enum RunStatus {
 pub fn run_one(s: &Scenario, opts: &RunOptions, progress: Progress<'_>) -> Result<RunStatus> {
     let prov = Provenance::current();
     let id = identity(s, &prov)?;
-    let target = opts.out.join(&id.rel_dir);
+    let target = crate::output::inside(&opts.out, &id.rel_dir)?;
     if is_complete(&target) && !opts.force {
         return Ok(RunStatus::Existing { dir: target });
     }
-    let out = experiment::run(s, opts.abort_after_events, progress)
-        .map_err(|e| anyhow::anyhow!("key `{}`: {}", e.field, e.message))?;
+    let out = experiment::run(s, opts.abort_after_events, progress).map_err(|e| {
+        anyhow::anyhow!(
+            "key `{}`: {}",
+            e.field,
+            crate::load::clip_message(&e.message)
+        )
+    })?;
     if out.aborted {
         bail!("the run was aborted before its end; no result was written");
     }

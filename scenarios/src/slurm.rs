@@ -86,10 +86,11 @@ pub fn write(
     let runs = grid.points.len();
     let shards = opts.shards.clamp(1, runs.max(1));
     let hash = grid.manifest.hash();
-    let dir = out
-        .join(&grid.manifest.name)
-        .join(format!("slurm-{}", &hash[..12]));
-    let sweep_dir = out.join(grid.manifest.rel_dir());
+    let dir = crate::output::inside(
+        &out,
+        &Path::new(&grid.manifest.name).join(format!("slurm-{}", &hash[..12])),
+    )?;
+    let sweep_dir = crate::output::inside(&out, &grid.manifest.rel_dir())?;
     std::fs::create_dir_all(dir.join("logs"))
         .with_context(|| format!("creating {}", dir.join("logs").display()))?;
     let cwd = std::env::current_dir().context("reading the current folder")?;

@@ -39,6 +39,16 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+/// Most seeds per sweep point.
+pub const SEEDS_MAX: u64 = 10_000;
+/// Most runs in a sweep (points × seeds).
+pub const RUNS_MAX: u64 = 100_000;
+/// Most bytes of scenario text a sweep parses to check its points (the
+/// text once per point).
+pub const SWEEP_TEXT_BYTES_MAX: u64 = 1 << 30;
+/// Most runs a sweep runs at a time (`--jobs`).
+pub const JOBS_MAX: usize = 256;
+
 /// One swept key and its values.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Axis {
@@ -99,11 +109,24 @@ fn flatten(
                 if values.is_empty() {
                     return Err(spec_err(&key, "an empty list: give at least one value"));
                 }
-                for (i, a) in values.iter().enumerate() {
-                    if values[..i].contains(a) {
+                if values.len() as u64 > RUNS_MAX {
+                    return Err(spec_err(
+                        &key,
+                        format!(
+                            "{} values: more than {RUNS_MAX}, the most runs a sweep may have",
+                            values.len()
+                        ),
+                    ));
+                }
+                let mut seen = std::collections::BTreeSet::new();
+                for a in values {
+                    if !seen.insert(a.to_string()) {
                         return Err(spec_err(
                             &key,
-                            format!("the value {} is listed twice", show(a)),
+                            format!(
+                                "the value {} is listed twice",
+                                crate::bounds::clip(&show(a), 60)
+                            ),
                         ));
                     }
                 }
@@ -118,7 +141,7 @@ fn flatten(
                     format!(
                         "expected a list of values, e.g. [8, 20], found a {} ({})",
                         other.type_str(),
-                        show(other)
+                        crate::bounds::clip(&show(other), 60)
                     ),
                 ));
             }
@@ -139,7 +162,23 @@ impl SweepSpec {
         let seeds = match table.get("seeds") {
             None => vec![base_seed],
             Some(toml::Value::Integer(n)) if *n >= 1 => {
-                (0..*n as u64).map(|i| base_seed.wrapping_add(i)).collect()
+                if *n as u64 > SEEDS_MAX {
+                    return Err(spec_err(
+                        "seeds",
+                        format!("{n} seeds: at most {SEEDS_MAX} per sweep"),
+                    ));
+                }
+                let last = base_seed.checked_add(*n as u64 - 1);
+                if last.is_none_or(|l| l > crate::bounds::SEED_MAX) {
+                    return Err(spec_err(
+                        "seeds",
+                        format!(
+                            "{n} seeds from scenario.seed {base_seed} go past the largest seed, {}",
+                            crate::bounds::SEED_MAX
+                        ),
+                    ));
+                }
+                (0..*n as u64).map(|i| base_seed + i).collect()
             }
             Some(toml::Value::Integer(n)) => {
                 return Err(spec_err(
@@ -148,6 +187,12 @@ impl SweepSpec {
                 ));
             }
             Some(toml::Value::Array(list)) => {
+                if list.len() as u64 > SEEDS_MAX {
+                    return Err(spec_err(
+                        "seeds",
+                        format!("{} seeds: at most {SEEDS_MAX} per sweep", list.len()),
+                    ));
+                }
                 let mut seeds = Vec::new();
                 for v in list {
                     match v {
@@ -160,13 +205,22 @@ impl SweepSpec {
                         other => {
                             return Err(spec_err(
                                 "seeds",
-                                format!("{}: expected a non-negative integer seed", show(other)),
+                                format!(
+                                    "{}: expected a non-negative integer seed",
+                                    crate::bounds::clip(&show(other), 60)
+                                ),
                             ));
                         }
                     }
                 }
                 if seeds.is_empty() {
                     return Err(spec_err("seeds", "an empty list: give at least one seed"));
+                }
+                if seeds.len() as u64 > SEEDS_MAX {
+                    return Err(spec_err(
+                        "seeds",
+                        format!("{} seeds: at most {SEEDS_MAX} per sweep", seeds.len()),
+                    ));
                 }
                 seeds
             }
@@ -189,6 +243,25 @@ impl SweepSpec {
             if w[0].key == w[1].key {
                 return Err(spec_err(&w[0].key, "swept twice"));
             }
+        }
+        let mut runs = seeds.len() as u64;
+        for a in &axes {
+            runs = runs.saturating_mul(a.values.len() as u64);
+        }
+        if runs > RUNS_MAX {
+            let sizes: Vec<String> = axes.iter().map(|a| a.values.len().to_string()).collect();
+            return Err(spec_err(
+                if axes.is_empty() {
+                    "seeds"
+                } else {
+                    &axes[0].key
+                },
+                format!(
+                    "{} values × {} seeds make more than {RUNS_MAX} runs, the most a sweep may have",
+                    sizes.join(" × "),
+                    seeds.len()
+                ),
+            ));
         }
         for a in &axes {
             if a.key == "scenario.seed" {
@@ -386,16 +459,30 @@ pub fn grid(
     if let Some(seed) = seed {
         base.scenario.seed = seed;
     }
-    let spec = SweepSpec::parse(base.sweep.as_ref(), base.scenario.seed)
-        .map_err(|e| format!("{origin}: key `{}`: {}", e.key, e.message))?;
+    let spec = SweepSpec::parse(base.sweep.as_ref(), base.scenario.seed).map_err(|e| {
+        format!(
+            "{origin}: key `{}`: {}",
+            crate::bounds::clip(&e.key, 100),
+            crate::load::clip_message(&e.message)
+        )
+    })?;
     for o in sets {
         let k = o.path.join(".");
         if spec.axes.iter().any(|a| a.key == k) {
             return Err(format!(
-                "--set {}: `{k}` is swept in {origin}'s [sweep] table; change the list there",
-                o.text
+                "--set {}: `{}` is swept in {origin}'s [sweep] table; change the list there",
+                crate::bounds::clip(&o.text, 100),
+                crate::bounds::clip(&k, 100)
             ));
         }
+    }
+    // Every point parses the scenario text again: bound the total.
+    let points = spec.runs() / spec.seeds.len().max(1);
+    if (points as u64).saturating_mul(text.len() as u64) > SWEEP_TEXT_BYTES_MAX {
+        return Err(format!(
+            "{origin}: key `sweep`: {points} points of a {}-byte scenario are more than {SWEEP_TEXT_BYTES_MAX} bytes to check; shorten the file or the grid",
+            text.len()
+        ));
     }
     let prov = Provenance::current();
     let mut combos: Vec<Vec<toml::Value>> = vec![Vec::new()];
@@ -411,6 +498,7 @@ pub fn grid(
             })
             .collect();
     }
+    let mut networks: BTreeMap<String, u32> = BTreeMap::new();
     let mut points = Vec::with_capacity(spec.runs());
     for values in combos {
         let mut overrides = sets.to_vec();
@@ -423,18 +511,34 @@ pub fn grid(
         }
         let shown: Vec<String> = values.iter().map(show).collect();
         let label = assignments(spec.axes.iter().map(|a| a.key.as_str()), &shown);
-        let s: Scenario =
-            load(text, origin, &overrides).map_err(|e| format!("sweep point {label}: {e}"))?;
+        let s: Scenario = load(text, origin, &overrides)
+            .map_err(|e| format!("sweep point {}: {e}", crate::bounds::clip(&label, 200)))?;
         for &seed in &spec.seeds {
             let mut s = s.clone();
             s.scenario.seed = seed;
             s.sweep = None;
-            experiment::check(&s).map_err(|e| {
+            let named = |e: experiment::BuildError| {
                 format!(
-                    "{origin}: sweep point {label}: key `{}`: {}",
-                    e.field, e.message
+                    "{origin}: sweep point {}: key `{}`: {}",
+                    crate::bounds::clip(&label, 200),
+                    e.field,
+                    crate::load::clip_message(&e.message)
                 )
-            })?;
+            };
+            experiment::check(&s).map_err(named)?;
+            // The checks of `validate`: the network is built once per
+            // distinct network (the seed does not change whether it can be
+            // built), what depends on its size is checked for every run.
+            let net_key = format!("{:?}", (&s.topology, &s.access, &s.datacenter));
+            let peers = match networks.get(&net_key) {
+                Some(&peers) => peers,
+                None => {
+                    let peers = experiment::topology_peers(&s).map_err(named)?;
+                    networks.insert(net_key, peers);
+                    peers
+                }
+            };
+            experiment::check_peers(&s, peers).map_err(named)?;
             let id = identity(&s, &prov).map_err(|e| e.to_string())?;
             points.push(Point {
                 index: points.len(),
@@ -450,8 +554,8 @@ pub fn grid(
         if let Some(q) = seen.insert(p.id.run_id.clone(), p.index) {
             return Err(format!(
                 "{origin}: sweep points {} and {} are the same scenario (some values mean the same thing)",
-                points[q].label(&spec.axes),
-                p.label(&spec.axes)
+                crate::bounds::clip(&points[q].label(&spec.axes), 200),
+                crate::bounds::clip(&p.label(&spec.axes), 200)
             ));
         }
     }
@@ -604,16 +708,17 @@ fn write_manifest(dir: &Path, m: &Manifest) -> Result<(), OutputError> {
 /// Run the grid (or one shard of it), skipping complete runs; then, for a
 /// whole sweep, write the combined output.
 pub fn run_sweep(grid: &Grid, opts: &SweepOptions) -> Result<SweepOutcome> {
-    let sweep_dir = opts.out.join(grid.manifest.rel_dir());
+    let sweep_dir = crate::output::inside(&opts.out, &grid.manifest.rel_dir())?;
     write_manifest(&sweep_dir, &grid.manifest)?;
     let selected: Vec<&Point> = grid
         .points
         .iter()
         .filter(|p| opts.shard.is_none_or(|s| s.has(p.index)))
         .collect();
-    let (pending, done): (Vec<&Point>, Vec<&Point>) = selected
-        .iter()
-        .partition(|p| opts.force || !is_complete(&opts.out.join(&p.id.rel_dir)));
+    let (pending, done): (Vec<&Point>, Vec<&Point>) = selected.iter().partition(|p| {
+        opts.force
+            || !crate::output::inside(&opts.out, &p.id.rel_dir).is_ok_and(|d| is_complete(&d))
+    });
     let skipped = done.len();
 
     let bar = if opts.quiet || !std::io::stderr().is_terminal() {
@@ -649,7 +754,7 @@ pub fn run_sweep(grid: &Grid, opts: &SweepOptions) -> Result<SweepOutcome> {
     let failures: Mutex<Vec<(usize, String)>> = Mutex::new(Vec::new());
     let total = selected.len();
     let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(opts.jobs.max(1))
+        .num_threads(opts.jobs.clamp(1, pending.len().max(1)).min(JOBS_MAX))
         .build()
         .context("starting the worker threads")?;
     pool.install(|| {
@@ -777,7 +882,7 @@ fn combine(m: &Manifest, roots: &[PathBuf], out: &Path) -> Result<PathBuf> {
     for r in &rows {
         match roots
             .iter()
-            .map(|root| root.join(&r.run))
+            .filter_map(|root| crate::output::inside(root, &r.run).ok())
             .find(|d| is_complete(d))
         {
             Some(d) => found.push(d),
@@ -824,14 +929,14 @@ fn combine(m: &Manifest, roots: &[PathBuf], out: &Path) -> Result<PathBuf> {
     }
     // Bring every run under `out`.
     for (r, d) in rows.iter().zip(&found) {
-        let target = out.join(&r.run);
+        let target = crate::output::inside(out, &r.run)?;
         if !is_complete(&target) {
             let stage = Staging::new(target)?;
             copy_tree(d, stage.dir())?;
             stage.commit()?;
         }
     }
-    let stage = Staging::new(out.join(m.rel_dir()))?;
+    let stage = Staging::new(crate::output::inside(out, &m.rel_dir())?)?;
     stage.write("sweep.toml", &m.sweep_toml)?;
     stage.write("provenance.toml", &m.provenance)?;
     stage.write("runs.csv", &m.runs_csv)?;

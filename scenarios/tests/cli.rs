@@ -400,3 +400,211 @@ fn the_reference_page_documents_every_key() {
         }
     }
 }
+
+/// A four-router mesh: a - g1 - m - g2, gateways g1 and g2.
+const MESH: &str = r#"{"nodes": [{"id": "a"}, {"id": "g1", "role": "gw"}, {"id": "m"}, {"id": "g2", "role": "gw"}],
+ "links": [{"source": "a", "target": "g1", "type": "vpn"}, {"source": "g1", "target": "m", "type": "vpn"},
+           {"source": "m", "target": "g2", "type": "vpn"}]}"#;
+
+/// What `run` finds before its first event, `validate` finds: bad
+/// topology files, gateways matching nothing, too few peers, more clients
+/// than peers, a zero repair time, an output folder that cannot be written.
+#[test]
+fn validate_finds_what_run_would_find() {
+    let d = tmp("validate-all");
+    write(&d, "mesh.json", MESH);
+    write(&d, "empty.json", "");
+    std::fs::write(d.join("binary.json"), [0u8, 159, 146, 150, 255, 0, 1]).unwrap();
+    write(&d, "truncated.json", &MESH[..60]);
+    write(
+        &d,
+        "undeclared.json",
+        r#"{"nodes": [{"id": "a"}, {"id": "g1", "role": "gw"}],
+            "links": [{"source": "a", "target": "zz", "type": "vpn"}]}"#,
+    );
+    write(
+        &d,
+        "one.json",
+        r#"{"nodes": [{"id": "g1", "role": "gw"}], "links": []}"#,
+    );
+    let mesh = SMALL
+        .replace(
+            "kind = \"internet\"\nnodes = 60",
+            "kind = \"mesh\"\nfile = \"mesh.json\"\ngateways = \"role:gw\"",
+        )
+        .replace("clients = 20", "clients = 2");
+    let p = write(&d, "mesh.toml", &mesh);
+    let validate = |sets: &[&str], extra: &[&str]| {
+        let mut c = bin();
+        c.current_dir(&d).arg("validate").arg(&p);
+        for s in sets {
+            c.args(["--set", s]);
+        }
+        c.args(extra).output().unwrap()
+    };
+    let o = validate(&[], &[]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let cases: Vec<(Vec<&str>, Vec<&str>)> = vec![
+        (
+            vec!["topology.file=empty.json"],
+            vec!["topology.file", "empty.json"],
+        ),
+        (
+            vec!["topology.file=binary.json"],
+            vec!["topology.file", "binary.json"],
+        ),
+        (
+            vec!["topology.file=truncated.json"],
+            vec!["topology.file", "truncated.json"],
+        ),
+        (
+            vec!["topology.file=undeclared.json"],
+            vec!["topology.file", "zz"],
+        ),
+        (
+            vec!["topology.gateways=role:nothing"],
+            vec!["topology.gateways", "nothing"],
+        ),
+        (
+            vec!["topology.metric=fast"],
+            vec!["topology.metric", "fast"],
+        ),
+        (
+            vec!["topology.file=one.json", "workload.clients=1"],
+            vec!["topology", "1 peer", "at least 2"],
+        ),
+        (
+            vec!["datacenter.mttr=0s"],
+            vec!["datacenter.mttr", "at least 1s"],
+        ),
+        (
+            vec!["workload.clients=5"],
+            vec!["workload.clients", "5 clients", "4 peers"],
+        ),
+        (
+            vec!["topology.kind=internet", "topology.nodes=1"],
+            vec!["topology.nodes", "at least 2"],
+        ),
+        (
+            vec!["topology.kind=internet", "topology.nodes=0"],
+            vec!["topology.nodes", "at least 2"],
+        ),
+    ];
+    for (sets, wants) in cases {
+        let o = validate(&sets, &[]);
+        let e = stderr(&o);
+        assert_eq!(o.status.code(), Some(2), "{sets:?}: {e}");
+        assert!(!e.contains("panicked"), "{sets:?}: {e}");
+        for w in wants {
+            assert!(e.contains(w), "{sets:?}: {w:?} missing from:\n{e}");
+        }
+    }
+    // The output folder: writable (nothing is left in it), or not.
+    let o = validate(&[], &["--out", "results"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(!d.join("results").exists(), "validate --out left a folder");
+    let o = validate(&[], &["--out", "mesh.json/results"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("--out mesh.json/results"),
+        "{}",
+        stderr(&o)
+    );
+    // The scenario's folder under --out must be a folder too.
+    std::fs::create_dir_all(d.join("results")).unwrap();
+    write(
+        &d.join("results"),
+        "small",
+        "a file where the scenario's folder goes",
+    );
+    let o = validate(&[], &["--out", "results"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("--out results/small"), "{}", stderr(&o));
+    // `run` checks the output folder before simulating.
+    let o = bin()
+        .current_dir(&d)
+        .args(["run", "mesh.toml", "--out", "mesh.json/results"])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("--out mesh.json/results"),
+        "{}",
+        stderr(&o)
+    );
+    let _ = std::fs::remove_dir_all(&d);
+}
+
+/// A scenario's name is one plain folder name: nothing is written outside
+/// `--out`, nor into `--out` itself.
+#[test]
+fn names_cannot_leave_the_output_folder() {
+    let d = tmp("names");
+    let p = write(&d, "small.toml", SMALL);
+    let outside = d.join("escaped");
+    for name in [
+        "../escaped",
+        &outside.display().to_string(),
+        "",
+        ".",
+        "a\nb",
+        "a/b",
+    ] {
+        let o = bin()
+            .arg("run")
+            .arg(&p)
+            .arg("--out")
+            .arg(d.join("out"))
+            .args(["--set", &format!("scenario.name={name:?}")])
+            .output()
+            .unwrap();
+        let e = stderr(&o);
+        assert_eq!(o.status.code(), Some(2), "{name:?}: {e}");
+        assert!(e.contains("scenario.name"), "{name:?}: {e}");
+        assert!(!outside.exists(), "{name:?} wrote outside --out");
+        assert!(
+            !d.join("out").exists() || std::fs::read_dir(d.join("out")).unwrap().count() == 0,
+            "{name:?} wrote into --out"
+        );
+    }
+    let _ = std::fs::remove_dir_all(&d);
+}
+
+/// A run whose workload issues no request (a mean gap far longer than the
+/// duration) writes its result with blank metrics, and leaves no staging
+/// folder.
+#[test]
+fn a_run_without_requests_writes_blank_metrics() {
+    let d = tmp("no-requests");
+    let p = write(
+        &d,
+        "idle.toml",
+        &SMALL
+            .replace("mean_gap = \"10s\"", "mean_gap = \"1000d\"")
+            .replace("clients = 20", "clients = 2")
+            .replace("duration = \"2min\"", "duration = \"10s\""),
+    );
+    let out = d.join("out");
+    let o = bin()
+        .arg("run")
+        .arg(&p)
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
+    let all = format!("{}{}", String::from_utf8_lossy(&o.stdout), stderr(&o));
+    assert!(o.status.success(), "{all}");
+    assert!(!all.contains("NaN"), "{all}");
+    let dir = run_dir(&out);
+    let summary = read(&dir.join("summary.csv"));
+    assert!(!summary.contains("NaN"), "{summary}");
+    assert!(summary.contains("success_rate,%,,"), "{summary}");
+    let lookups = read(&dir.join("lookups.csv"));
+    assert!(lookups.starts_with("system,node,"), "{lookups}");
+    let names: Vec<String> = std::fs::read_dir(out.join("small"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(names.iter().all(|n| !n.starts_with('.')), "{names:?}");
+    let _ = std::fs::remove_dir_all(&d);
+}

@@ -430,6 +430,28 @@ fn bad_sweeps_give_clear_errors() {
             vec!["tiny.toml", "sweep point", "kademlia.k=0"],
         ),
         ("seeds = 2", "seeds = 0", vec!["sweep.seeds", "≥ 1"]),
+        // Seed counts that would allocate gigabytes (or overflow).
+        (
+            "seeds = 2",
+            "seeds = 9223372036854775807",
+            vec!["sweep.seeds", "at most 10000"],
+        ),
+        (
+            "seeds = 2",
+            "seeds = 4294967296",
+            vec!["sweep.seeds", "at most 10000"],
+        ),
+        (
+            "kademlia.k = [4, 8]",
+            "kademlia.k = [4, 8]\nworkload.mean_gap = [\"1s\", \"1ns\"]",
+            vec!["sweep point", "workload.mean_gap"],
+        ),
+        // Every point goes through the checks of `validate`, topology included.
+        (
+            "kademlia.k = [4, 8]",
+            "kademlia.k = [4, 8]\nworkload.clients = [15, 51]",
+            vec!["sweep point", "workload.clients", "50 peers"],
+        ),
     ];
     for (from, to, expect) in cases {
         let file = scenario(&d, &SWEEP.replace(from, to));
@@ -576,4 +598,28 @@ fn slurm_job_array_and_merge_give_the_local_sweep() {
     );
     std::fs::remove_dir_all(&dir).unwrap();
     assert_same_tree(&one, &out);
+}
+
+/// `--jobs` far above the number of runs is lowered to it, and said so
+/// (one thread per job would not finish).
+#[test]
+fn jobs_are_capped_at_the_number_of_runs() {
+    let d = tmp("jobs-cap");
+    let file = scenario(
+        &d,
+        &SWEEP
+            .replace("seeds = 2", "seeds = 1")
+            .replace("kademlia.rpc_timeout = [\"500ms\", \"1s\"]\n", "")
+            .replace("duration = \"2min\"", "duration = \"20s\"")
+            .replace("warmup = \"1min\"", "warmup = \"10s\""),
+    );
+    let o = sweep(&file, &d.join("out"), &["--jobs", "100000"]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(
+        text(&o).contains("--jobs 100000: running 2 at a time"),
+        "{}",
+        text(&o)
+    );
+    assert_eq!(complete_runs(&d.join("out")), 2);
+    let _ = std::fs::remove_dir_all(&d);
 }
