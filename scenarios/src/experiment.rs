@@ -158,40 +158,7 @@ fn topology(s: &Scenario) -> Result<Built, BuildError> {
                 .file
                 .as_ref()
                 .ok_or_else(|| bad("topology.file", "required for kind = \"mesh\""))?;
-            let metric = match t.metric.as_str() {
-                "hops" => Metric::Hops,
-                "latency" => Metric::Latency,
-                "etx" => Metric::Etx,
-                other => {
-                    return Err(bad(
-                        "topology.metric",
-                        format!("{other:?} is not a metric; expected hops, latency or etx"),
-                    ));
-                }
-            };
-            let defaults = MeshConfig::default();
-            let (graph, gw) = load_mesh(t, file, &defaults)?;
-            let site = Access {
-                up: s.datacenter.capacity,
-                down: s.datacenter.capacity,
-                latency: s.datacenter.wan_latency,
-            };
-            let host = Access {
-                up: a.uplink,
-                down: a.downlink,
-                latency: a.latency,
-            };
-            let cfg = MeshConfig {
-                metric,
-                gateways: gw,
-                host_access: host,
-                internet_hosts: vec![site],
-                ..defaults
-            };
-            let mesh = MeshTopology::new(graph, &cfg).map_err(|e| match e {
-                TopoError::Disconnected { .. } => bad("topology.components", e),
-                _ => bad("topology", e),
-            })?;
+            let mesh = mesh_topology(s, file)?;
             let peers = mesh.mesh_hosts() as u32;
             let site = mesh.internet_host(0);
             Ok(Built {
@@ -202,6 +169,46 @@ fn topology(s: &Scenario) -> Result<Built, BuildError> {
             })
         }
     }
+}
+
+/// The city mesh of a `kind = "mesh"` scenario.
+fn mesh_topology(s: &Scenario, file: &str) -> Result<MeshTopology, BuildError> {
+    let (a, t) = (&s.access, &s.topology);
+    let metric = match t.metric.as_str() {
+        "hops" => Metric::Hops,
+        "latency" => Metric::Latency,
+        "etx" => Metric::Etx,
+        other => {
+            return Err(bad(
+                "topology.metric",
+                format!("{other:?} is not a metric; expected hops, latency or etx"),
+            ));
+        }
+    };
+    let defaults = MeshConfig::default();
+    let (graph, gw) = load_mesh(t, file, &defaults)?;
+    let site = Access {
+        up: s.datacenter.capacity,
+        down: s.datacenter.capacity,
+        latency: s.datacenter.wan_latency,
+    };
+    let host = Access {
+        up: a.uplink,
+        down: a.downlink,
+        latency: a.latency,
+    };
+    let cfg = MeshConfig {
+        metric,
+        gateways: gw,
+        host_access: host,
+        internet_hosts: vec![site],
+        ..defaults
+    };
+    let mesh = MeshTopology::new(graph, &cfg).map_err(|e| match e {
+        TopoError::Disconnected { .. } => bad("topology.components", e),
+        _ => bad("topology", e),
+    })?;
+    Ok(mesh)
 }
 
 /// The scenario key whose setting fixes a topology error.
