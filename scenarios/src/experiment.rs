@@ -311,6 +311,10 @@ fn load_mesh(
     ))
 }
 
+#[cfg(test)]
+#[path = "experiment_mesh_tests.rs"]
+mod mesh_tests;
+
 /// `s` cut to 60 characters, for error messages.
 fn shorten(s: &str) -> String {
     match s.char_indices().nth(57) {
