@@ -181,7 +181,10 @@ fn mesh_topology(s: &Scenario, file: &str) -> Result<MeshTopology, BuildError> {
         other => {
             return Err(bad(
                 "topology.metric",
-                format!("{other:?} is not a metric; expected hops, latency or etx"),
+                format!(
+                    "{:?} is not a metric; expected hops, latency or etx",
+                    shorten(other)
+                ),
             ));
         }
     };
@@ -235,12 +238,12 @@ fn load_mesh(
         None => {
             let text = std::fs::read_to_string(file).map_err(|source| {
                 let e = TopoError::Io {
-                    file: file.to_string(),
+                    file: shorten_path(file),
                     source,
                 };
                 bad("topology.file", e)
             })?;
-            (text, file.to_string())
+            (text, shorten_path(file))
         }
     };
     let known = bundled::identify(&text);
@@ -320,6 +323,15 @@ fn shorten(s: &str) -> String {
     match s.char_indices().nth(57) {
         Some((cut, _)) if s.chars().count() > 60 => format!("{}...", &s[..cut]),
         _ => s.to_string(),
+    }
+}
+
+/// A path for error messages: its last 60 characters.
+fn shorten_path(p: &str) -> String {
+    let n = p.chars().count();
+    match p.char_indices().nth(n.saturating_sub(57)) {
+        Some((cut, _)) if n > 60 => format!("...{}", &p[cut..]),
+        _ => p.to_string(),
     }
 }
 

@@ -147,3 +147,27 @@ fn a_copy_of_a_bundled_file_behaves_like_the_bundled_name() {
     }
     let _ = std::fs::remove_dir_all(d);
 }
+
+#[test]
+fn long_paths_and_values_are_shortened_in_errors() {
+    let (d, f) = fixture("long");
+    // A file that disappeared after validation, with a very long path.
+    let s = validate(&scenario_text(&f, "")).unwrap();
+    let long = format!("/no/such/{}/mesh.json", "d".repeat(5_000));
+    let e = mesh_topology(&s, &long).unwrap_err().to_string();
+    assert!(e.len() < 600, "{} chars", e.len());
+    assert!(
+        e.starts_with("topology.file: ...") && e.contains("/mesh.json"),
+        "{e}"
+    );
+    let m = "m".repeat(5_000);
+    for extra in [
+        format!("metric = \"{m}\""),
+        format!("gateways = \"name:{m}\""),
+        format!("gateways = \"{m}\""),
+    ] {
+        let e = validate(&scenario_text(&f, &extra)).unwrap_err();
+        assert!(e.len() < 600, "{} chars", e.len());
+    }
+    let _ = std::fs::remove_dir_all(d);
+}
