@@ -183,7 +183,7 @@ fn mesh_topology(s: &Scenario, file: &str) -> Result<MeshTopology, BuildError> {
                 "topology.metric",
                 format!(
                     "{:?} is not a metric; expected hops, latency or etx",
-                    shorten(other)
+                    clip_value(other)
                 ),
             ));
         }
@@ -238,12 +238,12 @@ fn load_mesh(
         None => {
             let text = std::fs::read_to_string(file).map_err(|source| {
                 let e = TopoError::Io {
-                    file: shorten_path(file),
+                    file: clip_path(file),
                     source,
                 };
                 bad("topology.file", e)
             })?;
-            (text, shorten_path(file))
+            (text, clip_path(file))
         }
     };
     let known = bundled::identify(&text);
@@ -281,7 +281,7 @@ fn load_mesh(
                     "topology.gateways",
                     format!(
                         "{:?}: no router of {name} matches (after the topology.components policy); set topology.gateways to a role:NAME, name:PATTERN or id:ID of a router in the file",
-                        shorten(sel)
+                        clip_value(sel)
                     ),
                 ));
             }
@@ -319,7 +319,7 @@ fn load_mesh(
 mod mesh_tests;
 
 /// `s` cut to 60 characters, for error messages.
-fn shorten(s: &str) -> String {
+fn clip_value(s: &str) -> String {
     match s.char_indices().nth(57) {
         Some((cut, _)) if s.chars().count() > 60 => format!("{}...", &s[..cut]),
         _ => s.to_string(),
@@ -327,7 +327,7 @@ fn shorten(s: &str) -> String {
 }
 
 /// A path for error messages: its last 60 characters.
-fn shorten_path(p: &str) -> String {
+fn clip_path(p: &str) -> String {
     let n = p.chars().count();
     match p.char_indices().nth(n.saturating_sub(57)) {
         Some((cut, _)) if n > 60 => format!("...{}", &p[cut..]),
@@ -345,7 +345,7 @@ fn parse_selector(s: &str) -> Result<sim_core::topo::NodeSelector, BuildError> {
             "topology.gateways",
             format!(
                 "{:?}: expected role:NAME, name:PATTERN or id:ID (e.g. \"role:supernode\", \"name:vpn*\"), several separated by commas",
-                shorten(s)
+                clip_value(s)
             ),
         )),
     }
