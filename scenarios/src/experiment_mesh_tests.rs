@@ -171,3 +171,20 @@ fn long_paths_and_values_are_shortened_in_errors() {
     }
     let _ = std::fs::remove_dir_all(d);
 }
+
+#[test]
+fn a_mesh_of_gateway_servers_only_points_to_topology_tunnels() {
+    let d = temp_dir("servers");
+    let f = d.join("servers.json");
+    std::fs::write(
+        &f,
+        r#"{"nodes": [{"id": 1, "name": "vpn1"}, {"id": 2, "name": "vpn2"}], "links": [{"source": 1, "target": 2, "type": "wifi"}]}"#,
+    )
+    .unwrap();
+    let f = f.display().to_string();
+    let e = validate(&scenario_text(&f, "")).unwrap_err();
+    assert!(e.contains("set topology.tunnels = \"labels\""), "{e}");
+    let t = mesh(&f, "tunnels = \"labels\"");
+    assert_eq!(t.mesh_hosts(), 2);
+    let _ = std::fs::remove_dir_all(d);
+}
