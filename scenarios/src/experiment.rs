@@ -11,7 +11,9 @@
 //! clients ask instead. The workload starts when the warm-up ends, on both
 //! sides at the same instant.
 
-use crate::schema::{Components, DuplicateIds, ImplicitNodes, Scenario, TopologyKind, Tunnels};
+use crate::schema::{
+    Components, DuplicateIds, ImplicitNodes, Scenario, TopologyKind, Tunnels, UnlabelledLinks,
+};
 use datacenter::{Client, DcNode, DirOp, Site, SiteConfig};
 use kademlia::{Command, Config, IdTable, KadNode, Kademlia, Key, Observe, RpcTimeout};
 use rand::RngExt;
@@ -22,7 +24,7 @@ use sim_core::prelude::*;
 use sim_core::rng::{Purpose, node_rng};
 use sim_core::topo::{
     ComponentPolicy, Coordinates, CoordinatesConfig, DuplicatePolicy, GatewaySpec, ImplicitPolicy,
-    LoadOptions, MeshConfig, MeshTopology, Metric, RouterGraph, TopoError, bundled,
+    LinkKind, LoadOptions, MeshConfig, MeshTopology, Metric, RouterGraph, TopoError, bundled,
 };
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -220,6 +222,7 @@ fn topo_key(e: &TopoError) -> &'static str {
         TopoError::DanglingId { .. } => "topology.implicit_nodes",
         TopoError::DuplicateIds { .. } => "topology.duplicate_ids",
         TopoError::Disconnected { .. } => "topology.components",
+        TopoError::Unlabelled { .. } => "topology.unlabelled_links",
         _ => "topology.file",
     }
 }
@@ -261,6 +264,14 @@ fn load_mesh(
             Components::Largest => ComponentPolicy::KeepLargest,
             Components::Keep => ComponentPolicy::KeepAll,
             Components::Error => ComponentPolicy::Error,
+        },
+        default_kind: match t.unlabelled_links.unwrap_or_default() {
+            UnlabelledLinks::Wifi => Some(LinkKind::Wifi),
+            UnlabelledLinks::Wifi60Ghz => Some(LinkKind::Wifi60GHz),
+            UnlabelledLinks::Vpn => Some(LinkKind::Vpn),
+            UnlabelledLinks::Fiber => Some(LinkKind::Fiber),
+            UnlabelledLinks::Other => Some(LinkKind::Other),
+            UnlabelledLinks::Error => None,
         },
         ..LoadOptions::default()
     };

@@ -188,3 +188,30 @@ fn a_mesh_of_gateway_servers_only_points_to_topology_tunnels() {
     assert_eq!(t.mesh_hosts(), 2);
     let _ = std::fs::remove_dir_all(d);
 }
+
+#[test]
+fn unlabelled_netjson_links_get_the_kind_of_topology_unlabelled_links() {
+    let d = temp_dir("netjson");
+    let f = d.join("city.netjson");
+    std::fs::write(
+        &f,
+        r#"{"type": "NetworkGraph", "protocol": "olsr", "version": "0.8", "metric": "etx",
+            "nodes": [{"id": "10.0.0.1", "properties": {"role": "supernode"}}, {"id": "10.0.0.2"}, {"id": "10.0.0.3"}],
+            "links": [{"source": "10.0.0.1", "target": "10.0.0.2", "cost": 1.5},
+                      {"source": "10.0.0.2", "target": "10.0.0.3", "cost": 1.0}]}"#,
+    )
+    .unwrap();
+    let f = f.display().to_string();
+    let t = mesh(&f, "");
+    assert_eq!(t.graph().kind_counts(), [2, 0, 0, 0, 0]);
+    assert_eq!(t.gateways().len(), 1);
+    let t = mesh(&f, "unlabelled_links = \"fiber\"");
+    assert_eq!(t.graph().kind_counts(), [0, 0, 0, 2, 0]);
+    let e = validate(&scenario_text(&f, "unlabelled_links = \"error\"")).unwrap_err();
+    assert!(e.contains("key `topology.unlabelled_links`"), "{e}");
+    assert!(
+        e.contains("set topology.unlabelled_links = \"wifi\""),
+        "{e}"
+    );
+    let _ = std::fs::remove_dir_all(d);
+}

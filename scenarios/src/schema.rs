@@ -110,6 +110,31 @@ pub struct TopologySpec {
     /// `supernode`), `gateway-links` otherwise.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tunnels: Option<Tunnels>,
+    /// Kind of links without a kind label (NetJSON files usually have
+    /// none): `wifi`, `wifi-60ghz`, `vpn`, `fiber`, `other`, or `error`
+    /// (mesh; default `wifi`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unlabelled_links: Option<UnlabelledLinks>,
+}
+
+/// `topology.unlabelled_links`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum UnlabelledLinks {
+    /// A radio hop.
+    #[default]
+    Wifi,
+    /// A 60 GHz radio hop.
+    #[serde(rename = "wifi-60ghz")]
+    Wifi60Ghz,
+    /// A tunnel.
+    Vpn,
+    /// A fibre.
+    Fiber,
+    /// Cable or unknown.
+    Other,
+    /// Reject the file.
+    Error,
 }
 
 /// `topology.implicit_nodes`.

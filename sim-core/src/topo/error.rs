@@ -142,6 +142,16 @@ pub enum TopoError {
         /// The label.
         label: String,
     },
+    /// A link has no kind label and no default kind was given.
+    #[error(
+        "{file}: link {link} has no kind label (`type`, in NetJSON `properties.type`); set topology.unlabelled_links = \"wifi\" (or another kind) to give such links a kind"
+    )]
+    Unlabelled {
+        /// The file.
+        file: String,
+        /// 0-based link index.
+        link: usize,
+    },
     /// The graph has more than one connected component.
     #[error(
         "{file}: the graph is not connected: {components} components of sizes {sizes:?}{}; set topology.components = \"largest\" to drop the smaller ones",

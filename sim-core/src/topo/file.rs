@@ -417,10 +417,10 @@ impl Parser<'_> {
     fn kind(&self, link: usize, label: Option<&Value>) -> Result<LinkKind, TopoError> {
         let label = match label {
             None | Some(Value::Null) => {
-                return self
-                    .opts
-                    .default_kind
-                    .ok_or_else(|| self.missing(Item::Link { index: link }, "type"));
+                return self.opts.default_kind.ok_or_else(|| TopoError::Unlabelled {
+                    file: self.file.into(),
+                    link,
+                });
             }
             Some(Value::String(s)) => s,
             Some(v) => {

@@ -486,8 +486,10 @@ fn missing_fields_name_the_item() {
     );
     let e = parse(r#"{"nodes": [{"id": 1}, {"id": 2}], "links": [{"source": 1, "target": 2}]}"#)
         .unwrap_err();
+    assert!(matches!(&e, TopoError::Unlabelled { link: 0, .. }), "{e}");
     assert!(
-        matches!(&e, TopoError::MissingField { field: "type", .. }),
+        e.to_string()
+            .contains("set topology.unlabelled_links = \"wifi\""),
         "{e}"
     );
     let e = parse(r#"{"nodes": [{"id": 1}]}"#).unwrap_err();
@@ -682,7 +684,7 @@ fn netjson_with_etx_costs() {
     // Missing type without a default kind is an error; so is an ETX below 1.
     assert!(matches!(
         RouterGraph::from_json_str(NETJSON, "mesh.netjson", &LoadOptions::default()).unwrap_err(),
-        TopoError::MissingField { field: "type", .. }
+        TopoError::Unlabelled { .. }
     ));
     let bad = NETJSON.replace("\"cost\": 2.0", "\"cost\": 0.5");
     let e = RouterGraph::from_json_str(&bad, "mesh.netjson", &opts).unwrap_err();
