@@ -1438,3 +1438,12 @@ fn scenario_defaults_load_every_bundled_mesh_like_its_recommendation() {
     }
     assert_eq!(bundled::identify("{}"), None);
 }
+
+#[test]
+fn coordinates_refuse_more_nodes_than_they_hold() {
+    // u32::MAX nodes would allocate tens of GiB before this bound.
+    let mut rng = ChaCha8Rng::seed_from_u64(1);
+    let e = Coordinates::generate(u32::MAX as usize, &CoordinatesConfig::default(), &mut rng)
+        .unwrap_err();
+    assert!(e.to_string().contains("set topology.nodes lower"), "{e}");
+}
