@@ -11,7 +11,9 @@
 //! clients ask instead. The workload starts when the warm-up ends, on both
 //! sides at the same instant.
 
-use crate::schema::{Scenario, TopologyKind};
+use crate::schema::{
+    Components, DuplicateIds, ImplicitNodes, Scenario, TopologyKind, Tunnels, UnlabelledLinks,
+};
 use datacenter::{Client, DcNode, DirOp, Site, SiteConfig};
 use kademlia::{
     Command, Config, IdTable, KadNode, Kademlia, Key, Observe, RpcTimeout, Termination,
@@ -22,7 +24,10 @@ use sim_core::net::Network;
 use sim_core::net::route::Access;
 use sim_core::prelude::*;
 use sim_core::rng::{Purpose, node_rng};
-use sim_core::topo::{Coordinates, CoordinatesConfig, MeshConfig, MeshTopology, Metric, bundled};
+use sim_core::topo::{
+    ComponentPolicy, Coordinates, CoordinatesConfig, DuplicatePolicy, GatewaySpec, ImplicitPolicy,
+    LinkKind, LoadOptions, MeshConfig, MeshTopology, Metric, RouterGraph, TopoError, bundled,
+};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -157,48 +162,7 @@ fn topology(s: &Scenario) -> Result<Built, BuildError> {
                 .file
                 .as_ref()
                 .ok_or_else(|| bad("topology.file", "required for kind = \"mesh\""))?;
-            let gateways = &t.gateways;
-            let metric = match t.metric.as_str() {
-                "hops" => Metric::Hops,
-                "latency" => Metric::Latency,
-                "etx" => Metric::Etx,
-                other => {
-                    return Err(bad(
-                        "topology.metric",
-                        format!("{other:?} is not a metric; expected hops, latency or etx"),
-                    ));
-                }
-            };
-            let defaults = MeshConfig::default();
-            let (graph, mut gw) = if bundled::NAMES.contains(&file.as_str()) {
-                bundled::load_recommended(file, &defaults.gateways)
-                    .map_err(|e| bad("topology.file", e))?
-            } else {
-                let g = sim_core::topo::RouterGraph::load(file, &Default::default())
-                    .map_err(|e| bad("topology.file", e))?;
-                (g, defaults.gateways.clone())
-            };
-            if let Some(sel) = gateways {
-                gw.select = vec![parse_selector(sel)?];
-            }
-            let site = Access {
-                up: s.datacenter.capacity,
-                down: s.datacenter.capacity,
-                latency: s.datacenter.wan_latency,
-            };
-            let host = Access {
-                up: a.uplink,
-                down: a.downlink,
-                latency: a.latency,
-            };
-            let cfg = MeshConfig {
-                metric,
-                gateways: gw,
-                host_access: host,
-                internet_hosts: vec![site],
-                ..defaults
-            };
-            let mesh = MeshTopology::new(graph, &cfg).map_err(|e| bad("topology", e))?;
+            let mesh = mesh_topology(s, file)?;
             let peers = mesh.mesh_hosts() as u32;
             let site = mesh.internet_host(0);
             Ok(Built {
@@ -211,6 +175,179 @@ fn topology(s: &Scenario) -> Result<Built, BuildError> {
     }
 }
 
+/// The city mesh of a `kind = "mesh"` scenario.
+fn mesh_topology(s: &Scenario, file: &str) -> Result<MeshTopology, BuildError> {
+    let (a, t) = (&s.access, &s.topology);
+    let metric = match t.metric.as_str() {
+        "hops" => Metric::Hops,
+        "latency" => Metric::Latency,
+        "etx" => Metric::Etx,
+        other => {
+            return Err(bad(
+                "topology.metric",
+                format!(
+                    "{:?} is not a metric; expected hops, latency or etx",
+                    clip_value(other)
+                ),
+            ));
+        }
+    };
+    let defaults = MeshConfig::default();
+    let (graph, gw) = load_mesh(t, file, &defaults)?;
+    let site = Access {
+        up: s.datacenter.capacity,
+        down: s.datacenter.capacity,
+        latency: s.datacenter.wan_latency,
+    };
+    let host = Access {
+        up: a.uplink,
+        down: a.downlink,
+        latency: a.latency,
+    };
+    let cfg = MeshConfig {
+        metric,
+        gateways: gw,
+        host_access: host,
+        internet_hosts: vec![site],
+        ..defaults
+    };
+    let mesh = MeshTopology::new(graph, &cfg).map_err(|e| match e {
+        TopoError::Disconnected { .. } => bad("topology.components", e),
+        _ => bad("topology", e),
+    })?;
+    Ok(mesh)
+}
+
+/// The scenario key whose setting fixes a topology error.
+fn topo_key(e: &TopoError) -> &'static str {
+    match e {
+        TopoError::DanglingId { .. } => "topology.implicit_nodes",
+        TopoError::DuplicateIds { .. } => "topology.duplicate_ids",
+        TopoError::Disconnected { .. } => "topology.components",
+        TopoError::Unlabelled { .. } => "topology.unlabelled_links",
+        _ => "topology.file",
+    }
+}
+
+/// Read a mesh's router graph under the `[topology]` data policies and
+/// choose its gateways. A bundled name and a file with the same bytes are
+/// read alike: the policies' defaults are the ones the bundled meshes
+/// need, and the gateways default to the bundled mesh's documented ones.
+fn load_mesh(
+    t: &crate::schema::TopologySpec,
+    file: &str,
+    defaults: &MeshConfig,
+) -> Result<(RouterGraph, GatewaySpec), BuildError> {
+    let (text, name) = match bundled::text(file) {
+        Some(text) => (text.to_string(), format!("{file}.json")),
+        None => {
+            let text = std::fs::read_to_string(file).map_err(|source| {
+                let e = TopoError::Io {
+                    file: clip_path(file),
+                    source,
+                };
+                bad("topology.file", e)
+            })?;
+            (text, clip_path(file))
+        }
+    };
+    let known = bundled::identify(&text);
+    let opts = LoadOptions {
+        implicit: match t.implicit_nodes.unwrap_or_default() {
+            ImplicitNodes::Add => ImplicitPolicy::Add,
+            ImplicitNodes::Error => ImplicitPolicy::Listed,
+        },
+        duplicates: match t.duplicate_ids.unwrap_or_default() {
+            DuplicateIds::KeepFirst => DuplicatePolicy::KeepFirst,
+            DuplicateIds::Rename => DuplicatePolicy::Rename,
+            DuplicateIds::Error => DuplicatePolicy::Error,
+        },
+        components: match t.components.unwrap_or_default() {
+            Components::Largest => ComponentPolicy::KeepLargest,
+            Components::Keep => ComponentPolicy::KeepAll,
+            Components::Error => ComponentPolicy::Error,
+        },
+        default_kind: match t.unlabelled_links.unwrap_or_default() {
+            UnlabelledLinks::Wifi => Some(LinkKind::Wifi),
+            UnlabelledLinks::Wifi60Ghz => Some(LinkKind::Wifi60GHz),
+            UnlabelledLinks::Vpn => Some(LinkKind::Vpn),
+            UnlabelledLinks::Fiber => Some(LinkKind::Fiber),
+            UnlabelledLinks::Other => Some(LinkKind::Other),
+            UnlabelledLinks::Error => None,
+        },
+        ..LoadOptions::default()
+    };
+    let graph =
+        RouterGraph::from_json_str(&text, &name, &opts).map_err(|e| bad(topo_key(&e), e))?;
+    let file_default = match known {
+        Some(n) => bundled::recommended(n),
+        None => bundled::detect_gateways(&graph),
+    };
+    let select = match &t.gateways {
+        Some(sel) => {
+            let select = sel
+                .split(',')
+                .map(|one| parse_selector(one.trim()))
+                .collect::<Result<Vec<_>, _>>()?;
+            if graph.select(&select).is_empty() {
+                return Err(bad(
+                    "topology.gateways",
+                    format!(
+                        "{:?}: no router of {name} matches (after the topology.components policy); set topology.gateways to a role:NAME, name:PATTERN or id:ID of a router in the file",
+                        clip_value(sel)
+                    ),
+                ));
+            }
+            select
+        }
+        None => match &file_default {
+            Some(d) => d.gateways.clone(),
+            None => {
+                return Err(bad(
+                    "topology.gateways",
+                    format!(
+                        "{name}: no router has role \"supernode\" or a name containing \"vpn\", so the gateways to the internet (and the data center) are unknown; set topology.gateways (e.g. \"role:gateway\", \"name:gw*\", \"id:17\")"
+                    ),
+                ));
+            }
+        },
+    };
+    let servers = match t.tunnels {
+        Some(Tunnels::GatewayLinks) => true,
+        Some(Tunnels::Labels) => false,
+        None => file_default.as_ref().is_none_or(|d| d.servers),
+    };
+    Ok((
+        graph,
+        GatewaySpec {
+            select,
+            servers,
+            uplink: defaults.gateways.uplink,
+        },
+    ))
+}
+
+#[cfg(test)]
+#[path = "experiment_mesh_tests.rs"]
+mod mesh_tests;
+
+/// `s` cut to 60 characters, for error messages.
+fn clip_value(s: &str) -> String {
+    match s.char_indices().nth(57) {
+        Some((cut, _)) if s.chars().count() > 60 => format!("{}...", &s[..cut]),
+        _ => s.to_string(),
+    }
+}
+
+/// A path for error messages: its last 60 characters.
+fn clip_path(p: &str) -> String {
+    let n = p.chars().count();
+    match p.char_indices().nth(n.saturating_sub(57)) {
+        Some((cut, _)) if n > 60 => format!("...{}", &p[cut..]),
+        _ => p.to_string(),
+    }
+}
+
 fn parse_selector(s: &str) -> Result<sim_core::topo::NodeSelector, BuildError> {
     use sim_core::topo::NodeSelector;
     match s.split_once(':') {
@@ -220,7 +357,8 @@ fn parse_selector(s: &str) -> Result<sim_core::topo::NodeSelector, BuildError> {
         _ => Err(bad(
             "topology.gateways",
             format!(
-                "{s:?}: expected role:NAME, name:PATTERN or id:ID (e.g. \"role:supernode\", \"name:vpn*\")"
+                "{:?}: expected role:NAME, name:PATTERN or id:ID (e.g. \"role:supernode\", \"name:vpn*\"), several separated by commas",
+                clip_value(s)
             ),
         )),
     }

@@ -80,13 +80,108 @@ pub struct TopologySpec {
     /// `freifunk-berlin`, or a path to a node-link/NetJSON file (mesh).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub file: Option<String>,
-    /// Gateways: `role:NAME`, `name:PATTERN` or `id:ID` (mesh; the file's
-    /// recommended gateways when absent).
+    /// Gateways: `role:NAME`, `name:PATTERN` or `id:ID`, several separated
+    /// by commas (mesh; when absent: a bundled mesh's documented gateways,
+    /// else the routers with role `supernode`, else those whose name
+    /// contains `vpn`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub gateways: Option<String>,
     /// Routing metric: `hops`, `latency` or `etx` (mesh).
     #[serde(default = "default_metric")]
     pub metric: String,
+    /// Link endpoints that no node record declares (Freifunk's `ic-0`):
+    /// `add` them as routers without coordinates or `error` (mesh; default
+    /// `add`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub implicit_nodes: Option<ImplicitNodes>,
+    /// Node records sharing an id: `keep-first`, `rename` or `error` (mesh;
+    /// default `keep-first`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub duplicate_ids: Option<DuplicateIds>,
+    /// A graph of several connected components: keep the `largest`, `keep`
+    /// all (then rejected when the mesh is built) or `error` (mesh; default
+    /// `largest`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub components: Option<Components>,
+    /// Which links are tunnels: `gateway-links` (the gateways are servers;
+    /// every link touching one is a tunnel whatever its label) or `labels`
+    /// (the gateways are ordinary routers; the file's labels hold). Mesh;
+    /// default `labels` for NYC-Mesh-style files (gateways with role
+    /// `supernode`), `gateway-links` otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tunnels: Option<Tunnels>,
+    /// Kind of links without a kind label (NetJSON files usually have
+    /// none): `wifi`, `wifi-60ghz`, `vpn`, `fiber`, `other`, or `error`
+    /// (mesh; default `wifi`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unlabelled_links: Option<UnlabelledLinks>,
+}
+
+/// `topology.unlabelled_links`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum UnlabelledLinks {
+    /// A radio hop.
+    #[default]
+    Wifi,
+    /// A 60 GHz radio hop.
+    #[serde(rename = "wifi-60ghz")]
+    Wifi60Ghz,
+    /// A tunnel.
+    Vpn,
+    /// A fibre.
+    Fiber,
+    /// Cable or unknown.
+    Other,
+    /// Reject the file.
+    Error,
+}
+
+/// `topology.implicit_nodes`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ImplicitNodes {
+    /// Add every undeclared endpoint as a router without coordinates.
+    #[default]
+    Add,
+    /// Reject the file.
+    Error,
+}
+
+/// `topology.duplicate_ids`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum DuplicateIds {
+    /// Keep the first record of each id.
+    #[default]
+    KeepFirst,
+    /// Keep every record, renaming later ones `x~2`, `x~3`.
+    Rename,
+    /// Reject the file.
+    Error,
+}
+
+/// `topology.components`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Components {
+    /// Keep the largest connected component.
+    #[default]
+    Largest,
+    /// Keep every component.
+    Keep,
+    /// Reject the file.
+    Error,
+}
+
+/// `topology.tunnels`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Tunnels {
+    /// Gateways are servers; every link touching one is a tunnel.
+    GatewayLinks,
+    /// Gateways are ordinary routers; links keep their labels.
+    Labels,
 }
 
 /// The kinds of topology.

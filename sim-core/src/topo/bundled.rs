@@ -132,3 +132,38 @@ pub fn load_recommended(
         },
     ))
 }
+
+/// The bundled mesh whose JSON text is exactly `text`, if any: a copy of a
+/// bundled file can then be read exactly like its name.
+pub fn identify(text: &str) -> Option<&'static str> {
+    NAMES
+        .into_iter()
+        .find(|name| self::text(name).is_some_and(|t| t.len() == text.len() && t == text))
+}
+
+/// Gateways of a file that is not a bundled mesh, found by the conventions
+/// of the bundled ones: the routers with role `supernode`, ordinary routers
+/// with an internet uplink (NYC Mesh; `servers` is `false`), if there are
+/// any; else the routers whose name contains `vpn` (lower case), gateway
+/// servers reached by tunnels (Freifunk's `vpn01`, `a.bbb-vpn`; `servers`
+/// is `true`). `None` when the graph has neither.
+///
+/// On the bundled files this selects the same routers as [`recommended`],
+/// except in `freifunk-bielefeld`, whose interconnect (node 245, named
+/// `-`) the recommendation adds by id.
+pub fn detect_gateways(graph: &RouterGraph) -> Option<Recommended> {
+    let supernode = NodeSelector::Role("supernode".into());
+    let vpn = NodeSelector::Name("*vpn*".into());
+    let (sel, servers) = if graph.routers().iter().any(|r| supernode.matches(r)) {
+        (supernode, false)
+    } else if graph.routers().iter().any(|r| vpn.matches(r)) {
+        (vpn, true)
+    } else {
+        return None;
+    };
+    Some(Recommended {
+        options: LoadOptions::default(),
+        gateways: vec![sel],
+        servers,
+    })
+}

@@ -110,6 +110,10 @@ pub struct Coordinates {
 }
 
 impl Coordinates {
+    /// Most nodes [`Coordinates::generate`] accepts (10 million: 640 MB
+    /// of positions and two access links per node).
+    pub const NODES_MAX: usize = 10_000_000;
+
     /// `n` nodes drawn from `cfg` with `rng`: the same rng state gives the
     /// same nodes on one platform (the normal and log-normal samplers use
     /// `ln`/`exp` from the C math library, whose last bit may differ
@@ -119,6 +123,12 @@ impl Coordinates {
         cfg: &CoordinatesConfig,
         rng: &mut impl Rng,
     ) -> Result<Coordinates, TopoError> {
+        if n > Coordinates::NODES_MAX {
+            return Err(TopoError::config(format!(
+                "coordinates: {n} nodes is more than the {} this model holds; set topology.nodes lower",
+                Coordinates::NODES_MAX
+            )));
+        }
         let total: u64 = cfg.regions.iter().map(|r| u64::from(r.weight)).sum();
         if total == 0 {
             return Err(TopoError::config(

@@ -105,7 +105,7 @@ pub enum TopoError {
     },
     /// A link refers to an id that no node declares.
     #[error(
-        "{file}: link {link}: {end} {id:?} is not declared in `nodes`; declare it as an implicit node if it stands for something outside the file (the Freifunk files use `ic-0` for the internet side of their gateways)"
+        "{file}: link {link}: {end} {id:?} is not declared in `nodes`; set topology.implicit_nodes = \"add\" to add it as a router without coordinates (the Freifunk files use `ic-0` for the internet side of their gateways)"
     )]
     DanglingId {
         /// The file.
@@ -119,7 +119,7 @@ pub enum TopoError {
     },
     /// Several node records share an id.
     #[error(
-        "{file}: {count} ids are declared more than once (first ones: {}); choose a duplicate-id policy (keep-first or rename) to load it anyway",
+        "{file}: {count} ids are declared more than once (first ones: {}); set topology.duplicate_ids = \"keep-first\" (or \"rename\") to load it anyway",
         ids.join(", ")
     )]
     DuplicateIds {
@@ -132,7 +132,7 @@ pub enum TopoError {
     },
     /// A link's kind label is not known and not mapped by the caller.
     #[error(
-        "{file}: link {link}: unknown link kind {label:?}; known kinds are wifi, wifi-60ghz, vpn, fiber, other (map other labels to one of them)"
+        "{file}: link {link}: unknown link kind {label:?}; known kinds are wifi, wifi-60ghz, vpn, fiber, other (fix the label in the file named by topology.file)"
     )]
     UnknownKind {
         /// The file.
@@ -142,9 +142,19 @@ pub enum TopoError {
         /// The label.
         label: String,
     },
+    /// A link has no kind label and no default kind was given.
+    #[error(
+        "{file}: link {link} has no kind label (`type`, in NetJSON `properties.type`); set topology.unlabelled_links = \"wifi\" (or another kind) to give such links a kind"
+    )]
+    Unlabelled {
+        /// The file.
+        file: String,
+        /// 0-based link index.
+        link: usize,
+    },
     /// The graph has more than one connected component.
     #[error(
-        "{file}: the graph is not connected: {components} components of sizes {sizes:?}{}; use the keep-largest-component policy to drop the smaller ones",
+        "{file}: the graph is not connected: {components} components of sizes {sizes:?}{}; set topology.components = \"largest\" to drop the smaller ones",
         if *components > sizes.len() { " ..." } else { "" }
     )]
     Disconnected {

@@ -28,6 +28,19 @@ pub enum Format {
     NetJson,
 }
 
+/// What to do with link endpoints that no node record declares.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum ImplicitPolicy {
+    /// Only the ids in [`LoadOptions::implicit_nodes`] may be undeclared;
+    /// any other is an error (default).
+    #[default]
+    Listed,
+    /// Every undeclared endpoint becomes a router without coordinates,
+    /// flagged [`Router::implicit`] and listed in the report (the Freifunk
+    /// files' `ic-0` interconnect, for one).
+    Add,
+}
+
 /// What to do with node records that share an id.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub enum DuplicatePolicy {
@@ -68,6 +81,8 @@ pub struct LoadOptions {
     /// Ids that links may use without a node record; each becomes a router
     /// without coordinates, flagged [`Router::implicit`].
     pub implicit_nodes: Vec<String>,
+    /// Other undeclared ids.
+    pub implicit: ImplicitPolicy,
     /// Duplicate ids.
     pub duplicates: DuplicatePolicy,
     /// Disconnected graphs.
@@ -118,6 +133,14 @@ fn id_of(v: &Value) -> Option<String> {
         Value::String(s) => Some(s.clone()),
         Value::Number(n) if n.is_i64() || n.is_u64() => Some(n.to_string()),
         _ => None,
+    }
+}
+
+/// An id or label for an error message, cut to 60 characters.
+fn short(s: &str) -> String {
+    match s.char_indices().nth(57) {
+        Some((cut, _)) if s.chars().count() > 60 => format!("{}...", &s[..cut]),
+        _ => s.to_string(),
     }
 }
 
@@ -238,7 +261,9 @@ impl Parser<'_> {
                 if let Some(&i) = index.get(&id) {
                     return Ok(i);
                 }
-                if self.opts.implicit_nodes.contains(&id) {
+                if self.opts.implicit == ImplicitPolicy::Add
+                    || self.opts.implicit_nodes.contains(&id)
+                {
                     let i = routers.len() as u32;
                     routers.push(Router {
                         id: id.clone(),
@@ -255,7 +280,7 @@ impl Parser<'_> {
                     file: self.file.into(),
                     link: li,
                     end: field,
-                    id,
+                    id: short(&id),
                 })
             };
             let a = end("source")?;
@@ -337,7 +362,7 @@ impl Parser<'_> {
         let id = id_of(raw).ok_or_else(|| self.bad(item, "id", "an integer or a string", raw))?;
         let item = Item::Node {
             index,
-            id: Some(id.clone()),
+            id: Some(short(&id)),
         };
         let text = |o: &Map<String, Value>, f: &str| -> Option<String> {
             match o.get(f)? {
@@ -392,10 +417,10 @@ impl Parser<'_> {
     fn kind(&self, link: usize, label: Option<&Value>) -> Result<LinkKind, TopoError> {
         let label = match label {
             None | Some(Value::Null) => {
-                return self
-                    .opts
-                    .default_kind
-                    .ok_or_else(|| self.missing(Item::Link { index: link }, "type"));
+                return self.opts.default_kind.ok_or_else(|| TopoError::Unlabelled {
+                    file: self.file.into(),
+                    link,
+                });
             }
             Some(Value::String(s)) => s,
             Some(v) => {
@@ -408,7 +433,7 @@ impl Parser<'_> {
         LinkKind::from_label(label).ok_or_else(|| TopoError::UnknownKind {
             file: self.file.into(),
             link,
-            label: label.clone(),
+            label: short(label),
         })
     }
 
@@ -433,7 +458,11 @@ impl Parser<'_> {
             DuplicatePolicy::Error => Err(TopoError::DuplicateIds {
                 file: self.file.into(),
                 count: dup_ids.len(),
-                ids: dup_ids.into_iter().take(LISTED_IDS_MAX).collect(),
+                ids: dup_ids
+                    .iter()
+                    .take(LISTED_IDS_MAX)
+                    .map(|i| short(i))
+                    .collect(),
             }),
             DuplicatePolicy::KeepFirst => {
                 let mut count: BTreeMap<String, usize> = BTreeMap::new();

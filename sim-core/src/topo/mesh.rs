@@ -220,13 +220,13 @@ impl MeshTopology {
         let gateways = graph.select(&cfg.gateways.select);
         if gateways.is_empty() && !cfg.gateways.select.is_empty() {
             return Err(TopoError::config(format!(
-                "{}: no router matches the gateway selectors {:?}",
-                graph.name, cfg.gateways.select
+                "{}: no router matches the gateway selectors; set topology.gateways to selectors of routers in the file",
+                graph.name
             )));
         }
         if gateways.is_empty() && !cfg.internet_hosts.is_empty() {
             return Err(TopoError::config(
-                "internet hosts need at least one gateway to reach them",
+                "internet hosts need at least one gateway to reach them; set topology.gateways",
             ));
         }
         let reclassified = if cfg.gateways.servers {
@@ -246,7 +246,7 @@ impl MeshTopology {
             .collect();
         if eligible.is_empty() {
             return Err(TopoError::config(format!(
-                "{}: no router to attach hosts to (all are implicit nodes or gateway servers)",
+                "{}: no router to attach hosts to (all are implicit nodes or gateway servers); set topology.tunnels = \"labels\" if the gateways are ordinary routers, or choose other topology.gateways",
                 graph.name
             )));
         }

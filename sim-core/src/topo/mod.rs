@@ -63,7 +63,7 @@ mod star;
 
 pub use coords::{Coordinates, CoordinatesConfig, Region, SPEED_OF_LIGHT_M_S};
 pub use error::{Item, LISTED_IDS_MAX, TopoError};
-pub use file::{ComponentPolicy, DuplicatePolicy, Format, LoadOptions};
+pub use file::{ComponentPolicy, DuplicatePolicy, Format, ImplicitPolicy, LoadOptions};
 pub use graph::{EARTH_RADIUS_M, GraphLink, LatLon, LoadReport, NodeSelector, Router, RouterGraph};
 pub use kind::{KindTable, LinkKind, LinkKindParams, LossModel, Metric};
 pub use matrix::MatrixTopology;

@@ -486,8 +486,10 @@ fn missing_fields_name_the_item() {
     );
     let e = parse(r#"{"nodes": [{"id": 1}, {"id": 2}], "links": [{"source": 1, "target": 2}]}"#)
         .unwrap_err();
+    assert!(matches!(&e, TopoError::Unlabelled { link: 0, .. }), "{e}");
     assert!(
-        matches!(&e, TopoError::MissingField { field: "type", .. }),
+        e.to_string()
+            .contains("set topology.unlabelled_links = \"wifi\""),
         "{e}"
     );
     let e = parse(r#"{"nodes": [{"id": 1}]}"#).unwrap_err();
@@ -682,7 +684,7 @@ fn netjson_with_etx_costs() {
     // Missing type without a default kind is an error; so is an ETX below 1.
     assert!(matches!(
         RouterGraph::from_json_str(NETJSON, "mesh.netjson", &LoadOptions::default()).unwrap_err(),
-        TopoError::MissingField { field: "type", .. }
+        TopoError::Unlabelled { .. }
     ));
     let bad = NETJSON.replace("\"cost\": 2.0", "\"cost\": 0.5");
     let e = RouterGraph::from_json_str(&bad, "mesh.netjson", &opts).unwrap_err();
@@ -1298,4 +1300,150 @@ fn routes_are_walks_on_generated_and_real_meshes() {
             check_walk(&t, a, b, &route(&t, a, b));
         }
     }
+}
+
+/// A small synthetic node-link file in the Freifunk style (made up for
+/// these tests, not a real network): two radio islands (1-2-3 and 4-5),
+/// gateway servers `vpn01` (10) and `vpn02` (11) reached by four links
+/// labelled `wifi`, an undeclared interconnect `ic-0` behind the servers,
+/// id 3 declared twice, and a separate two-router island (20-21).
+const FREIFUNK_STYLE: &str = include_str!("testdata/synthetic-freifunk-style.json");
+
+/// The policies a scenario uses by default (`implicit_nodes = "add"`,
+/// `duplicate_ids = "keep-first"`, `components = "largest"`).
+fn scenario_defaults() -> LoadOptions {
+    LoadOptions {
+        implicit: ImplicitPolicy::Add,
+        duplicates: DuplicatePolicy::KeepFirst,
+        components: ComponentPolicy::KeepLargest,
+        ..LoadOptions::default()
+    }
+}
+
+#[test]
+fn freifunk_style_file_loads_unedited_with_the_scenario_defaults() {
+    let g = RouterGraph::from_json_str(FREIFUNK_STYLE, "ff.json", &scenario_defaults()).unwrap();
+    // 9 distinct declared ids + ic-0 = 10; the island 20-21 is dropped.
+    assert_eq!(g.routers().len(), 8);
+    assert_eq!(g.report().implicit, vec!["ic-0".to_string()]);
+    assert_eq!(g.report().duplicates_dropped, vec!["3".to_string()]);
+    assert_eq!(g.report().dropped_routers.len(), 2);
+    // The first record of id 3 is kept.
+    let r3 = g.router_index("3").unwrap();
+    assert_eq!(g.routers()[r3 as usize].name.as_deref(), Some("roof-c"));
+    // 7 wifi as labelled (the island's link is gone), 2 vpn.
+    assert_eq!(g.kind_counts(), [7, 0, 2, 0, 0]);
+
+    let rec = bundled::detect_gateways(&g).unwrap();
+    assert!(rec.servers);
+    let mut cfg = MeshConfig::default();
+    cfg.gateways.select = rec.gateways;
+    cfg.gateways.servers = rec.servers;
+    cfg.internet_hosts = vec![cfg.host_access];
+    let t = MeshTopology::new(g, &cfg).unwrap();
+    // The four `wifi` links to vpn01/vpn02 are tunnels; 3 radio links stay.
+    assert_eq!(t.reclassified()[LinkKind::Wifi as usize], 4);
+    assert_eq!(t.graph().kind_counts(), [3, 0, 6, 0, 0]);
+    let names: Vec<_> = t
+        .gateways()
+        .iter()
+        .map(|&g| t.graph().routers()[g as usize].name.clone().unwrap())
+        .collect();
+    assert_eq!(names, ["vpn01", "vpn02"]);
+    // Hosts on 1..5 only (not on the servers, not on ic-0).
+    assert_eq!(t.mesh_hosts(), 5);
+    // Island 4-5 reaches island 1-2-3 only through a server: host of
+    // router 4 to host of router 1 goes 4 -> vpn01 -> 1 over tunnels.
+    let h = |id: &str| {
+        let r = t.graph().router_index(id).unwrap();
+        (0..t.mesh_hosts() as u32)
+            .find(|&h| t.host_router(h) == Some(r))
+            .unwrap()
+    };
+    let p = PathModel::new(t.links());
+    let lat = p.path_latency(&route(&t, h("4"), h("1")));
+    // 2 x 0.1 ms LAN + 2 x 10 ms tunnels.
+    assert_eq!(lat, Duration::from_micros(20_200));
+}
+
+#[test]
+fn freifunk_style_file_errors_name_the_scenario_key_of_each_policy() {
+    let strict = |o: LoadOptions| {
+        RouterGraph::from_json_str(FREIFUNK_STYLE, "ff.json", &o)
+            .unwrap_err()
+            .to_string()
+    };
+    let e = strict(LoadOptions {
+        implicit: ImplicitPolicy::Listed,
+        ..scenario_defaults()
+    });
+    assert!(e.contains("\"ic-0\""), "{e}");
+    assert!(e.contains("set topology.implicit_nodes = \"add\""), "{e}");
+    let e = strict(LoadOptions {
+        duplicates: DuplicatePolicy::Error,
+        ..scenario_defaults()
+    });
+    assert!(
+        e.contains("1 ids are declared more than once (first ones: 3)"),
+        "{e}"
+    );
+    assert!(
+        e.contains("set topology.duplicate_ids = \"keep-first\""),
+        "{e}"
+    );
+    let e = strict(LoadOptions {
+        components: ComponentPolicy::Error,
+        ..scenario_defaults()
+    });
+    assert!(e.contains("2 components of sizes [8, 2]"), "{e}");
+    assert!(e.contains("set topology.components = \"largest\""), "{e}");
+}
+
+#[test]
+fn undeclared_ids_and_labels_are_shortened_in_errors() {
+    let long = "x".repeat(5_000);
+    let text = format!(
+        r#"{{"nodes": [{{"id": 1}}], "links": [{{"source": 1, "target": "{long}", "type": "wifi"}}]}}"#
+    );
+    let e = parse(&text).unwrap_err().to_string();
+    assert!(e.len() < 400, "{} chars", e.len());
+    let text = format!(
+        r#"{{"nodes": [{{"id": 1}}, {{"id": 2}}], "links": [{{"source": 1, "target": 2, "type": "{long}"}}]}}"#
+    );
+    let e = parse(&text).unwrap_err().to_string();
+    assert!(matches!(parse(&text), Err(TopoError::UnknownKind { .. })));
+    assert!(e.len() < 400, "{} chars", e.len());
+}
+
+#[test]
+fn scenario_defaults_load_every_bundled_mesh_like_its_recommendation() {
+    for name in bundled::NAMES {
+        let rec = bundled::recommended(name).unwrap();
+        let a = bundled::load(name, &rec.options).unwrap();
+        let b = bundled::load(name, &scenario_defaults()).unwrap();
+        assert_eq!(a.routers(), b.routers(), "{name}");
+        assert_eq!(a.links(), b.links(), "{name}");
+        assert_eq!(a.report(), b.report(), "{name}");
+        // A copy of the bytes is recognised as the bundled mesh.
+        assert_eq!(bundled::identify(bundled::text(name).unwrap()), Some(name));
+        // Detected gateways: the recommended ones, except Bielefeld's
+        // interconnect (245), which only the recommendation names.
+        let det = bundled::detect_gateways(&b).unwrap();
+        assert_eq!(det.servers, rec.servers, "{name}");
+        let mut want = b.select(&rec.gateways);
+        if name == "freifunk-bielefeld" {
+            want.retain(|&g| b.routers()[g as usize].id != "245");
+        }
+        assert_eq!(b.select(&det.gateways), want, "{name}");
+    }
+    assert_eq!(bundled::identify("{}"), None);
+}
+
+#[test]
+fn coordinates_refuse_more_nodes_than_they_hold() {
+    // u32::MAX nodes would allocate tens of GiB before this bound.
+    let mut rng = ChaCha8Rng::seed_from_u64(1);
+    let e = Coordinates::generate(u32::MAX as usize, &CoordinatesConfig::default(), &mut rng)
+        .unwrap_err();
+    assert!(e.to_string().contains("set topology.nodes lower"), "{e}");
 }
