@@ -458,8 +458,13 @@ fn validate_finds_what_run_would_find() {
             vec!["topology.file", "truncated.json"],
         ),
         (
-            vec!["topology.file=undeclared.json"],
-            vec!["topology.file", "zz"],
+            // Undeclared link endpoints are added by default (real meshes
+            // have them); the strict policy is checked by validate.
+            vec![
+                "topology.file=undeclared.json",
+                "topology.implicit_nodes=error",
+            ],
+            vec!["topology.implicit_nodes", "zz"],
         ),
         (
             vec!["topology.gateways=role:nothing"],
@@ -470,7 +475,17 @@ fn validate_finds_what_run_would_find() {
             vec!["topology.metric", "fast"],
         ),
         (
+            // Its one router is the gateway: a server of its own by default,
+            // an ordinary router with a peer when tunnels follow the labels.
             vec!["topology.file=one.json", "workload.clients=1"],
+            vec!["topology", "no router to attach hosts to"],
+        ),
+        (
+            vec![
+                "topology.file=one.json",
+                "workload.clients=1",
+                "topology.tunnels=labels",
+            ],
             vec!["topology", "1 peer", "at least 2"],
         ),
         (
@@ -478,8 +493,10 @@ fn validate_finds_what_run_would_find() {
             vec!["datacenter.mttr", "at least 1s"],
         ),
         (
+            // The two gateways are servers (links touching them are
+            // tunnels), so 2 of the 4 routers host peers.
             vec!["workload.clients=5"],
-            vec!["workload.clients", "5 clients", "4 peers"],
+            vec!["workload.clients", "5 clients", "2 peers"],
         ),
         (
             vec!["topology.kind=internet", "topology.nodes=1"],
