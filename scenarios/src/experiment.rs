@@ -535,6 +535,38 @@ pub fn topology_peers(s: &Scenario) -> Result<u32, BuildError> {
     Ok(topology(s).map_err(gateway_key)?.peers)
 }
 
+/// `[topology]` with the mesh data policies a run uses written out: the
+/// defaults of `implicit_nodes`, `duplicate_ids`, `components` and
+/// `unlabelled_links`, and the `tunnels` rule the file's gateways imply. A
+/// resolved scenario (what `validate` prints, what a run id hashes) then
+/// says how its file was read, whatever later defaults become. Unchanged
+/// for the synthetic internet. Call it on a scenario whose topology
+/// builds.
+pub fn resolved_topology(
+    t: &crate::schema::TopologySpec,
+) -> Result<crate::schema::TopologySpec, BuildError> {
+    let mut t = t.clone();
+    if t.kind != TopologyKind::Mesh {
+        return Ok(t);
+    }
+    let Some(file) = t.file.clone() else {
+        return Ok(t);
+    };
+    if t.tunnels.is_none() {
+        let (_, gw) = load_mesh(&t, &file, &MeshConfig::default())?;
+        t.tunnels = Some(if gw.servers {
+            Tunnels::GatewayLinks
+        } else {
+            Tunnels::Labels
+        });
+    }
+    t.implicit_nodes = Some(t.implicit_nodes.unwrap_or_default());
+    t.duplicate_ids = Some(t.duplicate_ids.unwrap_or_default());
+    t.components = Some(t.components.unwrap_or_default());
+    t.unlabelled_links = Some(t.unlabelled_links.unwrap_or_default());
+    Ok(t)
+}
+
 /// A mesh whose gateways cannot be found is fixed by `topology.gateways`.
 fn gateway_key(mut e: BuildError) -> BuildError {
     if e.field == "topology"

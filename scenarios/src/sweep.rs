@@ -498,7 +498,7 @@ pub fn grid(
             })
             .collect();
     }
-    let mut networks: BTreeMap<String, u32> = BTreeMap::new();
+    let mut networks: BTreeMap<String, (u32, crate::schema::TopologySpec)> = BTreeMap::new();
     let mut points = Vec::with_capacity(spec.runs());
     for values in combos {
         let mut overrides = sets.to_vec();
@@ -530,15 +530,19 @@ pub fn grid(
             // distinct network (the seed does not change whether it can be
             // built), what depends on its size is checked for every run.
             let net_key = format!("{:?}", (&s.topology, &s.access, &s.datacenter));
-            let peers = match networks.get(&net_key) {
-                Some(&peers) => peers,
+            let (peers, topology) = match networks.get(&net_key) {
+                Some(known) => known.clone(),
                 None => {
                     let peers = experiment::topology_peers(&s).map_err(named)?;
-                    networks.insert(net_key, peers);
-                    peers
+                    let topology = experiment::resolved_topology(&s.topology).map_err(named)?;
+                    networks.insert(net_key, (peers, topology.clone()));
+                    (peers, topology)
                 }
             };
             experiment::check_peers(&s, peers).map_err(named)?;
+            // As `validate` resolves it: a point run on its own is the same
+            // scenario, with the same run id.
+            s.topology = topology;
             let id = identity(&s, &prov).map_err(|e| e.to_string())?;
             points.push(Point {
                 index: points.len(),

@@ -37,6 +37,7 @@ pub fn validate_text(
         format!("{origin}: key `{}`: {}", e.field, clip_message(&e.message))
     };
     check_scenario(&s).map_err(named)?;
+    s.topology = experiment::resolved_topology(&s.topology).map_err(named)?;
     if let Some(t) = &s.sweep {
         SweepSpec::parse(Some(t), s.scenario.seed).map_err(|e| {
             format!(

@@ -154,6 +154,42 @@ fn validate_prints_the_resolved_scenario() {
     let _ = std::fs::remove_dir_all(&d);
 }
 
+/// On a mesh, the resolved scenario writes out the data policies the run
+/// uses, so writing the defaults out by hand is the same scenario.
+#[test]
+fn validate_writes_out_the_mesh_policies() {
+    let resolved = |name: &str, sets: &[&str]| {
+        let mut c = bin();
+        c.arg("validate").arg(name);
+        for s in sets {
+            c.args(["--set", s]);
+        }
+        let o = c.output().unwrap();
+        assert!(o.status.success(), "{}", stderr(&o));
+        String::from_utf8_lossy(&o.stdout).into_owned()
+    };
+    let nyc = resolved("city-mesh", &[]);
+    for line in [
+        "implicit_nodes = \"add\"",
+        "duplicate_ids = \"keep-first\"",
+        "components = \"largest\"",
+        "tunnels = \"labels\"",
+        "unlabelled_links = \"wifi\"",
+    ] {
+        assert!(nyc.contains(line), "{line} missing from:\n{nyc}");
+    }
+    let explicit = resolved(
+        "city-mesh",
+        &["topology.tunnels=labels", "topology.implicit_nodes=add"],
+    );
+    assert_eq!(nyc, explicit);
+    // Freifunk's gateways are servers: their links are tunnels.
+    let bremen = resolved("freifunk-bremen", &[]);
+    assert!(bremen.contains("tunnels = \"gateway-links\""), "{bremen}");
+    // The synthetic internet has no file to read.
+    assert!(!resolved("kademlia-lookup", &[]).contains("tunnels"));
+}
+
 #[test]
 fn list_names_the_bundled_scenarios() {
     let o = bin().arg("list").output().unwrap();
