@@ -24,3 +24,28 @@ pub fn cut(v: &str) -> String {
         v.to_string()
     }
 }
+
+/// Every leaf value of a TOML text by dotted key (`kademlia.k` → `20`), in
+/// key order; an unparsable text has none. How two resolved scenarios are
+/// compared key by key.
+pub fn toml_leaves(text: &str) -> Result<std::collections::BTreeMap<String, String>, String> {
+    fn walk(prefix: &str, t: &toml::Table, out: &mut std::collections::BTreeMap<String, String>) {
+        for (k, v) in t {
+            let key = if prefix.is_empty() {
+                k.clone()
+            } else {
+                format!("{prefix}.{k}")
+            };
+            match v {
+                toml::Value::Table(t) => walk(&key, t, out),
+                other => {
+                    out.insert(key, other.to_string());
+                }
+            }
+        }
+    }
+    let t: toml::Table = text.parse().map_err(|e| format!("not TOML: {e}"))?;
+    let mut out = std::collections::BTreeMap::new();
+    walk("", &t, &mut out);
+    Ok(out)
+}

@@ -30,23 +30,6 @@ const USAGE: &str = "usage: analysis [--allow-mixed] RESULT_DIR [RESULT_DIR...]
                  (by default their scenario.toml files, seed aside, must
                  be identical)";
 
-/// Every value of a TOML table by dotted key.
-fn flatten(prefix: &str, t: &toml::Table, out: &mut BTreeMap<String, String>) {
-    for (k, v) in t {
-        let key = if prefix.is_empty() {
-            k.clone()
-        } else {
-            format!("{prefix}.{k}")
-        };
-        match v {
-            toml::Value::Table(t) => flatten(&key, t, out),
-            other => {
-                out.insert(key, other.to_string());
-            }
-        }
-    }
-}
-
 /// The resolved scenario of result directory `d` without its seed, by
 /// dotted key.
 fn scenario_of(d: &Path) -> Result<BTreeMap<String, String>, String> {
@@ -57,11 +40,7 @@ fn scenario_of(d: &Path) -> Result<BTreeMap<String, String>, String> {
             p.display()
         )
     })?;
-    let t: toml::Table = text
-        .parse()
-        .map_err(|e| format!("{}: not TOML: {e}", p.display()))?;
-    let mut keys = BTreeMap::new();
-    flatten("", &t, &mut keys);
+    let mut keys = analysis::toml_leaves(&text).map_err(|e| format!("{}: {e}", p.display()))?;
     keys.remove("scenario.seed");
     Ok(keys)
 }

@@ -333,10 +333,7 @@ mod mesh_tests;
 
 /// `s` cut to 60 characters, for error messages.
 fn clip_value(s: &str) -> String {
-    match s.char_indices().nth(57) {
-        Some((cut, _)) if s.chars().count() > 60 => format!("{}...", &s[..cut]),
-        _ => s.to_string(),
-    }
+    crate::bounds::clip(s, 60)
 }
 
 /// A path for error messages: its last 60 characters.

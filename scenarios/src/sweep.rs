@@ -1019,28 +1019,7 @@ fn check_row(
 /// The first dotted key (in key order) whose value differs between two
 /// TOML texts.
 fn first_difference(a: &str, b: &str) -> Option<String> {
-    fn leaves(prefix: &str, t: &toml::Table, out: &mut BTreeMap<String, String>) {
-        for (k, v) in t {
-            let key = if prefix.is_empty() {
-                k.clone()
-            } else {
-                format!("{prefix}.{k}")
-            };
-            match v {
-                toml::Value::Table(t) => leaves(&key, t, out),
-                other => {
-                    out.insert(key, other.to_string());
-                }
-            }
-        }
-    }
-    let flat = |text: &str| {
-        let mut out = BTreeMap::new();
-        if let Ok(t) = text.parse::<toml::Table>() {
-            leaves("", &t, &mut out);
-        }
-        out
-    };
+    let flat = |text: &str| analysis::toml_leaves(text).unwrap_or_default();
     let (fa, fb) = (flat(a), flat(b));
     fa.keys()
         .chain(fb.keys())
