@@ -217,9 +217,20 @@ impl Lookup {
 
     /// Insert a peer; returns whether it became the closest known.
     fn insert(&mut self, node: NodeId, distance: Distance, depth: u8) -> bool {
+        let key = (distance, node);
+        // A full list keeps nothing past its farthest peer: skip the search
+        // (it would give a position at or past `peers_max`).
+        if self.peers.len() >= self.peers_max
+            && self
+                .peers
+                .last()
+                .is_some_and(|p| (p.distance, p.node) < key)
+        {
+            return false;
+        }
         match self
             .peers
-            .binary_search_by(|p| (p.distance, p.node).cmp(&(distance, node)))
+            .binary_search_by(|p| (p.distance, p.node).cmp(&key))
         {
             Ok(_) => false,
             Err(pos) => {
