@@ -40,10 +40,17 @@ impl Ord for Distance {
     #[inline]
     fn cmp(&self, other: &Distance) -> std::cmp::Ordering {
         let (a, b) = (&self.0, &other.0);
-        a[0].cmp(&b[0])
-            .then_with(|| a[1].cmp(&b[1]))
-            .then_with(|| a[2].cmp(&b[2]))
-            .then_with(|| a[3].cmp(&b[3]))
+        // The first word nearly always decides.
+        if a[0] != b[0] {
+            return a[0].cmp(&b[0]);
+        }
+        if a[1] != b[1] {
+            return a[1].cmp(&b[1]);
+        }
+        if a[2] != b[2] {
+            return a[2].cmp(&b[2]);
+        }
+        a[3].cmp(&b[3])
     }
 }
 
