@@ -31,8 +31,35 @@ pub struct Key {
 }
 
 /// The XOR distance between two keys of the same width.
-#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug, Default)]
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Default)]
 pub struct Distance(pub [u64; 4]);
+
+// The order of the word arrays (lexicographic), unrolled: distances are
+// compared on every lookup insert and table scan.
+impl Ord for Distance {
+    #[inline]
+    fn cmp(&self, other: &Distance) -> std::cmp::Ordering {
+        let (a, b) = (&self.0, &other.0);
+        // The first word nearly always decides.
+        if a[0] != b[0] {
+            return a[0].cmp(&b[0]);
+        }
+        if a[1] != b[1] {
+            return a[1].cmp(&b[1]);
+        }
+        if a[2] != b[2] {
+            return a[2].cmp(&b[2]);
+        }
+        a[3].cmp(&b[3])
+    }
+}
+
+impl PartialOrd for Distance {
+    #[inline]
+    fn partial_cmp(&self, other: &Distance) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
 
 impl Distance {
     /// Zero distance (a key to itself).
@@ -454,6 +481,28 @@ mod tests {
             prop_assert_eq!(Key::from_bytes(&b).unwrap(), x);
             let enc = postcard::to_stdvec(&x).unwrap();
             prop_assert_eq!(postcard::from_bytes::<Key>(&enc).unwrap(), x);
+        }
+    }
+
+    /// Distances order as their word arrays do.
+    #[test]
+    fn distance_order_is_the_array_order() {
+        let words = [0u64, 1, u64::MAX - 1, u64::MAX];
+        let mut all = Vec::new();
+        for a in words {
+            for b in words {
+                for c in words {
+                    for d in [0u64, u64::MAX] {
+                        all.push([a, b, c, d]);
+                    }
+                }
+            }
+        }
+        for x in &all {
+            for y in &all {
+                assert_eq!(Distance(*x).cmp(&Distance(*y)), x.cmp(y));
+                assert_eq!(Distance(*x).partial_cmp(&Distance(*y)), x.partial_cmp(y));
+            }
         }
     }
 

@@ -126,6 +126,9 @@ pub struct Lookup {
     state: LookupState,
     /// Sorted by distance, closest first.
     peers: Vec<LookupPeer>,
+    /// How many of `peers` are `Waiting` (kept with every change of state,
+    /// so that [`Lookup::next`] need not count them).
+    waiting: usize,
     /// [`Lookup::next`] returned `Wait` and nothing was reported since, so
     /// it would return `Wait` again (the caller asks every operation after
     /// every input; this makes asking an idle lookup O(1)) until `wake`.
@@ -155,6 +158,7 @@ impl Lookup {
             rpcs: 0,
             state: LookupState::Iterating { no_progress: 0 },
             peers: Vec::new(),
+            waiting: 0,
             idle: false,
             termination: Termination::KClosest,
             wake: None,
@@ -217,9 +221,20 @@ impl Lookup {
 
     /// Insert a peer; returns whether it became the closest known.
     fn insert(&mut self, node: NodeId, distance: Distance, depth: u8) -> bool {
+        let key = (distance, node);
+        // A full list keeps nothing past its farthest peer: skip the search
+        // (it would give a position at or past `peers_max`).
+        if self.peers.len() >= self.peers_max
+            && self
+                .peers
+                .last()
+                .is_some_and(|p| (p.distance, p.node) < key)
+        {
+            return false;
+        }
         match self
             .peers
-            .binary_search_by(|p| (p.distance, p.node).cmp(&(distance, node)))
+            .binary_search_by(|p| (p.distance, p.node).cmp(&key))
         {
             Ok(_) => false,
             Err(pos) => {
@@ -238,8 +253,11 @@ impl Lookup {
                         state: PeerState::NotContacted,
                     },
                 );
-                if self.peers.len() > self.peers_max {
-                    self.peers.pop();
+                if self.peers.len() > self.peers_max
+                    && let Some(p) = self.peers.pop()
+                    && matches!(p.state, PeerState::Waiting(_))
+                {
+                    self.waiting -= 1;
                 }
                 pos == 0
             }
@@ -269,6 +287,7 @@ impl Lookup {
             return;
         }
         self.peers[i].state = PeerState::Succeeded(now);
+        self.waiting -= 1;
         let depth = self.peers[i].depth.saturating_add(1);
         let mut progress = false;
         for (d, n) in closer {
@@ -298,6 +317,9 @@ impl Lookup {
                 PeerState::Waiting(_) | PeerState::NotContacted
             )
         {
+            if matches!(self.peers[i].state, PeerState::Waiting(_)) {
+                self.waiting -= 1;
+            }
             self.peers[i].state = PeerState::Failed(now);
         }
     }
@@ -309,6 +331,7 @@ impl Lookup {
             && matches!(self.peers[i].state, PeerState::Waiting(_))
         {
             self.peers[i].state = PeerState::Unresponsive(now);
+            self.waiting -= 1;
         }
     }
 
@@ -368,11 +391,20 @@ impl Lookup {
             LookupState::Stalled => self.k,
             _ => self.alpha,
         };
-        let waiting = self
-            .peers
-            .iter()
-            .filter(|p| matches!(p.state, PeerState::Waiting(_)))
-            .count();
+        let waiting = self.waiting;
+        debug_assert_eq!(
+            waiting,
+            self.peers
+                .iter()
+                .filter(|p| matches!(p.state, PeerState::Waiting(_)))
+                .count()
+        );
+        if waiting >= parallelism {
+            // Whether or not a peer is left to contact, the lookup waits
+            // (the branches below would both say so): skip the scan.
+            self.idle = true;
+            return LookupAction::Wait;
+        }
         if let Some(i) = self
             .peers
             .iter()
@@ -381,6 +413,7 @@ impl Lookup {
         {
             if waiting < parallelism {
                 self.peers[i].state = PeerState::Waiting(now);
+                self.waiting += 1;
                 self.rpcs += 1;
                 return LookupAction::Contact(self.peers[i].node);
             }
