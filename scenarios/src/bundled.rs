@@ -1,7 +1,7 @@
 //! Scenarios compiled into the binary, runnable by name from anywhere.
 
 /// Every bundled scenario: (name, TOML text).
-pub const ALL: [(&str, &str); 4] = [
+pub const ALL: [(&str, &str); 5] = [
     ("city-mesh", include_str!("../bundled/city-mesh.toml")),
     (
         "city-mesh-sweep",
@@ -14,6 +14,10 @@ pub const ALL: [(&str, &str); 4] = [
     (
         "kademlia-lookup",
         include_str!("../bundled/kademlia-lookup.toml"),
+    ),
+    (
+        "kademlia-scale",
+        include_str!("../bundled/kademlia-scale.toml"),
     ),
 ];
 

@@ -171,7 +171,25 @@ fn policies(s: &Scenario, files: &BTreeMap<String, Vec<u8>>) -> String {
             retried(files)
         )
     };
-    format!("{p2p} {dc}")
+    format!("{p2p} {dc}{}", rejected(files))
+}
+
+/// A sentence on the Kademlia operations rejected because their node
+/// already ran as many as it may (`kad.ops_rejected` in
+/// `p2p/counters.csv`); empty when there were none.
+fn rejected(files: &BTreeMap<String, Vec<u8>>) -> String {
+    let text = String::from_utf8_lossy(files.get("p2p/counters.csv").map_or(&[][..], |v| v));
+    let n: u64 = text
+        .lines()
+        .find_map(|l| l.strip_prefix("kad.ops_rejected,"))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(0);
+    if n == 0 {
+        return String::new();
+    }
+    format!(
+        " {n} Kademlia operations were rejected because their node already ran as many as it may at once (`kad.ops_rejected` in `p2p/counters.csv`; a rejected request is a failed lookup)."
+    )
 }
 
 /// How many of the directory's requests were retried, from the `attempts`

@@ -124,8 +124,9 @@ fn bad_scenarios_give_clear_errors() {
     let o = bin().args(["run", "no-such-scenario"]).output().unwrap();
     assert_eq!(o.status.code(), Some(2));
     assert!(
-        stderr(&o)
-            .contains("bundled: city-mesh, city-mesh-sweep, freifunk-bremen, kademlia-lookup"),
+        stderr(&o).contains(
+            "bundled: city-mesh, city-mesh-sweep, freifunk-bremen, kademlia-lookup, kademlia-scale"
+        ),
         "{}",
         stderr(&o)
     );
@@ -194,7 +195,12 @@ fn validate_writes_out_the_mesh_policies() {
 fn list_names_the_bundled_scenarios() {
     let o = bin().arg("list").output().unwrap();
     let s = String::from_utf8_lossy(&o.stdout);
-    for n in ["city-mesh", "freifunk-bremen", "kademlia-lookup"] {
+    for n in [
+        "city-mesh",
+        "freifunk-bremen",
+        "kademlia-lookup",
+        "kademlia-scale",
+    ] {
         assert!(s.contains(n), "{s}");
     }
 }

@@ -119,6 +119,8 @@ fn the_report_states_each_sides_policy() {
     );
     assert!(r.contains("retry up to 3 times"), "{r}");
     assert!(r.contains("requests were retried"), "{r}");
+    // No operation was rejected, so the report says nothing of it.
+    assert!(!r.contains("kad.ops_rejected"), "{r}");
 
     let out = d.join("paper");
     let o = bin()
@@ -134,4 +136,45 @@ fn the_report_states_each_sides_policy() {
     assert!(r.contains("`k-closest`, the paper's rule"), "{r}");
     assert!(r.contains("(no retries)"), "{r}");
     assert!(!r.contains("closest-answered"), "{r}");
+}
+
+/// Operations a Kademlia node rejects for lack of room are stated in
+/// `report.md`, with the count of `p2p/counters.csv`: one client asking
+/// every 2 ms keeps far more than `ops_max` (64) lookups running.
+#[test]
+fn the_report_states_rejected_operations() {
+    let d = tmp("rejected");
+    let p = d.join("s.toml");
+    std::fs::write(&p, SMALL).unwrap();
+    let out = d.join("busy");
+    let o = bin()
+        .arg(&p)
+        .arg("--out")
+        .arg(&out)
+        .args(["--set", "workload.clients=1"])
+        .args(["--set", "workload.mean_gap=2ms"])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    let run = std::fs::read_dir(out.join("policies"))
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let counters = std::fs::read_to_string(run.join("p2p/counters.csv")).unwrap();
+    let n: u64 = counters
+        .lines()
+        .find_map(|l| l.strip_prefix("kad.ops_rejected,"))
+        .expect("kad.ops_rejected counted")
+        .parse()
+        .unwrap();
+    assert!(n > 0);
+    let r = report(&out);
+    assert!(
+        r.contains(&format!(
+            "{n} Kademlia operations were rejected because their node already ran as many as it may at once (`kad.ops_rejected`"
+        )),
+        "{r}"
+    );
 }

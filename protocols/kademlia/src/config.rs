@@ -98,12 +98,20 @@ pub struct Config {
     /// 0.0021 (1, rejected) and 0.1583 ± 0.0018 (4, accepted) against
     /// 0.1583 ± 0.0022.
     ///
-    /// The refresh lookups count against [`Config::ops_max`] like any other
-    /// operation: a joining node with more than about `ops_max / 4` buckets
-    /// to refresh cannot start the last ones (those of its closest buckets;
-    /// counted as `kad.ops_rejected`). With the defaults this starts at
-    /// about 2^9 nodes (see `tests/hops.rs`).
+    /// The refresh lookups are queued and started at most
+    /// [`Config::join_refresh_parallel`] at a time, and only while fewer
+    /// than [`Config::ops_max`] operations run: none is dropped for lack
+    /// of room, whatever the number of buckets.
     pub join_refresh_targets: usize,
+    /// Most refresh lookups of the join running at once on one node; the
+    /// next queued one starts when one finishes (farthest bucket first).
+    ///
+    /// Starting them all at once (about 4 per bucket, 60 per node at
+    /// 10^4 nodes with 32-bit ids) made every node of a network started
+    /// together have α RPCs of each of them in flight at the same time:
+    /// millions of messages pending in the simulator, and with
+    /// [`Config::ops_max`] 64 the last ones were rejected.
+    pub join_refresh_parallel: usize,
     /// Refresh every bucket farther than the closest neighbour after the
     /// join's self-lookup.
     pub refresh_on_join: bool,
@@ -177,6 +185,7 @@ impl Default for Config {
             join_retries_max: 30,
             refresh_on_join: true,
             join_refresh_targets: 4,
+            join_refresh_parallel: 4,
             bucket_spread: true,
             termination: Termination::KClosest,
         }
@@ -212,6 +221,9 @@ impl Config {
         }
         if self.join_refresh_targets == 0 {
             return bad("join_refresh_targets must be at least 1");
+        }
+        if self.join_refresh_parallel == 0 {
+            return bad("join_refresh_parallel must be at least 1");
         }
         if self.ops_max == 0 || self.rpcs_pending_max == 0 {
             return bad("ops_max and rpcs_pending_max must be positive");

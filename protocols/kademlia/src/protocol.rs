@@ -375,6 +375,8 @@ pub struct Kademlia {
     deadlines: [Option<Time>; Timer::COUNT],
     bootstrap: Vec<WireContact>,
     rejoins: u8,
+    /// Targets of the join's refresh lookups not started yet.
+    join_refresh: VecDeque<Key>,
     out: VecDeque<Output>,
     running: bool,
     /// Reused buffer for the table's closest contacts (one answer per
@@ -438,6 +440,7 @@ impl Kademlia {
             deadlines: [None; Timer::COUNT],
             bootstrap: Vec::new(),
             rejoins: 0,
+            join_refresh: VecDeque::new(),
             out: VecDeque::new(),
             scratch: Vec::new(),
             running: false,
@@ -498,6 +501,7 @@ impl Kademlia {
             + self.ops.capacity() * std::mem::size_of::<Op>()
             + self.out.capacity() * std::mem::size_of::<Output>()
             + self.scratch.capacity() * std::mem::size_of::<(Distance, NodeId)>()
+            + self.join_refresh.capacity() * std::mem::size_of::<Key>()
     }
     /// Release spare buffer capacity (after a burst).
     pub fn shrink_to_fit(&mut self) {
@@ -506,6 +510,7 @@ impl Kademlia {
         self.rpcs.v.shrink_to_fit();
         self.ops.shrink_to_fit();
         self.out.shrink_to_fit();
+        self.join_refresh.shrink_to_fit();
         self.published.shrink_to_fit();
         self.scratch = Vec::new();
     }
@@ -540,6 +545,9 @@ impl Kademlia {
         }
         if self.running {
             self.drive_ops(now, rng);
+            while self.start_join_refresh(now) {
+                self.drive_ops(now, rng);
+            }
             self.arm_lookup_timer();
         }
     }
@@ -584,6 +592,7 @@ impl Kademlia {
     }
 
     fn join(&mut self, now: Time) {
+        self.join_refresh.clear();
         let target = self.id;
         let seeds = self.seeds(&target);
         self.start_op(now, OpKind::Join, 0, target, seeds, None);
@@ -593,6 +602,7 @@ impl Kademlia {
         self.running = false;
         self.rpcs = Rpcs::default();
         self.ops = Vec::new();
+        self.join_refresh = VecDeque::new();
         self.out = VecDeque::new();
         self.scratch = Vec::new();
         self.deadlines = [None; Timer::COUNT];
@@ -1018,11 +1028,12 @@ impl Kademlia {
             self.arm(Timer::Rejoin, now + self.cfg.join_retry_interval);
         }
         if op.kind == OpKind::Join && self.cfg.refresh_on_join {
-            // Refresh every bucket farther than the closest neighbour.
+            // Refresh every bucket farther than the closest neighbour:
+            // queue the targets, started a few at a time
+            // (`start_join_refresh`).
             let mut due = Vec::new();
-            let room = self.cfg.ops_max.saturating_sub(self.ops.len());
             self.table
-                .due_for_refresh(Time::MAX, self.cfg.refresh_lookups_max.min(room), &mut due);
+                .due_for_refresh(Time::MAX, self.cfg.refresh_lookups_max, &mut due);
             let lowest = self.table.lowest_bucket();
             for idx in due {
                 if Some(idx) == lowest {
@@ -1043,13 +1054,35 @@ impl Kademlia {
                     } else {
                         self.id.random_in_bucket(idx, rng)
                     };
-                    let seeds = self.seeds(&target);
-                    self.start_op(now, OpKind::Refresh, 0, target, seeds, None);
+                    self.join_refresh.push_back(target);
                 }
             }
         }
         self.complete(now, op);
         false
+    }
+
+    /// Start the next queued refresh lookup of the join if fewer than
+    /// [`Config::join_refresh_parallel`] refresh lookups and fewer than
+    /// [`Config::ops_max`] operations run. Returns whether one started.
+    fn start_join_refresh(&mut self, now: Time) -> bool {
+        if self.join_refresh.is_empty() || self.ops.len() >= self.cfg.ops_max {
+            return false;
+        }
+        let running = self
+            .ops
+            .iter()
+            .filter(|o| o.kind == OpKind::Refresh)
+            .count();
+        if running >= self.cfg.join_refresh_parallel {
+            return false;
+        }
+        let Some(target) = self.join_refresh.pop_front() else {
+            return false;
+        };
+        let seeds = self.seeds(&target);
+        self.start_op(now, OpKind::Refresh, 0, target, seeds, None);
+        true
     }
 
     fn complete(&mut self, now: Time, op: Op) {

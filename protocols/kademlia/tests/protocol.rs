@@ -345,3 +345,110 @@ fn same_seed_same_run() {
     assert_eq!(run(), run());
     assert_ne!(run().1, Time::ZERO);
 }
+
+/// The join's refresh lookups start at most `join_refresh_parallel` at a
+/// time and none is rejected, even when there are more of them than
+/// `ops_max` allows at once (before, they all started together when the
+/// self-lookup ended and those beyond `ops_max` were dropped, counted as
+/// `kad.ops_rejected`). The machine alone joins a network of 4,096 ids
+/// that answers every `FindNode` with the true k closest ids, one answer
+/// per millisecond.
+#[test]
+fn join_refresh_lookups_are_paced_and_none_is_rejected() {
+    use kademlia::{IdTable, Kademlia, OpKind, Output};
+    use rand::SeedableRng;
+    use std::collections::VecDeque;
+    use std::sync::Arc;
+    let mut rng = rand_xoshiro::Xoshiro256PlusPlus::seed_from_u64(3);
+    let n = 4096;
+    let ids = Arc::new(IdTable::random(n, 32, &mut rng));
+    let cfg = Config {
+        key_bits: 32,
+        ops_max: 16,
+        ..Config::default()
+    };
+    assert_eq!(cfg.join_refresh_parallel, 4);
+    let k = cfg.k;
+    let me = NodeId(0);
+    let my_id = *ids.id(me);
+    let mut kad = Kademlia::new(Arc::new(cfg), ids.clone(), me);
+    let closest = |target: &Key| -> Vec<WireContact> {
+        let mut all: Vec<(kademlia::Distance, u32)> = (0..n as u32)
+            .map(|i| (ids.id(NodeId(i)).distance(target), i))
+            .collect();
+        all.sort_unstable();
+        all.iter()
+            .take(k)
+            .map(|&(_, i)| WireContact {
+                node: NodeId(i),
+                id: *ids.id(NodeId(i)),
+            })
+            .collect()
+    };
+    let mut now = Time::ZERO;
+    kad.handle(
+        now,
+        &mut rng,
+        Input::Start {
+            bootstrap: vec![WireContact {
+                node: NodeId(1),
+                id: *ids.id(NodeId(1)),
+            }],
+            join: true,
+        },
+    );
+    let mut pending: VecDeque<(NodeId, u32, Key)> = VecDeque::new();
+    let mut started: Vec<Key> = Vec::new();
+    let (mut rejected, mut most_started) = (0u64, 0usize);
+    let mut joined = false;
+    let mut steps = 0;
+    loop {
+        let before = started.len();
+        while let Some(o) = kad.poll_output() {
+            match o {
+                Output::Send {
+                    to,
+                    msg:
+                        KadMsg::Request {
+                            rid,
+                            body: Request::FindNode { target },
+                            ..
+                        },
+                } => {
+                    if target != my_id && !started.contains(&target) {
+                        started.push(target);
+                    }
+                    pending.push_back((to, rid, target));
+                }
+                Output::Event(e) if e.kind == OpKind::Join => joined = true,
+                Output::Count("kad.ops_rejected") => rejected += 1,
+                _ => {}
+            }
+        }
+        most_started = most_started.max(started.len() - before);
+        let Some((from, rid, target)) = pending.pop_front() else {
+            break;
+        };
+        steps += 1;
+        assert!(steps < 1_000_000, "the join does not end");
+        now = now + Duration::from_millis(1);
+        let msg = KadMsg::Response {
+            rid,
+            sender: *ids.id(from),
+            body: Response::Nodes {
+                peers: closest(&target),
+            },
+        };
+        kad.handle(now, &mut rng, Input::Message { from, msg });
+    }
+    assert!(joined);
+    assert_eq!(rejected, 0, "refresh lookups rejected");
+    // More refresh lookups than ops_max allows at once, all started.
+    assert!(started.len() > 16, "{} refresh lookups", started.len());
+    // The join's end started at most 4 of them, and so did each later
+    // answer (it can end at most 4).
+    assert!(
+        (1..=4).contains(&most_started),
+        "{most_started} refresh lookups started at once"
+    );
+}
