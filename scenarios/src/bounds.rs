@@ -25,6 +25,9 @@ pub const PEERS_MAX: u32 = 100_000;
 pub const SERVERS_MAX: u32 = 100_000;
 /// Most refresh lookups per bucket at a join.
 pub const JOIN_REFRESH_TARGETS_MAX: u32 = 16;
+/// Most `kademlia.join_refresh_parallel` (the operations a node may run
+/// at once, `kademlia::Config::ops_max`).
+pub const JOIN_REFRESH_PARALLEL_MAX: u32 = 64;
 /// Most requests a run is expected to issue (clients × duration / mean gap).
 pub const REQUESTS_MAX: u64 = 100_000_000;
 /// Most churn transitions a run is expected to see
@@ -234,6 +237,15 @@ pub fn check_values(s: &Scenario) -> Result<(), BuildError> {
             format!(
                 "{}: expected 1 to {JOIN_REFRESH_TARGETS_MAX}",
                 k.join_refresh_targets
+            ),
+        ));
+    }
+    if k.join_refresh_parallel == 0 || k.join_refresh_parallel > JOIN_REFRESH_PARALLEL_MAX {
+        return Err(bad(
+            "kademlia.join_refresh_parallel",
+            format!(
+                "{}: expected 1 to {JOIN_REFRESH_PARALLEL_MAX}",
+                k.join_refresh_parallel
             ),
         ));
     }

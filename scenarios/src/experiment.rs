@@ -385,6 +385,7 @@ fn kad_config(s: &Scenario) -> Result<Config, BuildError> {
         rpc_timeout: RpcTimeout::Fixed(k.rpc_timeout),
         bucket_spread: k.bucket_spread,
         join_refresh_targets: k.join_refresh_targets as usize,
+        join_refresh_parallel: k.join_refresh_parallel as usize,
         termination: termination(s)?,
         ..Config::default()
     };

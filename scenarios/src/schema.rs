@@ -277,6 +277,10 @@ pub struct KademliaSpec {
     /// Refresh lookups per bucket when a node joins (1 in the paper).
     #[serde(default = "default_join_refresh_targets")]
     pub join_refresh_targets: u32,
+    /// Most of a joining node's refresh lookups running at once (the next
+    /// starts when one ends).
+    #[serde(default = "default_join_refresh_parallel")]
+    pub join_refresh_parallel: u32,
     /// When a lookup stops: `k-closest` (the paper's rule: the k closest
     /// known nodes have all answered) or `closest-answered` (the
     /// `termination_results` closest known nodes have answered, none closer
@@ -319,6 +323,9 @@ fn default_bucket_spread() -> bool {
 fn default_join_refresh_targets() -> u32 {
     kademlia::Config::default().join_refresh_targets as u32
 }
+fn default_join_refresh_parallel() -> u32 {
+    kademlia::Config::default().join_refresh_parallel as u32
+}
 fn default_termination() -> String {
     "closest-answered".to_string()
 }
@@ -342,6 +349,7 @@ impl Default for KademliaSpec {
             start: default_start(),
             bucket_spread: default_bucket_spread(),
             join_refresh_targets: default_join_refresh_targets(),
+            join_refresh_parallel: default_join_refresh_parallel(),
             termination: default_termination(),
             termination_wait: default_termination_wait(),
             termination_results: default_termination_results(),

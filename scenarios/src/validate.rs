@@ -159,6 +159,16 @@ mean_gap = "10s"
             &["16"],
         );
         refused(
+            &["kademlia.join_refresh_parallel=0"],
+            "kademlia.join_refresh_parallel",
+            &["1 to 64"],
+        );
+        refused(
+            &["kademlia.join_refresh_parallel=65"],
+            "kademlia.join_refresh_parallel",
+            &["1 to 64"],
+        );
+        refused(
             &[
                 "churn.up=\"exponential(1ns)\"",
                 "churn.down=\"exponential(1h)\"",

@@ -103,7 +103,7 @@ pub enum KadMsg {
 #[inline]
 fn varint_len(v: u64) -> u64 {
     // 7 bits per byte, at least one byte.
-    (u64::from(64 - (v | 1).leading_zeros()) + 6) / 7
+    u64::from(64 - (v | 1).leading_zeros()).div_ceil(7)
 }
 
 /// Encoded bytes of a key: a length byte (at most 32 < 128) and the bytes.
