@@ -72,11 +72,17 @@ mod tests {
 
     #[test]
     fn hop_wire_size_matches_its_encoding() {
+        let _one_at_a_time = crate::memory::MEASURING
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
         sim_core::node::check_wire_size(&Hop).unwrap();
     }
 
     #[test]
     fn hold_model_keeps_one_event_per_node() {
+        let _one_at_a_time = crate::memory::MEASURING
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
         let mut sim = hold_sim(1_000, 1);
         assert_eq!(sim.pending_events(), 1_000);
         let out = sim
