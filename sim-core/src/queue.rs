@@ -48,9 +48,6 @@ pub struct PastError {
     pub now: u64,
 }
 
-/// Most entries a drained bucket keeps allocated for reuse.
-const KEEP_DRAINED: usize = 4096;
-
 /// A monotone priority queue of `(time, event)` with FIFO order among equal
 /// times. See the module documentation for the guarantee.
 pub struct EventQueue<E> {
@@ -166,13 +163,8 @@ impl<E> EventQueue<E> {
                 self.nonempty |= 1 << nb;
             }
         }
-        // Keep a small allocation for reuse; give a large one back. A
-        // drained bucket keeping its capacity held the peak of every
-        // bucket at once: in a 500-node join, 8.8 times the peak number
-        // of pending events (39 MB for 4.5 MB of events).
-        if bucket.capacity() <= KEEP_DRAINED {
-            self.buckets[b] = bucket;
-        }
+        // Keep the allocation for reuse.
+        self.buckets[b] = bucket;
         true
     }
 
