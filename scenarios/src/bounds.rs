@@ -106,6 +106,14 @@ fn duration_max(field: &str, d: Duration, max: Duration, what: &str) -> Result<(
     Ok(())
 }
 
+/// A count that must lie in 1..=`max`.
+fn one_to(field: &str, v: u64, max: u64) -> Result<(), BuildError> {
+    if v == 0 || v > max {
+        return Err(bad(field, format!("{v}: expected 1 to {max}")));
+    }
+    Ok(())
+}
+
 fn rate_min(field: &str, r: Rate) -> Result<(), BuildError> {
     if r.bits_per_sec() < RATE_MIN_BPS {
         return Err(bad(
@@ -210,12 +218,7 @@ pub fn check_values(s: &Scenario) -> Result<(), BuildError> {
             ),
         ));
     }
-    if k.alpha == 0 || k.alpha as usize > peers_max {
-        return Err(bad(
-            "kademlia.alpha",
-            format!("{}: expected 1 to {peers_max}", k.alpha),
-        ));
-    }
+    one_to("kademlia.alpha", u64::from(k.alpha), peers_max as u64)?;
     if !(32..=256).contains(&k.id_bits) || !k.id_bits.is_multiple_of(8) {
         return Err(bad(
             "kademlia.id_bits",
@@ -231,31 +234,22 @@ pub fn check_values(s: &Scenario) -> Result<(), BuildError> {
         DELAY_MAX,
         "1 day at most",
     )?;
-    if k.join_refresh_targets == 0 || k.join_refresh_targets > JOIN_REFRESH_TARGETS_MAX {
-        return Err(bad(
-            "kademlia.join_refresh_targets",
-            format!(
-                "{}: expected 1 to {JOIN_REFRESH_TARGETS_MAX}",
-                k.join_refresh_targets
-            ),
-        ));
-    }
-    if k.join_refresh_parallel == 0 || k.join_refresh_parallel > JOIN_REFRESH_PARALLEL_MAX {
-        return Err(bad(
-            "kademlia.join_refresh_parallel",
-            format!(
-                "{}: expected 1 to {JOIN_REFRESH_PARALLEL_MAX}",
-                k.join_refresh_parallel
-            ),
-        ));
-    }
+    one_to(
+        "kademlia.join_refresh_targets",
+        u64::from(k.join_refresh_targets),
+        u64::from(JOIN_REFRESH_TARGETS_MAX),
+    )?;
+    one_to(
+        "kademlia.join_refresh_parallel",
+        u64::from(k.join_refresh_parallel),
+        u64::from(JOIN_REFRESH_PARALLEL_MAX),
+    )?;
     let d = &s.datacenter;
-    if d.servers == 0 || d.servers > SERVERS_MAX {
-        return Err(bad(
-            "datacenter.servers",
-            format!("{}: expected 1 to {SERVERS_MAX}", d.servers),
-        ));
-    }
+    one_to(
+        "datacenter.servers",
+        u64::from(d.servers),
+        u64::from(SERVERS_MAX),
+    )?;
     duration_max(
         "datacenter.service_time",
         d.service_time,

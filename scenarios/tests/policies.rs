@@ -92,14 +92,28 @@ fn bad_policies_give_clear_errors() {
     }
 }
 
-fn report(out: &Path) -> String {
-    let run = std::fs::read_dir(out.join("policies"))
+/// Run the scenario file `p` into `out` with `--set` overrides.
+fn run(p: &Path, out: &Path, sets: &[&str]) -> Output {
+    let mut c = bin();
+    c.arg(p).arg("--out").arg(out);
+    for s in sets {
+        c.args(["--set", s]);
+    }
+    c.output().unwrap()
+}
+
+/// The (only) run directory under `out`.
+fn run_dir(out: &Path) -> PathBuf {
+    std::fs::read_dir(out.join("policies"))
         .unwrap()
         .next()
         .unwrap()
         .unwrap()
-        .path();
-    std::fs::read_to_string(run.join("report.md")).unwrap()
+        .path()
+}
+
+fn report(out: &Path) -> String {
+    std::fs::read_to_string(run_dir(out).join("report.md")).unwrap()
 }
 
 #[test]
@@ -109,7 +123,7 @@ fn the_report_states_each_sides_policy() {
     std::fs::write(&p, SMALL).unwrap();
 
     let out = d.join("default");
-    let o = bin().arg(&p).arg("--out").arg(&out).output().unwrap();
+    let o = run(&p, &out, &[]);
     assert!(o.status.success(), "{}", stderr(&o));
     let r = report(&out);
     assert!(r.contains("`closest-answered`"), "{r}");
@@ -123,14 +137,11 @@ fn the_report_states_each_sides_policy() {
     assert!(!r.contains("kad.ops_rejected"), "{r}");
 
     let out = d.join("paper");
-    let o = bin()
-        .arg(&p)
-        .arg("--out")
-        .arg(&out)
-        .args(["--set", "kademlia.termination=k-closest"])
-        .args(["--set", "datacenter.retries=0"])
-        .output()
-        .unwrap();
+    let o = run(
+        &p,
+        &out,
+        &["kademlia.termination=k-closest", "datacenter.retries=0"],
+    );
     assert!(o.status.success(), "{}", stderr(&o));
     let r = report(&out);
     assert!(r.contains("`k-closest`, the paper's rule"), "{r}");
@@ -147,22 +158,9 @@ fn the_report_states_rejected_operations() {
     let p = d.join("s.toml");
     std::fs::write(&p, SMALL).unwrap();
     let out = d.join("busy");
-    let o = bin()
-        .arg(&p)
-        .arg("--out")
-        .arg(&out)
-        .args(["--set", "workload.clients=1"])
-        .args(["--set", "workload.mean_gap=2ms"])
-        .output()
-        .unwrap();
+    let o = run(&p, &out, &["workload.clients=1", "workload.mean_gap=2ms"]);
     assert!(o.status.success(), "{}", stderr(&o));
-    let run = std::fs::read_dir(out.join("policies"))
-        .unwrap()
-        .next()
-        .unwrap()
-        .unwrap()
-        .path();
-    let counters = std::fs::read_to_string(run.join("p2p/counters.csv")).unwrap();
+    let counters = std::fs::read_to_string(run_dir(&out).join("p2p/counters.csv")).unwrap();
     let n: u64 = counters
         .lines()
         .find_map(|l| l.strip_prefix("kad.ops_rejected,"))
