@@ -387,16 +387,23 @@ fn interrupted_runs_leave_no_complete_looking_result() {
         "an aborted run left {:?}",
         visible(&out)
     );
-    // A real kill while the run is in progress.
+    // A real kill while the run is in progress (30 simulated days take
+    // minutes; the result is written only after the simulation, through a
+    // staging directory: the sweep tests kill a run while it writes with
+    // `--die-after-runs`).
     let mut child = bin()
         .arg(&p)
         .arg("--out")
         .arg(&out)
         .arg("--quiet")
-        .args(["--set", "scenario.duration=2h"])
+        .args(["--set", "scenario.duration=30d"])
         .spawn()
         .unwrap();
     std::thread::sleep(std::time::Duration::from_millis(700));
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "the run ended before it could be killed"
+    );
     child.kill().unwrap();
     child.wait().unwrap();
     assert!(
