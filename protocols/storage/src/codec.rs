@@ -1,0 +1,1 @@
+//! The real path (to be written).
