@@ -1,7 +1,37 @@
 //! # storage: replicated and erasure-coded storage with repair
+//!
+//! A sans-IO storage layer for the People's Cloud, stacked on the Kademlia
+//! DHT:
+//! - objects are content-addressed: the id is the SHA-256 of the stored
+//!   bytes, of the ciphertext when client-side encryption is on
+//!   ([`scheme::ObjectId`], [`codec`]);
+//! - r-way replication or m-of-n Reed–Solomon erasure coding
+//!   ([`scheme::Scheme`]); the real path ([`codec`]) encodes, encrypts and
+//!   decodes bytes, the simulation moves phantom fragments of the same size;
+//! - placement through the DHT, as an explicit cross-layer request
+//!   ([`protocol::Output::FindPlacement`]), answered by the stacked node
+//!   ([`node::StackNode`]) with a Kademlia lookup, or by a labelled oracle;
+//! - writes, reads (any m distinct fragments), deletes; per-node disk
+//!   capacity (a full node refuses, the writer tries the next candidate);
+//! - failure detection by timeout, leader-driven maintenance, eager or lazy
+//!   repair, audits, and repair bytes counted by cause
+//!   ([`protocol::RepairBytes`]).
+//!
+//! See [`protocol`] for the drive loop and the roles.
 #![warn(missing_docs)]
 
 pub mod codec;
+pub mod harness;
+pub mod config;
+pub mod message;
+pub mod node;
+pub mod protocol;
 pub mod scheme;
 
+pub use config::{Config, ConfigError, RepairDelay, RepairPolicy};
+pub use message::{Cause, Holder, Malformed, ObjMeta, StoreMsg};
+pub use node::{EventLog, Msg, Placement, Request, StackNode, Tm};
+pub use protocol::{
+    Command, Event, Held, Input, Output, ReadFailure, RepairBytes, Storage, Timer, WriteFailure,
+};
 pub use scheme::{CIPHER_OVERHEAD, ObjectId, Scheme, SchemeError, stored_len};

@@ -1,0 +1,297 @@
+//! A harness for tests and benchmarks: peers running the stacked node on
+//! the engine, optional churn with replacements, stable clients, warm DHT
+//! tables, and a ledger of where every fragment is.
+//!
+//! ```
+//! use storage::harness::{Harness, Setup};
+//! use storage::{Command, ObjectId};
+//! use sim_core::Duration;
+//!
+//! let mut h = Harness::new(Setup::small(40, 7)).unwrap();
+//! let object = ObjectId::synthetic(7, 1);
+//! h.request(h.clients[0], Command::Write { tag: 1, object, len: 4096 });
+//! h.run_for(Duration::from_secs(60));
+//! assert_eq!(h.ledger().copies(&object), 3);
+//! ```
+
+use crate::config::Config;
+use crate::node::{EventLog, Placement, Request, StackNode};
+use crate::protocol::{Command, Event, Storage};
+use crate::scheme::ObjectId;
+use kademlia::warm::SortedIds;
+use kademlia::{IdTable, Kademlia, WireContact};
+use rand::SeedableRng;
+use sim_core::churn::{ChurnModel, Group};
+use sim_core::prelude::*;
+use std::cell::RefCell;
+use std::collections::{BTreeMap, BTreeSet};
+use std::rc::Rc;
+use std::sync::Arc;
+
+/// What to build.
+pub struct Setup {
+    /// Peers (they store, and churn if a model is given).
+    pub peers: usize,
+    /// Stable clients (never churn, store nothing).
+    pub clients: usize,
+    /// DHT parameters.
+    pub kad: kademlia::Config,
+    /// Storage parameters.
+    pub store: Config,
+    /// Master seed.
+    pub seed: u64,
+    /// The network.
+    pub net: SimpleNet,
+    /// Churn of the peers.
+    pub churn: Option<Box<dyn ChurnModel>>,
+    /// Correlated outage groups (members are peer ids).
+    pub groups: Vec<Group>,
+    /// Ids reserved for replacements of permanently departed peers (0: a
+    /// departed peer is not replaced).
+    pub spare: usize,
+    /// Where placement answers come from.
+    pub placement: Placement,
+}
+
+impl Setup {
+    /// `peers` peers and 4 clients on a 20 ms network, 3 replicas, no
+    /// churn, 64-bit DHT keys, lookups ended by the paper's rule.
+    pub fn small(peers: usize, seed: u64) -> Setup {
+        // Placement needs at least n answered candidates: the paper's
+        // termination rule waits for the k closest.
+        let kad = kademlia::Config {
+            key_bits: 64,
+            termination: kademlia::Termination::KClosest,
+            ..kademlia::Config::default()
+        };
+        let store = Config {
+            key_bits: 64,
+            ..Config::default()
+        };
+        Setup {
+            peers,
+            clients: 4,
+            kad,
+            store,
+            seed,
+            net: SimpleNet::constant(Duration::from_millis(20), Rate::new(100_000_000).expect("positive")),
+            churn: None,
+            groups: Vec::new(),
+            spare: 0,
+            placement: Placement::Dht,
+        }
+    }
+}
+
+/// Where every fragment is, from the nodes' disk events (experiment side:
+/// global knowledge), and when each object became unrecoverable.
+#[derive(Debug, Default, Clone)]
+pub struct Ledger {
+    /// Holders of each object's fragments: node → fragment index.
+    pub holders: BTreeMap<ObjectId, BTreeMap<NodeId, u16>>,
+    /// Fragments needed to rebuild each object (recorded on first store).
+    pub need: BTreeMap<ObjectId, u16>,
+    /// When each lost object fell below `need` distinct fragments.
+    pub lost_at: BTreeMap<ObjectId, Time>,
+}
+
+impl Ledger {
+    /// Apply one disk event.
+    pub fn apply(&mut self, t: Time, node: NodeId, e: &Event, m_of: impl Fn(&ObjectId) -> u16) {
+        let Event::Disk {
+            object,
+            index,
+            stored,
+        } = e
+        else {
+            return;
+        };
+        let h = self.holders.entry(*object).or_default();
+        if *stored {
+            h.insert(node, *index);
+            self.need.entry(*object).or_insert_with(|| m_of(object));
+        } else {
+            h.remove(&node);
+            let distinct: BTreeSet<u16> = h.values().copied().collect();
+            let need = self.need.get(object).copied().unwrap_or(1);
+            if (distinct.len() as u16) < need && !self.lost_at.contains_key(object) {
+                self.lost_at.insert(*object, t);
+            }
+        }
+    }
+    /// Copies (fragments) of `object` on disks.
+    pub fn copies(&self, object: &ObjectId) -> usize {
+        self.holders.get(object).map_or(0, BTreeMap::len)
+    }
+    /// Distinct fragments of `object` on disks.
+    pub fn distinct(&self, object: &ObjectId) -> usize {
+        self.holders.get(object).map_or(0, |h| {
+            h.values().copied().collect::<BTreeSet<u16>>().len()
+        })
+    }
+}
+
+/// Peers and clients in one simulation.
+pub struct Harness {
+    /// The engine.
+    pub sim: Sim<StackNode>,
+    /// Every id (peers, clients, then spares).
+    pub ids: Arc<IdTable>,
+    /// Storage events, in order.
+    pub log: EventLog,
+    /// Peer ids.
+    pub peers: Vec<NodeId>,
+    /// Client ids.
+    pub clients: Vec<NodeId>,
+    /// Replacement peers that have joined.
+    pub replaced: Rc<RefCell<Vec<NodeId>>>,
+    ledger: Ledger,
+    applied: usize,
+    m: u16,
+}
+
+impl Harness {
+    /// Build and start everything now, with warm DHT tables.
+    pub fn new(s: Setup) -> Result<Harness, SimError> {
+        let bad = |field: &'static str, reason: String| SimError::Config { field, reason };
+        s.store
+            .validate()
+            .map_err(|e| bad("storage config", e.to_string()))?;
+        s.kad
+            .validate()
+            .map_err(|e| bad("kademlia config", e.0.clone()))?;
+        let total = s.peers + s.clients + s.spare;
+        let mut rng = NodeRng::seed_from_u64(s.seed ^ 0x7374_6f72_6167_65);
+        let ids = Arc::new(IdTable::random(total, s.kad.key_bits, &mut rng));
+        let kcfg = Arc::new(s.kad);
+        let peer_cfg = Arc::new(s.store);
+        let client_cfg = Arc::new(Config {
+            capacity: 0,
+            ..(*peer_cfg).clone()
+        });
+        let m = peer_cfg.scheme.m();
+        let log: EventLog = Rc::new(RefCell::new(Vec::new()));
+        let mut sim = Sim::new(SimConfig::new(s.seed, s.net));
+        sim.reserve_nodes(total);
+        if let Some(churn) = s.churn {
+            sim.set_churn(churn)?;
+        }
+        if !s.groups.is_empty() {
+            sim.set_outage_groups(&s.groups)?;
+        }
+        let make = |me: NodeId, cfg: &Arc<Config>, warm: bool| {
+            let kad = Kademlia::new(kcfg.clone(), ids.clone(), me);
+            let mut node = StackNode::new(kad, Storage::new(cfg.clone(), me));
+            node.warm = warm;
+            node.placement = s.placement.clone();
+            node.log = Some(log.clone());
+            node
+        };
+        let mut peers = Vec::new();
+        for i in 0..s.peers {
+            peers.push(sim.add_node(make(NodeId(i as u32), &peer_cfg, true)));
+        }
+        let mut clients = Vec::new();
+        for i in 0..s.clients {
+            let me = NodeId((s.peers + i) as u32);
+            clients.push(sim.add_stable_node(make(me, &client_cfg, true)));
+        }
+        // Warm tables over peers and clients.
+        let sorted = SortedIds::new(&ids, peers.iter().chain(clients.iter()).copied());
+        let now = sim.now();
+        for &n in peers.iter().chain(clients.iter()) {
+            let id = *ids.id(n);
+            let node = sim.node_mut(n);
+            sorted.fill(node.kad.table_mut(), &id, &mut rng, now);
+        }
+        let replaced = Rc::new(RefCell::new(Vec::new()));
+        if s.spare > 0 {
+            let boot: Vec<WireContact> = clients
+                .iter()
+                .map(|&c| WireContact {
+                    node: c,
+                    id: *ids.id(c),
+                })
+                .collect();
+            let mut next = (s.peers + s.clients) as u32;
+            let limit = total as u32;
+            let (kcfg, ids2, cfg, log2, placement, rep) = (
+                kcfg.clone(),
+                ids.clone(),
+                peer_cfg.clone(),
+                log.clone(),
+                s.placement.clone(),
+                replaced.clone(),
+            );
+            sim.set_replacement(move |_| {
+                // Beyond the reserved ids the replacement reuses the last
+                // one's id; tests size `spare` so that this never happens.
+                let me = NodeId(next.min(limit - 1));
+                next += 1;
+                rep.borrow_mut().push(me);
+                let kad = Kademlia::new(kcfg.clone(), ids2.clone(), me);
+                let mut node = StackNode::new(kad, Storage::new(cfg.clone(), me));
+                node.bootstrap = boot.clone();
+                node.placement = placement.clone();
+                node.log = Some(log2.clone());
+                node
+            });
+        }
+        // Start every node.
+        sim.run(RunLimits::until(now + Duration(1)))?;
+        Ok(Harness {
+            sim,
+            ids,
+            log,
+            peers,
+            clients,
+            replaced,
+            ledger: Ledger::default(),
+            applied: 0,
+            m,
+        })
+    }
+
+    /// Inject a storage request at node `from` now (ignored if it is down).
+    pub fn request(&mut self, from: NodeId, c: Command) {
+        self.sim
+            .with_node(from, |node, cx| {
+                node.on_request_now(cx, Request::Store(c));
+            });
+    }
+
+    /// Run for `d` of simulated time.
+    pub fn run_for(&mut self, d: Duration) {
+        let until = self.sim.now() + d;
+        self.sim.run(RunLimits::until(until)).expect("run");
+        self.sync_ledger();
+    }
+
+    fn sync_ledger(&mut self) {
+        let m = self.m;
+        let log = self.log.borrow();
+        for (t, n, e) in &log[self.applied..] {
+            self.ledger.apply(*t, *n, e, |_| m);
+        }
+        self.applied = log.len();
+    }
+
+    /// The ledger, up to date.
+    pub fn ledger(&mut self) -> &Ledger {
+        self.sync_ledger();
+        &self.ledger
+    }
+
+    /// Storage events so far (time, node, event).
+    pub fn events(&self) -> std::cell::Ref<'_, Vec<(Time, NodeId, Event)>> {
+        self.log.borrow()
+    }
+}
+
+impl StackNode {
+    /// Handle a workload request now (for harnesses; the engine's workload
+    /// driver calls [`sim_core::Node::on_request`]).
+    pub fn on_request_now(&mut self, cx: &mut Cx<'_, Self>, req: Request) {
+        <Self as Node>::on_request(self, cx, req);
+    }
+}

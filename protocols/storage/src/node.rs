@@ -1,0 +1,332 @@
+//! The stacked node: Kademlia and storage on one peer.
+//!
+//! [`StackNode`] runs a [`Kademlia`] machine and a [`Storage`] machine in
+//! the engine. Its message type wraps both layers ([`Msg`]); the storage
+//! layer's requests for placement ([`Output::FindPlacement`]) become
+//! Kademlia `FindClosest` commands, and the DHT's answers come back as
+//! [`Input::Placement`]. Nothing crosses between the layers except these
+//! explicit inputs and outputs.
+//!
+//! [`Placement::Oracle`] replaces the lookups by global knowledge (the true
+//! closest live nodes): a labelled option for fast studies; the node counts
+//! every oracle placement in `storage.placement_oracle`, so outputs say so.
+
+use crate::message::StoreMsg;
+use crate::protocol::{Bulk, Command, Event, Input, Output, Storage, Timer};
+use kademlia::{
+    Command as KadCommand, Event as KadEvent, IdTable, Input as KadInput, KadMsg, Kademlia,
+    Outcome, Timer as KadTimer, WireContact,
+};
+use serde::{Deserialize, Serialize};
+use sim_core::node::encoded_len;
+use sim_core::{Cx, Message, Node, NodeId, Stop, Time, TimerId, TransferId, TransferOutcome};
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+use std::rc::Rc;
+
+/// A message of either layer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum Msg {
+    /// DHT.
+    Kad(KadMsg),
+    /// Storage.
+    Store(StoreMsg),
+}
+
+impl Message for Msg {
+    fn phantom_len(&self) -> u64 {
+        match self {
+            Msg::Kad(m) => m.phantom_len(),
+            Msg::Store(m) => m.phantom_len(),
+        }
+    }
+    fn wire_size(&self) -> u64 {
+        // One byte of variant tag, then the layer's own encoding.
+        match self {
+            Msg::Kad(m) => 1 + m.wire_size(),
+            Msg::Store(m) => 1 + encoded_len(m) + m.phantom_len(),
+        }
+    }
+    fn class(&self) -> u8 {
+        match self {
+            Msg::Kad(m) => m.class(),
+            Msg::Store(m) => m.class(),
+        }
+    }
+}
+
+/// A timer of either layer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tm {
+    /// DHT.
+    Kad(KadTimer),
+    /// Storage.
+    Store(Timer),
+}
+
+/// A request from the workload driver.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Request {
+    /// A storage operation.
+    Store(Command),
+    /// A DHT operation.
+    Kad(KadCommand),
+}
+
+/// Where placement answers come from.
+#[derive(Debug, Clone, Default)]
+pub enum Placement {
+    /// Kademlia `FindClosest` lookups (the protocol).
+    #[default]
+    Dht,
+    /// Global knowledge: the true closest live nodes (labelled; see the
+    /// module docs).
+    Oracle,
+}
+
+/// Storage events seen by the experiment, with time and node.
+pub type EventLog = Rc<RefCell<Vec<(Time, NodeId, Event)>>>;
+
+/// Tags of storage placement lookups have this bit set, so that they never
+/// collide with the tags of the workload's own DHT commands.
+const PLACEMENT_TAG: u64 = 1 << 63;
+
+/// One peer: the DHT and storage stacked.
+#[derive(Debug)]
+pub struct StackNode {
+    /// The DHT machine.
+    pub kad: Kademlia,
+    /// The storage machine.
+    pub store: Storage,
+    kad_timers: [Option<TimerId>; KadTimer::COUNT],
+    store_timers: [Option<TimerId>; Timer::COUNT],
+    bulks: BTreeMap<TransferId, Bulk>,
+    /// Contacts to join through.
+    pub bootstrap: Vec<WireContact>,
+    /// The routing table was built from global knowledge.
+    pub warm: bool,
+    /// Where placement answers come from.
+    pub placement: Placement,
+    /// Where to append storage events (experiment side), if anywhere.
+    pub log: Option<EventLog>,
+    /// Keep the DHT events of the workload's own commands (tests).
+    pub kad_events: Vec<KadEvent>,
+}
+
+impl StackNode {
+    /// A peer running both machines.
+    pub fn new(kad: Kademlia, store: Storage) -> StackNode {
+        StackNode {
+            kad,
+            store,
+            kad_timers: [None; KadTimer::COUNT],
+            store_timers: [None; Timer::COUNT],
+            bulks: BTreeMap::new(),
+            bootstrap: Vec::new(),
+            warm: false,
+            placement: Placement::Dht,
+            log: None,
+            kad_events: Vec::new(),
+        }
+    }
+
+    fn kad_input(&mut self, cx: &mut Cx<'_, Self>, input: KadInput) {
+        let now = cx.now();
+        self.kad.handle(now, cx.rng(), input);
+        self.pump(cx);
+    }
+
+    fn store_input(&mut self, cx: &mut Cx<'_, Self>, input: Input) {
+        let now = cx.now();
+        self.store.handle(now, cx.rng(), input);
+        self.pump(cx);
+    }
+
+    /// Drain both machines until neither has output. Bounded: a placement
+    /// answer feeds the storage machine, whose outputs are finite.
+    fn pump(&mut self, cx: &mut Cx<'_, Self>) {
+        loop {
+            let mut progressed = false;
+            while let Some(o) = self.kad.poll_output() {
+                progressed = true;
+                self.kad_output(cx, o);
+            }
+            while let Some(o) = self.store.poll_output() {
+                progressed = true;
+                self.store_output(cx, o);
+            }
+            if !progressed {
+                break;
+            }
+        }
+    }
+
+    fn kad_output(&mut self, cx: &mut Cx<'_, Self>, o: kademlia::Output) {
+        match o {
+            kademlia::Output::Send { to, msg } => cx.send(to, Msg::Kad(msg)),
+            kademlia::Output::SetTimer { timer, at } => {
+                if let Some(old) = self.kad_timers[timer.index()].take() {
+                    cx.cancel_timer(old);
+                }
+                let after = at.since(cx.now());
+                self.kad_timers[timer.index()] = Some(cx.set_timer(after, Tm::Kad(timer)));
+            }
+            kademlia::Output::Count(name) => cx.count(name, 1),
+            kademlia::Output::Event(e) => {
+                if e.tag & PLACEMENT_TAG != 0 {
+                    let nodes = match &e.outcome {
+                        Outcome::Closest(v) => v.iter().map(|c| c.node).collect(),
+                        _ => Vec::new(),
+                    };
+                    let now = cx.now();
+                    self.store.handle(
+                        now,
+                        cx.rng(),
+                        Input::Placement {
+                            tag: e.tag & !PLACEMENT_TAG,
+                            nodes,
+                        },
+                    );
+                } else if e.kind != kademlia::OpKind::Join {
+                    self.kad_events.push(e);
+                }
+            }
+        }
+    }
+
+    fn store_output(&mut self, cx: &mut Cx<'_, Self>, o: Output) {
+        match o {
+            Output::Send { to, msg } => cx.send(to, Msg::Store(msg)),
+            Output::SendBulk { to, msg, bulk } => {
+                let id = cx.send_bulk(to, Msg::Store(msg));
+                self.bulks.insert(id, bulk);
+            }
+            Output::SetTimer { timer, at } => {
+                if let Some(old) = self.store_timers[timer.index()].take() {
+                    cx.cancel_timer(old);
+                }
+                let after = at.since(cx.now());
+                self.store_timers[timer.index()] = Some(cx.set_timer(after, Tm::Store(timer)));
+            }
+            Output::FindPlacement { tag, key } => match self.placement {
+                Placement::Dht => {
+                    let now = cx.now();
+                    self.kad.handle(
+                        now,
+                        cx.rng(),
+                        KadInput::Command(KadCommand::FindClosest {
+                            tag: tag | PLACEMENT_TAG,
+                            key,
+                        }),
+                    );
+                }
+                Placement::Oracle => {
+                    cx.count("storage.placement_oracle", 1);
+                    let ids: &IdTable = self.kad.ids();
+                    let k = self.kad.config().k;
+                    let nodes =
+                        kademlia::oracle::true_closest(ids, &key, k, None, |n| cx.oracle_is_up(n));
+                    let now = cx.now();
+                    self.store
+                        .handle(now, cx.rng(), Input::Placement { tag, nodes });
+                }
+            },
+            Output::Event(e) => {
+                if let Some(log) = &self.log {
+                    log.borrow_mut().push((cx.now(), cx.me(), e));
+                }
+            }
+            Output::Count(name, n) => cx.count(name, n),
+        }
+    }
+}
+
+impl Node for StackNode {
+    type Msg = Msg;
+    type Timer = Tm;
+    type Request = Request;
+
+    fn on_start(&mut self, cx: &mut Cx<'_, Self>) {
+        self.kad_timers = [None; KadTimer::COUNT];
+        self.store_timers = [None; Timer::COUNT];
+        let join = !(self.warm && cx.incarnation() == 0);
+        let bootstrap = self.bootstrap.clone();
+        self.kad_input(cx, KadInput::Start { bootstrap, join });
+        self.store_input(cx, Input::Start);
+    }
+
+    fn on_message(&mut self, cx: &mut Cx<'_, Self>, from: NodeId, msg: Msg) {
+        match msg {
+            Msg::Kad(msg) => self.kad_input(cx, KadInput::Message { from, msg }),
+            Msg::Store(msg) => self.store_input(cx, Input::Message { from, msg }),
+        }
+    }
+
+    fn on_timer(&mut self, cx: &mut Cx<'_, Self>, timer: Tm) {
+        match timer {
+            Tm::Kad(t) => {
+                self.kad_timers[t.index()] = None;
+                self.kad_input(cx, KadInput::Timer(t));
+            }
+            Tm::Store(t) => {
+                self.store_timers[t.index()] = None;
+                self.store_input(cx, Input::Timer(t));
+            }
+        }
+    }
+
+    fn on_request(&mut self, cx: &mut Cx<'_, Self>, req: Request) {
+        match req {
+            Request::Store(c) => self.store_input(cx, Input::Command(c)),
+            Request::Kad(c) => self.kad_input(cx, KadInput::Command(c)),
+        }
+    }
+
+    fn on_transfer(&mut self, cx: &mut Cx<'_, Self>, id: TransferId, outcome: TransferOutcome) {
+        let Some(bulk) = self.bulks.remove(&id) else {
+            return;
+        };
+        let (delivered, bytes) = match outcome {
+            TransferOutcome::Completed { bytes, .. } => (true, bytes.0),
+            TransferOutcome::Failed { moved, .. } => (false, moved.0),
+        };
+        self.store_input(
+            cx,
+            Input::BulkDone {
+                bulk,
+                delivered,
+                bytes,
+            },
+        );
+    }
+
+    fn on_stop(&mut self, cx: &mut Cx<'_, Self>, how: Stop) {
+        self.kad_timers = [None; KadTimer::COUNT];
+        self.store_timers = [None; Timer::COUNT];
+        self.bulks.clear();
+        if how == Stop::Permanent
+            && let Some(log) = &self.log
+        {
+            // The disk is lost: tell the experiment's ledger.
+            let now = cx.now();
+            let me = cx.me();
+            let mut log = log.borrow_mut();
+            for (object, h) in self.store.disk() {
+                log.push((
+                    now,
+                    me,
+                    Event::Disk {
+                        object: *object,
+                        index: h.index,
+                        stored: false,
+                    },
+                ));
+            }
+        }
+        let now = cx.now();
+        self.kad.handle(now, cx.rng(), KadInput::Stop(how));
+        self.store.handle(now, cx.rng(), Input::Stop(how));
+        while self.kad.poll_output().is_some() {}
+        while self.store.poll_output().is_some() {}
+    }
+}
