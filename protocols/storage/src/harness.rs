@@ -74,7 +74,10 @@ impl Setup {
             kad,
             store,
             seed,
-            net: SimpleNet::constant(Duration::from_millis(20), Rate::new(100_000_000).expect("positive")),
+            net: SimpleNet::constant(
+                Duration::from_millis(20),
+                Rate::new(100_000_000).expect("positive"),
+            ),
             churn: None,
             groups: Vec::new(),
             spare: 0,
@@ -125,9 +128,9 @@ impl Ledger {
     }
     /// Distinct fragments of `object` on disks.
     pub fn distinct(&self, object: &ObjectId) -> usize {
-        self.holders.get(object).map_or(0, |h| {
-            h.values().copied().collect::<BTreeSet<u16>>().len()
-        })
+        self.holders
+            .get(object)
+            .map_or(0, |h| h.values().copied().collect::<BTreeSet<u16>>().len())
     }
 }
 
@@ -254,10 +257,9 @@ impl Harness {
 
     /// Inject a storage request at node `from` now (ignored if it is down).
     pub fn request(&mut self, from: NodeId, c: Command) {
-        self.sim
-            .with_node(from, |node, cx| {
-                node.on_request_now(cx, Request::Store(c));
-            });
+        self.sim.with_node(from, |node, cx| {
+            node.on_request_now(cx, Request::Store(c));
+        });
     }
 
     /// Run for `d` of simulated time.

@@ -21,8 +21,8 @@
 #![warn(missing_docs)]
 
 pub mod codec;
-pub mod harness;
 pub mod config;
+pub mod harness;
 pub mod message;
 pub mod node;
 pub mod protocol;

@@ -216,7 +216,10 @@ impl StoreMsg {
                     Ok(())
                 }
             }
-            StoreMsg::Audit { objects, .. } | StoreMsg::AuditReply { missing: objects, .. } => {
+            StoreMsg::Audit { objects, .. }
+            | StoreMsg::AuditReply {
+                missing: objects, ..
+            } => {
                 if objects.len() > MAX_HOLDERS * 64 {
                     Err(Malformed::Contents)
                 } else {

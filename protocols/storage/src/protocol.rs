@@ -661,7 +661,10 @@ impl Storage {
         let hb = self.cfg.heartbeat.0.max(1);
         self.set_timer(Timer::Tick, now + Duration(rng.random_range(0..hb)));
         if let Some(a) = self.cfg.audit_interval {
-            self.set_timer(Timer::Audit, now + Duration(rng.random_range(0..a.0.max(1))));
+            self.set_timer(
+                Timer::Audit,
+                now + Duration(rng.random_range(0..a.0.max(1))),
+            );
         }
         self.arm_latent(now, rng);
     }
@@ -735,7 +738,13 @@ impl Storage {
         for h in self.disk.values() {
             match self.leader(&h.meta) {
                 Some(l) if l == self.me => {
-                    ping.extend(h.meta.holders.iter().map(|x| x.node).filter(|&n| n != self.me));
+                    ping.extend(
+                        h.meta
+                            .holders
+                            .iter()
+                            .map(|x| x.node)
+                            .filter(|&n| n != self.me),
+                    );
                 }
                 Some(l) => {
                     watch.insert(l);
@@ -1564,10 +1573,7 @@ impl Storage {
         let placed: Vec<Holder> = slots
             .iter()
             .filter_map(|s| match s.2 {
-                SlotState::Acked(node) => Some(Holder {
-                    node,
-                    index: s.0,
-                }),
+                SlotState::Acked(node) => Some(Holder { node, index: s.0 }),
                 _ => None,
             })
             .collect();
@@ -1724,11 +1730,11 @@ impl Storage {
                     self.commit(object, &meta);
                     if self.cfg.policy != RepairPolicy::None {
                         let at = now + self.delay(rng);
-                        self.maint
-                            .entry(object)
-                            .or_default()
-                            .due
-                            .push((lost.index, at, Cause::Audit));
+                        self.maint.entry(object).or_default().due.push((
+                            lost.index,
+                            at,
+                            Cause::Audit,
+                        ));
                     }
                 }
                 self.arm_repair();

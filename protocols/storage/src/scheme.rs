@@ -154,7 +154,11 @@ impl fmt::Display for Scheme {
 
 /// The stored length of an object of `len` plaintext bytes.
 pub fn stored_len(len: u64, encrypted: bool) -> u64 {
-    if encrypted { len + CIPHER_OVERHEAD } else { len }
+    if encrypted {
+        len + CIPHER_OVERHEAD
+    } else {
+        len
+    }
 }
 
 #[cfg(test)]

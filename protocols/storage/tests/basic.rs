@@ -35,7 +35,14 @@ fn placement_is_the_true_closest_and_reads_succeed() {
         let objects: Vec<ObjectId> = (0..200).map(|i| ObjectId::synthetic(11, i)).collect();
         for (i, &object) in objects.iter().enumerate() {
             let c = h.clients[i % h.clients.len()];
-            h.request(c, Command::Write { tag: i as u64, object, len: 10_000 + i as u64 });
+            h.request(
+                c,
+                Command::Write {
+                    tag: i as u64,
+                    object,
+                    len: 10_000 + i as u64,
+                },
+            );
             h.run_for(Duration::from_millis(500));
         }
         h.run_for(Duration::from_secs(120));
@@ -64,7 +71,13 @@ fn placement_is_the_true_closest_and_reads_succeed() {
         );
         for (i, &object) in objects.iter().enumerate() {
             let c = h.clients[(i + 1) % h.clients.len()];
-            h.request(c, Command::Read { tag: 1000 + i as u64, object });
+            h.request(
+                c,
+                Command::Read {
+                    tag: 1000 + i as u64,
+                    object,
+                },
+            );
             h.run_for(Duration::from_millis(500));
         }
         h.run_for(Duration::from_secs(120));
@@ -87,7 +100,13 @@ fn placement_is_the_true_closest_and_reads_succeed() {
         assert_eq!(bytes, expect);
         // Deletes remove every fragment.
         for (i, &object) in objects.iter().enumerate().take(50) {
-            h.request(h.clients[0], Command::Delete { tag: 5000 + i as u64, object });
+            h.request(
+                h.clients[0],
+                Command::Delete {
+                    tag: 5000 + i as u64,
+                    object,
+                },
+            );
         }
         h.run_for(Duration::from_secs(60));
         for object in objects.iter().take(50) {
@@ -105,7 +124,14 @@ fn full_disks_refuse_and_the_writer_moves_on() {
     let mut h = Harness::new(s).unwrap();
     let objects: Vec<ObjectId> = (0..25).map(|i| ObjectId::synthetic(5, i)).collect();
     for (i, &object) in objects.iter().enumerate() {
-        h.request(h.clients[0], Command::Write { tag: i as u64, object, len: 10_000 });
+        h.request(
+            h.clients[0],
+            Command::Write {
+                tag: i as u64,
+                object,
+                len: 10_000,
+            },
+        );
         h.run_for(Duration::from_secs(5));
     }
     let ok = written(&h).len();
@@ -120,9 +146,11 @@ fn full_disks_refuse_and_the_writer_moves_on() {
         })
         .collect();
     assert_eq!(failures.len(), 5);
-    assert!(failures
-        .iter()
-        .all(|f| matches!(f, WriteFailure::NoSpace { need: 3, .. })));
+    assert!(
+        failures
+            .iter()
+            .all(|f| matches!(f, WriteFailure::NoSpace { need: 3, .. }))
+    );
     let refused = h.sim.metrics().counter("storage.puts_refused");
     assert!(refused > 0, "full nodes refused");
     for p in h.peers.clone() {
@@ -133,7 +161,11 @@ fn full_disks_refuse_and_the_writer_moves_on() {
         .events()
         .iter()
         .filter_map(|(_, _, e)| match e {
-            Event::Written { object, result: Err(_), .. } => Some(*object),
+            Event::Written {
+                object,
+                result: Err(_),
+                ..
+            } => Some(*object),
             _ => None,
         })
         .collect();
