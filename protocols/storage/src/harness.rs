@@ -51,6 +51,10 @@ pub struct Setup {
     pub spare: usize,
     /// Where placement answers come from.
     pub placement: Placement,
+    /// A routed topology (with per-class byte accounting) instead of the
+    /// engine's simple network; it must have a node for every peer, client
+    /// and spare id.
+    pub topology: Option<Box<dyn sim_core::net::Network>>,
 }
 
 impl Setup {
@@ -82,6 +86,7 @@ impl Setup {
             groups: Vec::new(),
             spare: 0,
             placement: Placement::Dht,
+            topology: None,
         }
     }
 }
@@ -176,6 +181,9 @@ impl Harness {
         let log: EventLog = Rc::new(RefCell::new(Vec::new()));
         let mut sim = Sim::new(SimConfig::new(s.seed, s.net));
         sim.reserve_nodes(total);
+        if let Some(t) = s.topology {
+            sim.set_topology(t, Duration::ZERO)?;
+        }
         if let Some(churn) = s.churn {
             sim.set_churn(churn)?;
         }
