@@ -59,13 +59,18 @@ pub struct Setup {
 
 impl Setup {
     /// `peers` peers and 4 clients on a 20 ms network, 3 replicas, no
-    /// churn, 64-bit DHT keys, lookups ended by the paper's rule.
+    /// churn, 64-bit DHT keys, lookups ended by the paper's rule, routing
+    /// tables kept across transient restarts.
     pub fn small(peers: usize, seed: u64) -> Setup {
         // Placement needs at least n answered candidates: the paper's
         // termination rule waits for the k closest.
         let kad = kademlia::Config {
             key_bits: 64,
             termination: kademlia::Termination::KClosest,
+            // A peer back from a transient failure has its table on disk:
+            // it looks itself up but does not refresh every bucket.
+            keep_table_on_restart: true,
+            refresh_on_join: false,
             ..kademlia::Config::default()
         };
         let store = Config {
