@@ -265,6 +265,13 @@ impl<M: Message, T: Copy> Ctx<'_, M, T> {
             TransferId(u64::MAX)
         }
     }
+    /// Bytes a bulk transfer this node started has moved so far (None once
+    /// it has ended). In [`Node::on_stop`] this is what the transfers the
+    /// stop abandons will have moved: the network counts those bytes, and
+    /// the stopping node is not told of them otherwise.
+    pub fn transfer_moved(&self, id: TransferId) -> Option<Bytes> {
+        self.core.transfer_moved(self.me, self.inc, id).map(Bytes)
+    }
     /// Fire `timer` after `after` (FIFO among equal deadlines).
     #[inline]
     pub fn set_timer(&mut self, after: Duration, timer: T) -> TimerId {

@@ -666,6 +666,25 @@ impl<M: Message, T: Copy> Core<M, T> {
         self.ensure_wake();
     }
 
+    /// Bytes transfer `id`, started by incarnation `inc` of `from`, has
+    /// moved by now: what `stop_transfer` would report if it failed
+    /// now. None if it is not in progress.
+    pub(crate) fn transfer_moved(&self, from: NodeId, inc: u32, id: TransferId) -> Option<u64> {
+        let t = self
+            .transfers
+            .iter()
+            .flatten()
+            .find(|t| t.id == id.0 && t.from == from.0 && t.from_inc == inc)?;
+        Some(match self.routed.as_deref() {
+            None => self.moved(t),
+            Some(r) => match t.flow {
+                Some(fid) => r.flows.bytes_moved(fid, Time(self.now)).map_or(0, |b| b.0),
+                None if !t.failed => t.bytes,
+                None => 0,
+            },
+        })
+    }
+
     /// Bytes moved by transfer `t` now, and stop its flow if it has one.
     fn stop_transfer(&mut self, t: &Transfer<M>) -> u64 {
         match self.routed.as_mut() {

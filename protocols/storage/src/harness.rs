@@ -174,7 +174,7 @@ impl Harness {
             .validate()
             .map_err(|e| bad("kademlia config", e.0.clone()))?;
         let total = s.peers + s.clients + s.spare;
-        let mut rng = NodeRng::seed_from_u64(s.seed ^ 0x7374_6f72_6167_65);
+        let mut rng = NodeRng::seed_from_u64(s.seed ^ 0x0073_746f_7261_6765);
         let ids = Arc::new(IdTable::random(total, s.kad.key_bits, &mut rng));
         let kcfg = Arc::new(s.kad);
         let peer_cfg = Arc::new(s.store);

@@ -16,6 +16,11 @@ use sim_core::{Message, NodeId};
 /// reintegrated copies); longer lists are malformed.
 pub const MAX_HOLDERS: usize = 1024;
 
+/// The longest stored object (and so fragment) the wire accepts, bytes
+/// (1 PiB). Longer lengths are malformed: they would overflow the sizes
+/// computed from them.
+pub const MAX_STORED_LEN: u64 = 1 << 50;
+
 /// One holder of one fragment.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Holder {
@@ -166,8 +171,9 @@ pub enum Malformed {
     /// The bytes do not decode (truncated, corrupted or trailing bytes).
     #[error("does not decode")]
     Decode,
-    /// The scheme is invalid, an index is out of range or the holder list
-    /// is too long.
+    /// The scheme is invalid, an index or a length is out of range, the
+    /// holder list is too long, or a holder list contradicts the object it
+    /// is about.
     #[error("invalid contents")]
     Contents,
 }
@@ -198,7 +204,7 @@ impl StoreMsg {
         Ok(msg)
     }
     /// Check what decoding cannot: valid schemes, indices in range, bounded
-    /// holder lists.
+    /// lengths and holder lists.
     pub fn check(&self) -> Result<(), Malformed> {
         match self {
             StoreMsg::Put { index, meta, .. } => {
@@ -209,6 +215,13 @@ impl StoreMsg {
                 Ok(())
             }
             StoreMsg::Commit { meta, .. } => check_meta(meta),
+            StoreMsg::Data { len, .. } => {
+                if *len > MAX_STORED_LEN {
+                    Err(Malformed::Contents)
+                } else {
+                    Ok(())
+                }
+            }
             StoreMsg::Have { m, index, .. } => {
                 if *m == 0 || index.is_some_and(|i| i >= Scheme::MAX_FRAGMENTS) {
                     Err(Malformed::Contents)
@@ -234,7 +247,10 @@ impl StoreMsg {
 fn check_meta(meta: &ObjMeta) -> Result<(), Malformed> {
     meta.scheme.validate().map_err(|_| Malformed::Contents)?;
     let n = meta.scheme.n();
-    if meta.holders.len() > MAX_HOLDERS || meta.holders.iter().any(|h| h.index >= n) {
+    if meta.stored_len > MAX_STORED_LEN
+        || meta.holders.len() > MAX_HOLDERS
+        || meta.holders.iter().any(|h| h.index >= n)
+    {
         return Err(Malformed::Contents);
     }
     Ok(())

@@ -303,7 +303,13 @@ impl Node for StackNode {
     fn on_stop(&mut self, cx: &mut Cx<'_, Self>, how: Stop) {
         self.kad_timers = [None; KadTimer::COUNT];
         self.store_timers = [None; Timer::COUNT];
-        self.bulks.clear();
+        // The transfers this node started fail with it, and the network
+        // counts the bytes they moved; the engine tells only senders that
+        // are still up, so learn those bytes now.
+        let abandoned: Vec<(Bulk, u64)> = std::mem::take(&mut self.bulks)
+            .into_iter()
+            .map(|(id, bulk)| (bulk, cx.transfer_moved(id).map_or(0, |b| b.0)))
+            .collect();
         if how == Stop::Permanent
             && let Some(log) = &self.log
         {
@@ -326,7 +332,23 @@ impl Node for StackNode {
         let now = cx.now();
         self.kad.handle(now, cx.rng(), KadInput::Stop(how));
         self.store.handle(now, cx.rng(), Input::Stop(how));
+        for (bulk, bytes) in abandoned {
+            self.store.handle(
+                now,
+                cx.rng(),
+                Input::BulkDone {
+                    bulk,
+                    delivered: false,
+                    bytes,
+                },
+            );
+        }
         while self.kad.poll_output().is_some() {}
-        while self.store.poll_output().is_some() {}
+        // Down, the machine only counts (the abandoned transfers' bytes).
+        while let Some(o) = self.store.poll_output() {
+            if let Output::Count(name, n) = o {
+                cx.count(name, n);
+            }
+        }
     }
 }

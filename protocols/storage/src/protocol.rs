@@ -36,11 +36,12 @@
 //!   what is missing on live nodes.
 //!
 //! Repair bytes are counted by cause (true loss, false alarm, audit) on the
-//! node that sends them, from the transfers' outcomes; see
+//! node that sends them, from the transfers' outcomes (a transfer its
+//! sender's stop abandons counts the bytes it moved until then); see
 //! [`RepairBytes::tally`].
 
 use crate::config::{Config, RepairDelay, RepairPolicy};
-use crate::message::{Cause, Holder, ObjMeta, StoreMsg};
+use crate::message::{Cause, Holder, Malformed, ObjMeta, StoreMsg};
 use crate::scheme::{ObjectId, stored_len};
 use kademlia::Key;
 use rand::{Rng, RngExt};
@@ -147,7 +148,9 @@ pub enum Input {
         /// Candidates.
         nodes: Vec<NodeId>,
     },
-    /// A bulk transfer this node started has ended.
+    /// A bulk transfer this node started has ended. Also taken after
+    /// [`Input::Stop`], for a transfer the stop abandoned: its bytes are
+    /// counted and nothing else happens.
     BulkDone {
         /// What it was.
         bulk: Bulk,
@@ -516,6 +519,8 @@ impl Storage {
         match input {
             Input::Start => self.start(now, rng),
             Input::Stop(how) => self.stop(how),
+            // A transfer abandoned by the stop: its bytes still count.
+            Input::BulkDone { bulk, bytes, .. } if !self.up => self.account_bulk(bulk, bytes),
             _ if !self.up => {}
             Input::Message { from, msg } => {
                 if let Err(e) = msg.check() {
@@ -1179,12 +1184,12 @@ impl Storage {
             } => {
                 *c = cands;
                 let (object, stored_len) = (*object, *stored_len);
-                for k in 0..slots.len() {
+                for slot in slots.iter_mut() {
                     if *next < c.len() {
                         let to = c[*next];
                         *next += 1;
-                        slots[k].1 = SlotState::Pending(to);
-                        let index = slots[k].0;
+                        slot.1 = SlotState::Pending(to);
+                        let index = slot.0;
                         let meta = ObjMeta {
                             scheme: self.cfg.scheme,
                             stored_len,
@@ -1578,13 +1583,13 @@ impl Storage {
             })
             .collect();
         let unplaced = (slots.len() - placed.len()) as u16;
-        if let Some(h) = self.disk.get_mut(&object) {
-            if !placed.is_empty() {
-                h.meta.holders.extend(placed.iter().copied());
-                h.meta.version += 1;
-                let meta = h.meta.clone();
-                self.commit(object, &meta);
-            }
+        if let Some(h) = self.disk.get_mut(&object)
+            && !placed.is_empty()
+        {
+            h.meta.holders.extend(placed.iter().copied());
+            h.meta.version += 1;
+            let meta = h.meta.clone();
+            self.commit(object, &meta);
         }
         self.count("storage.repairs_done", 1);
         self.count("storage.fragments_repaired", placed.len() as u64);
@@ -1629,6 +1634,12 @@ impl Storage {
                     return;
                 };
                 if meta.version <= h.meta.version {
+                    return;
+                }
+                if (meta.scheme, meta.stored_len) != (h.meta.scheme, h.meta.stored_len) {
+                    // A holder list changes who holds the object, never how
+                    // it is coded: the disk accounting relies on it.
+                    self.count(Malformed::Contents.counter(), 1);
                     return;
                 }
                 if let Some(mine) = meta.holders.iter().find(|x| x.node == me) {
@@ -1940,6 +1951,16 @@ impl Storage {
     }
 
     fn on_bulk_done(&mut self, now: Time, bulk: Bulk, delivered: bool, bytes: u64) {
+        self.account_bulk(bulk, bytes);
+        if delivered || !bulk.put {
+            return;
+        }
+        // A Put whose receiver went down: try the next candidate.
+        self.on_put_ack(now, bulk.rid, bulk.to, bulk.index, false);
+    }
+
+    /// Count the bytes a bulk transfer moved, by purpose and repair cause.
+    fn account_bulk(&mut self, bulk: Bulk, bytes: u64) {
         if let Some(cause) = bulk.cause {
             self.count("storage.repair_bytes", bytes);
             match cause {
@@ -1956,10 +1977,5 @@ impl Storage {
                 bytes,
             );
         }
-        if delivered || !bulk.put {
-            return;
-        }
-        // A Put whose receiver went down: try the next candidate.
-        self.on_put_ack(now, bulk.rid, bulk.to, bulk.index, false);
     }
 }
