@@ -58,14 +58,13 @@ fn measure(scheme: Scheme, up_h: u64, down_h: u64, grouped: bool, seed: u64) -> 
     let up = Dist::exponential(Duration::from_secs(up_h * 3600)).unwrap();
     let down = Dist::exponential(Duration::from_secs(down_h * 3600)).unwrap();
     s.churn = Some(Box::new(Alternating::new(up, down)));
+    // The harness draws the ids from its seed; draw them the same way to
+    // group peers by the 2 leading bits of their ids.
+    let ids = {
+        let mut rng = sim_core::rng::NodeRng::seed_from_u64(seed ^ 0x0073_746f_7261_6765);
+        kademlia::IdTable::random(peers + s.clients, 64, &mut rng)
+    };
     if grouped {
-        // 4 groups by the 2 leading bits of the id (ids are drawn with the
-        // harness's seed: recompute them the same way).
-        let ids = {
-            use kademlia::IdTable;
-            let mut rng = sim_core::rng::NodeRng::seed_from_u64(seed ^ 0x7374_6f72_6167_65);
-            IdTable::random(peers + s.clients, 64, &mut rng)
-        };
         s.groups = (0..4u64)
             .map(|g| Group {
                 name: format!("g{g}"),
@@ -78,11 +77,11 @@ fn measure(scheme: Scheme, up_h: u64, down_h: u64, grouped: bool, seed: u64) -> 
             .collect();
     }
     let mut h = Harness::new(s).unwrap();
-    if grouped {
-        // The harness draws the same ids.
+    for i in 0..peers as u32 {
         assert_eq!(
-            h.ids.id(NodeId(0)).prefix64() >> 62,
-            h.ids.id(NodeId(0)).prefix64() >> 62
+            h.ids.id(NodeId(i)),
+            ids.id(NodeId(i)),
+            "same ids as the harness"
         );
     }
     let objects: Vec<ObjectId> = (0..150).map(|i| ObjectId::synthetic(seed, i)).collect();
