@@ -1190,29 +1190,7 @@ impl Storage {
                         *next += 1;
                         slot.1 = SlotState::Pending(to);
                         let index = slot.0;
-                        let meta = ObjMeta {
-                            scheme: self.cfg.scheme,
-                            stored_len,
-                            version: 0,
-                            holders: vec![Holder { node: to, index }],
-                        };
-                        self.out.push_back(Output::SendBulk {
-                            to,
-                            msg: StoreMsg::Put {
-                                rid,
-                                object,
-                                index,
-                                meta,
-                                cause: None,
-                            },
-                            bulk: Bulk {
-                                rid,
-                                index,
-                                to,
-                                put: true,
-                                cause: None,
-                            },
-                        });
+                        self.put_write(rid, object, stored_len, to, index);
                     }
                 }
                 self.ops.insert(rid, op);
@@ -1373,6 +1351,33 @@ impl Storage {
             self.put_repair(rid, object, &meta, to, index, cause);
         }
         self.check_repair(now, rid);
+    }
+
+    /// Send fragment `index` of a client write to `to`.
+    fn put_write(&mut self, rid: u32, object: ObjectId, stored_len: u64, to: NodeId, index: u16) {
+        let meta = ObjMeta {
+            scheme: self.cfg.scheme,
+            stored_len,
+            version: 0,
+            holders: vec![Holder { node: to, index }],
+        };
+        self.out.push_back(Output::SendBulk {
+            to,
+            msg: StoreMsg::Put {
+                rid,
+                object,
+                index,
+                meta,
+                cause: None,
+            },
+            bulk: Bulk {
+                rid,
+                index,
+                to,
+                put: true,
+                cause: None,
+            },
+        });
     }
 
     fn put_repair(
@@ -1777,30 +1782,8 @@ impl Storage {
                     let to = cands[*next];
                     *next += 1;
                     slots[k].1 = SlotState::Pending(to);
-                    let meta = ObjMeta {
-                        scheme: self.cfg.scheme,
-                        stored_len: *stored_len,
-                        version: 0,
-                        holders: vec![Holder { node: to, index }],
-                    };
-                    let object = *object;
-                    self.out.push_back(Output::SendBulk {
-                        to,
-                        msg: StoreMsg::Put {
-                            rid,
-                            object,
-                            index,
-                            meta,
-                            cause: None,
-                        },
-                        bulk: Bulk {
-                            rid,
-                            index,
-                            to,
-                            put: true,
-                            cause: None,
-                        },
-                    });
+                    let (object, stored_len) = (*object, *stored_len);
+                    self.put_write(rid, object, stored_len, to, index);
                 } else {
                     slots[k].1 = SlotState::Failed;
                 }
