@@ -55,6 +55,8 @@ pub struct Setup {
     /// engine's simple network; it must have a node for every peer, client
     /// and spare id.
     pub topology: Option<Box<dyn sim_core::net::Network>>,
+    /// Record the `storage_ops` and `storage_repairs` tables.
+    pub rows: bool,
 }
 
 impl Setup {
@@ -92,6 +94,7 @@ impl Setup {
             spare: 0,
             placement: Placement::Dht,
             topology: None,
+            rows: false,
         }
     }
 }
@@ -161,6 +164,9 @@ pub struct Harness {
     ledger: Ledger,
     applied: usize,
     m: u16,
+    /// Per object: instants sampled readable, instants sampled.
+    readable: BTreeMap<ObjectId, (u64, u64)>,
+    samples: u64,
 }
 
 impl Harness {
@@ -201,6 +207,7 @@ impl Harness {
             node.warm = warm;
             node.placement = s.placement.clone();
             node.log = Some(log.clone());
+            node.rows = s.rows;
             node
         };
         let mut peers = Vec::new();
@@ -231,6 +238,7 @@ impl Harness {
                 .collect();
             let mut next = (s.peers + s.clients) as u32;
             let limit = total as u32;
+            let rows = s.rows;
             let (kcfg, ids2, cfg, log2, placement, rep) = (
                 kcfg.clone(),
                 ids.clone(),
@@ -250,6 +258,7 @@ impl Harness {
                 node.bootstrap = boot.clone();
                 node.placement = placement.clone();
                 node.log = Some(log2.clone());
+                node.rows = rows;
                 node
             });
         }
@@ -265,6 +274,8 @@ impl Harness {
             ledger: Ledger::default(),
             applied: 0,
             m,
+            readable: BTreeMap::new(),
+            samples: 0,
         })
     }
 
@@ -295,6 +306,102 @@ impl Harness {
     pub fn ledger(&mut self) -> &Ledger {
         self.sync_ledger();
         &self.ledger
+    }
+
+    /// Sample availability now (global knowledge): every object not lost
+    /// is readable if at least m distinct fragments are on nodes that are
+    /// up.
+    pub fn sample_availability(&mut self) {
+        self.sync_ledger();
+        self.samples += 1;
+        for (object, holders) in &self.ledger.holders {
+            if self.ledger.lost_at.contains_key(object) {
+                continue;
+            }
+            let need = self.ledger.need.get(object).copied().unwrap_or(1);
+            let up: BTreeSet<u16> = holders
+                .iter()
+                .filter(|(n, _)| self.sim.is_up(**n))
+                .map(|(_, i)| *i)
+                .collect();
+            let e = self.readable.entry(*object).or_default();
+            e.0 += u64::from(up.len() as u16 >= need);
+            e.1 += 1;
+        }
+    }
+
+    /// The run's headline numbers (see [`crate::report`]).
+    pub fn summary(&mut self) -> crate::report::Summary {
+        self.sync_ledger();
+        let mut s = crate::report::Summary::default();
+        let (mut wl, mut wn, mut rl, mut rn) = (0u128, 0u64, 0u128, 0u64);
+        let mut written = BTreeSet::new();
+        for (_, _, e) in self.log.borrow().iter() {
+            match e {
+                Event::Written {
+                    object,
+                    started,
+                    ended,
+                    result: Ok(_),
+                    ..
+                } => {
+                    written.insert(*object);
+                    wl += u128::from(ended.since(*started).0);
+                    wn += 1;
+                }
+                Event::Read {
+                    started,
+                    ended,
+                    result,
+                    ..
+                } => {
+                    s.reads += 1;
+                    if result.is_ok() {
+                        s.reads_ok += 1;
+                        rl += u128::from(ended.since(*started).0);
+                        rn += 1;
+                    }
+                }
+                _ => {}
+            }
+        }
+        s.objects = written.len() as u64;
+        s.lost = written
+            .iter()
+            .filter(|o| self.ledger.lost_at.contains_key(*o))
+            .count() as u64;
+        s.write_latency_mean_ns = (wn > 0).then(|| (wl / u128::from(wn)) as u64);
+        s.read_latency_mean_ns = (rn > 0).then(|| (rl / u128::from(rn)) as u64);
+        s.samples = self.samples;
+        let fractions: Vec<f64> = self
+            .readable
+            .values()
+            .filter(|(_, n)| *n > 0)
+            .map(|(r, n)| *r as f64 / *n as f64)
+            .collect();
+        s.readable_fraction =
+            (!fractions.is_empty()).then(|| fractions.iter().sum::<f64>() / fractions.len() as f64);
+        s.repair = crate::RepairBytes::tally(self.sim.nodes().iter().map(|n| &n.store));
+        s.repair_bytes_true_loss = s.repair.true_loss;
+        s.repair_bytes_false_alarm = s.repair.false_alarm;
+        s.repair_bytes_audit = s.repair.audit;
+        let mut on_disk = 0u64;
+        let mut logical: BTreeMap<ObjectId, u64> = BTreeMap::new();
+        for n in self.sim.nodes() {
+            on_disk += n.store.used();
+            for (o, h) in n.store.disk() {
+                logical.insert(*o, h.meta.stored_len);
+            }
+        }
+        let logical: u64 = logical.values().sum();
+        s.storage_overhead = (logical > 0).then(|| on_disk as f64 / logical as f64);
+        let m = self.sim.metrics();
+        let bulk = m.counter("storage.write_bytes")
+            + m.counter("storage.read_bytes")
+            + m.counter("storage.repair_bytes");
+        let peers = self.peers.len() + self.replaced.borrow().len();
+        s.bulk_bytes_per_peer = (peers > 0).then(|| bulk as f64 / peers as f64);
+        s
     }
 
     /// Storage events so far (time, node, event).

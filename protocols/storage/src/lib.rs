@@ -26,6 +26,7 @@ pub mod harness;
 pub mod message;
 pub mod node;
 pub mod protocol;
+pub mod report;
 pub mod scheme;
 
 pub use config::{Config, ConfigError, RepairDelay, RepairPolicy};
@@ -34,4 +35,5 @@ pub use node::{EventLog, Msg, Placement, Request, StackNode, Tm};
 pub use protocol::{
     Command, Event, Held, Input, Output, ReadFailure, RepairBytes, Storage, Timer, WriteFailure,
 };
+pub use report::Summary;
 pub use scheme::{CIPHER_OVERHEAD, ObjectId, Scheme, SchemeError, stored_len};

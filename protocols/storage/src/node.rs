@@ -111,6 +111,9 @@ pub struct StackNode {
     pub log: Option<EventLog>,
     /// Keep the DHT events of the workload's own commands (tests).
     pub kad_events: Vec<KadEvent>,
+    /// Record the `storage_ops` and `storage_repairs` tables (see
+    /// [`crate::report`]).
+    pub rows: bool,
 }
 
 impl StackNode {
@@ -127,6 +130,7 @@ impl StackNode {
             placement: Placement::Dht,
             log: None,
             kad_events: Vec::new(),
+            rows: false,
         }
     }
 
@@ -232,6 +236,13 @@ impl StackNode {
                 }
             },
             Output::Event(e) => {
+                if self.rows {
+                    match crate::report::Row::of(cx.me().0, cx.now().0, &e) {
+                        Some(crate::report::Row::Op(r)) => cx.record("storage_ops", &r),
+                        Some(crate::report::Row::Repair(r)) => cx.record("storage_repairs", &r),
+                        None => {}
+                    }
+                }
                 if let Some(log) = &self.log {
                     log.borrow_mut().push((cx.now(), cx.me(), e));
                 }

@@ -191,3 +191,77 @@ fn a_read_of_an_unknown_object_fails_with_a_reason() {
         .collect();
     assert_eq!(r, vec![Err(ReadFailure::NotEnough { found: 0, need: 1 })]);
 }
+
+#[test]
+fn summary_and_rows_report_what_happened() {
+    for scheme in [Scheme::Replicate { r: 3 }, Scheme::Erasure { m: 6, n: 10 }] {
+        let mut s = Setup::small(60, 21);
+        s.store.scheme = scheme;
+        s.rows = true;
+        let mut h = Harness::new(s).unwrap();
+        let objects: Vec<ObjectId> = (0..20).map(|i| ObjectId::synthetic(21, i)).collect();
+        for (i, &object) in objects.iter().enumerate() {
+            h.request(
+                h.clients[0],
+                Command::Write {
+                    tag: i as u64,
+                    object,
+                    len: 50_001,
+                },
+            );
+            h.run_for(Duration::from_millis(500));
+        }
+        for (i, &object) in objects.iter().enumerate() {
+            h.request(
+                h.clients[1],
+                Command::Read {
+                    tag: 100 + i as u64,
+                    object,
+                },
+            );
+            h.run_for(Duration::from_millis(500));
+        }
+        h.request(
+            h.clients[1],
+            Command::Read {
+                tag: 999,
+                object: ObjectId::synthetic(0, 0),
+            },
+        );
+        h.run_for(Duration::from_secs(10));
+        for _ in 0..5 {
+            h.sample_availability();
+            h.run_for(Duration::from_secs(60));
+        }
+        let sum = h.summary();
+        assert_eq!(sum.objects, 20);
+        assert_eq!(sum.lost, 0);
+        assert_eq!(
+            (sum.reads, sum.reads_ok),
+            (21, 20),
+            "one read of an unknown object fails"
+        );
+        assert_eq!(sum.readable_fraction, Some(1.0));
+        assert_eq!(sum.samples, 5);
+        // Overhead: n fragments of ceil(stored / m) bytes, rounded up to an
+        // even length, over the stored bytes (50,001 + 28 cipher bytes).
+        let stored = 50_029u64;
+        let m = u64::from(scheme.m());
+        let frag = if scheme.is_replication() {
+            stored
+        } else {
+            let f = stored.div_ceil(m);
+            f + f % 2
+        };
+        let expect = u64::from(scheme.n()) as f64 * frag as f64 / stored as f64;
+        assert!(
+            (sum.storage_overhead.unwrap() - expect).abs() < 1e-12,
+            "{scheme}"
+        );
+        assert!(sum.write_latency_mean_ns.unwrap() > 0);
+        assert!(sum.read_latency_mean_ns.unwrap() > 0);
+        let metrics = h.sim.metrics();
+        assert_eq!(metrics.rows("storage_ops"), 41, "20 writes and 21 reads");
+        assert_eq!(metrics.rows("storage_repairs"), 0, "nothing to repair");
+    }
+}
