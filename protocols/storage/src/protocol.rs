@@ -49,6 +49,10 @@ use sim_core::{Duration, NodeId, Stop, Time};
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::sync::Arc;
 
+/// Placement lookups a write makes at most before it fails for lack of
+/// room.
+pub const PLACEMENT_LOOKUPS: u8 = 3;
+
 /// The named timers. One deadline each.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Timer {
@@ -362,6 +366,8 @@ enum OpState {
         slots: Vec<(u16, SlotState)>,
         cands: Vec<NodeId>,
         next: usize,
+        /// Placement lookups made so far.
+        lookups: u8,
     },
     Read {
         object: ObjectId,
@@ -1076,6 +1082,7 @@ impl Storage {
                         slots: (0..n).map(|i| (i, SlotState::Failed)).collect(),
                         cands: Vec::new(),
                         next: 0,
+                        lookups: 1,
                     },
                 )
             }
@@ -1181,10 +1188,17 @@ impl Storage {
                 slots,
                 cands: c,
                 next,
+                ..
             } => {
-                *c = cands;
+                // Candidates accumulate over the placement lookups of this
+                // write; each is tried once.
+                for n in cands {
+                    if !c.contains(&n) {
+                        c.push(n);
+                    }
+                }
                 let (object, stored_len) = (*object, *stored_len);
-                for slot in slots.iter_mut() {
+                for slot in slots.iter_mut().filter(|s| s.1 == SlotState::Failed) {
                     if *next < c.len() {
                         let to = c[*next];
                         *next += 1;
@@ -1441,6 +1455,25 @@ impl Storage {
             return;
         }
         let (object, stored_len) = (*object, *stored_len);
+        let unplaced = slots.iter().any(|s| s.1 == SlotState::Failed);
+        if unplaced
+            && let Some(Op {
+                state: OpState::Write { lookups, .. },
+                ..
+            }) = self.ops.get_mut(&rid)
+            && *lookups < PLACEMENT_LOOKUPS
+        {
+            // Too few candidates (a lookup that met many silent nodes, or
+            // full disks): ask again; new candidates are tried in order.
+            *lookups += 1;
+            self.count("storage.placement_retries", 1);
+            let key = object.key(self.cfg.key_bits);
+            self.out.push_back(Output::FindPlacement {
+                tag: u64::from(rid),
+                key,
+            });
+            return;
+        }
         let op = self.ops.remove(&rid).expect("present");
         let OpState::Write { slots, .. } = &op.state else {
             return;
@@ -1769,6 +1802,7 @@ impl Storage {
                 slots,
                 cands,
                 next,
+                ..
             } => {
                 let Some(k) = slots
                     .iter()

@@ -265,3 +265,21 @@ fn summary_and_rows_report_what_happened() {
         assert_eq!(metrics.rows("storage_repairs"), 0, "nothing to repair");
     }
 }
+
+#[test]
+fn concurrent_writes_ask_for_placement_again_when_a_lookup_falls_short() {
+    // 200 writes of 10 fragments at once from 4 clients: some placement
+    // lookups end with fewer than 10 answered candidates (before placement
+    // was retried, 46 of these 200 writes failed).
+    let mut s = Setup::small(200, 11);
+    s.store.scheme = Scheme::Erasure { m: 6, n: 10 };
+    let mut h = Harness::new(s).unwrap();
+    for i in 0..200u64 {
+        let c = h.clients[i as usize % 4];
+        let object = ObjectId::synthetic(11, i);
+        h.request(c, Command::Write { tag: i, object, len: 10_000 });
+    }
+    h.run_for(Duration::from_secs(120));
+    assert_eq!(written(&h).len(), 200);
+    assert!(h.sim.metrics().counter("storage.placement_retries") > 0);
+}
