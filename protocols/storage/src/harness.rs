@@ -310,10 +310,12 @@ impl Harness {
 
     /// Sample availability now (global knowledge): every object not lost
     /// is readable if at least m distinct fragments are on nodes that are
-    /// up.
-    pub fn sample_availability(&mut self) {
+    /// up. Returns the fraction of those objects readable now (None if
+    /// there are none).
+    pub fn sample_availability(&mut self) -> Option<f64> {
         self.sync_ledger();
         self.samples += 1;
+        let (mut ok, mut all) = (0u64, 0u64);
         for (object, holders) in &self.ledger.holders {
             if self.ledger.lost_at.contains_key(object) {
                 continue;
@@ -324,10 +326,14 @@ impl Harness {
                 .filter(|(n, _)| self.sim.is_up(**n))
                 .map(|(_, i)| *i)
                 .collect();
+            let readable = up.len() as u16 >= need;
             let e = self.readable.entry(*object).or_default();
-            e.0 += u64::from(up.len() as u16 >= need);
+            e.0 += u64::from(readable);
             e.1 += 1;
+            ok += u64::from(readable);
+            all += 1;
         }
+        (all > 0).then(|| ok as f64 / all as f64)
     }
 
     /// The run's headline numbers (see [`crate::report`]).

@@ -17,7 +17,18 @@
 //! bits of its id, so the holders of an object (the closest peers to its
 //! key) share one group and go down together. Per-node availability is
 //! then a_own × (1 − f) (f the group's outage fraction) but the holders are
-//! no longer independent: the independence prediction must be rejected.
+//! no longer independent: the independence prediction must be rejected,
+//! both by the fraction of time the data is readable (global knowledge) and
+//! by the protocol's reads.
+//!
+//! The control also shows a limit of the read path, measured and left as
+//! is: groups start in equilibrium, so a group can be out while the objects
+//! are written; objects whose key falls in its region then go to the
+//! closest live peers, in the neighbouring region. When the home region is
+//! back, a read asks the k closest live peers to the key, which no longer
+//! include those holders, and fails although the data is readable (seed 4:
+//! reads 0.558, readable 0.663). Only migration of fragments towards the
+//! key, or a locator record at the key, would find them.
 
 use rand::rngs::ChaCha8Rng;
 use rand::{RngExt, SeedableRng};
@@ -34,6 +45,20 @@ struct Measured {
     reads: usize,
 }
 
+fn batch_means(xs: &[f64]) -> Measured {
+    let per = xs.len() / BATCHES;
+    let means: Vec<f64> = (0..BATCHES)
+        .map(|b| xs[b * per..(b + 1) * per].iter().sum::<f64>() / per as f64)
+        .collect();
+    let mean = means.iter().sum::<f64>() / BATCHES as f64;
+    let var = means.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (BATCHES - 1) as f64;
+    Measured {
+        mean,
+        se: (var / BATCHES as f64).sqrt(),
+        reads: xs.len(),
+    }
+}
+
 fn binomial_tail(n: u16, m: u16, a: f64) -> f64 {
     let mut p = 0.0;
     for j in m..=n {
@@ -46,7 +71,16 @@ fn binomial_tail(n: u16, m: u16, a: f64) -> f64 {
     p
 }
 
-fn measure(scheme: Scheme, up_h: u64, down_h: u64, grouped: bool, seed: u64) -> Measured {
+/// Success of the protocol's reads, and the fraction of objects readable
+/// at each read's instant by global knowledge (at least m distinct
+/// fragments on live peers).
+fn measure(
+    scheme: Scheme,
+    up_h: u64,
+    down_h: u64,
+    grouped: bool,
+    seed: u64,
+) -> (Measured, Measured) {
     let peers = 240;
     let mut s = Setup::small(peers, seed);
     s.store.scheme = scheme;
@@ -103,7 +137,9 @@ fn measure(scheme: Scheme, up_h: u64, down_h: u64, grouped: bool, seed: u64) -> 
     let start = h.events().len();
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let reads = 1200;
+    let mut oracle = Vec::new();
     for i in 0..reads {
+        oracle.push(h.sample_availability().expect("objects"));
         let object = objects[rng.random_range(0..objects.len())];
         let c = h.clients[rng.random_range(0..h.clients.len())];
         h.request(
@@ -124,17 +160,7 @@ fn measure(scheme: Scheme, up_h: u64, down_h: u64, grouped: bool, seed: u64) -> 
         })
         .collect();
     assert_eq!(ok.len(), reads as usize, "every read ends");
-    let per = ok.len() / BATCHES;
-    let means: Vec<f64> = (0..BATCHES)
-        .map(|b| ok[b * per..(b + 1) * per].iter().sum::<f64>() / per as f64)
-        .collect();
-    let mean = means.iter().sum::<f64>() / BATCHES as f64;
-    let var = means.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (BATCHES - 1) as f64;
-    Measured {
-        mean,
-        se: (var / BATCHES as f64).sqrt(),
-        reads: ok.len(),
-    }
+    (batch_means(&ok), batch_means(&oracle))
 }
 
 fn within(m: &Measured, predicted: f64) -> bool {
@@ -149,10 +175,17 @@ fn replicas_are_available_as_independence_predicts() {
     for (r, up, down, seed) in [(2u16, 2, 2, 1u64), (3, 3, 2, 2)] {
         let a = up as f64 / (up + down) as f64;
         let predicted = 1.0 - (1.0 - a).powi(i32::from(r));
-        let m = measure(Scheme::Replicate { r }, up, down, false, seed);
+        let (m, o) = measure(Scheme::Replicate { r }, up, down, false, seed);
         eprintln!(
-            "r = {r}, a = {a:.2}: measured {:.4} ± {:.4} (SE), predicted {predicted:.4}",
-            m.mean, m.se
+            "r = {r}, a = {a:.2}: reads {:.4} ± {:.4} (SE), readable by global knowledge \
+             {:.4} ± {:.4}, predicted {predicted:.4}",
+            m.mean, m.se, o.mean, o.se
+        );
+        assert!(
+            within(&o, predicted),
+            "r = {r}: oracle {:.4} ± {:.4}",
+            o.mean,
+            o.se
         );
         assert!(
             within(&m, predicted),
@@ -168,11 +201,13 @@ fn fragments_are_available_as_the_binomial_tail_predicts() {
     let (m_, n, up, down) = (3u16, 6u16, 3u64, 2u64);
     let a = up as f64 / (up + down) as f64;
     let predicted = binomial_tail(n, m_, a);
-    let m = measure(Scheme::Erasure { m: m_, n }, up, down, false, 3);
+    let (m, o) = measure(Scheme::Erasure { m: m_, n }, up, down, false, 3);
     eprintln!(
-        "{m_}of{n}, a = {a:.2}: measured {:.4} ± {:.4} (SE), predicted {predicted:.4}",
-        m.mean, m.se
+        "{m_}of{n}, a = {a:.2}: reads {:.4} ± {:.4} (SE), readable by global knowledge \
+         {:.4} ± {:.4}, predicted {predicted:.4}",
+        m.mean, m.se, o.mean, o.se
     );
+    assert!(within(&o, predicted), "oracle {:.4} ± {:.4}", o.mean, o.se);
     assert!(
         within(&m, predicted),
         "{:.4} ± {:.4} vs {predicted:.4}",
@@ -189,15 +224,19 @@ fn correlated_holders_reject_the_independence_prediction() {
     let a = own * (1.0 - out);
     let independent = 1.0 - (1.0 - a).powi(i32::from(r));
     let correlated = (1.0 - out) * (1.0 - (1.0 - own).powi(i32::from(r)));
-    let m = measure(Scheme::Replicate { r }, up, down, true, 4);
+    let (m, o) = measure(Scheme::Replicate { r }, up, down, true, 4);
     eprintln!(
-        "grouped r = {r}: measured {:.4} ± {:.4}; independence predicts {independent:.4}, \
-         one group per object {correlated:.4}",
-        m.mean, m.se
+        "grouped r = {r}: reads {:.4} ± {:.4}, readable by global knowledge {:.4} ± {:.4}; \
+         independence predicts {independent:.4}, one group per object {correlated:.4}",
+        m.mean, m.se, o.mean, o.se
     );
+    // The data itself is less available than independence predicts ...
     assert!(
-        !within(&m, independent),
+        !within(&o, independent),
         "the independence prediction must be rejected"
     );
-    assert!(m.mean < independent, "correlation lowers availability");
+    assert!(o.mean < independent, "correlation lowers availability");
+    // ... and so are the protocol's reads.
+    assert!(!within(&m, independent));
+    assert!(m.mean < independent);
 }

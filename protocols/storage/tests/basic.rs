@@ -277,7 +277,14 @@ fn concurrent_writes_ask_for_placement_again_when_a_lookup_falls_short() {
     for i in 0..200u64 {
         let c = h.clients[i as usize % 4];
         let object = ObjectId::synthetic(11, i);
-        h.request(c, Command::Write { tag: i, object, len: 10_000 });
+        h.request(
+            c,
+            Command::Write {
+                tag: i,
+                object,
+                len: 10_000,
+            },
+        );
     }
     h.run_for(Duration::from_secs(120));
     assert_eq!(written(&h).len(), 200);
