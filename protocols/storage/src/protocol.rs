@@ -411,6 +411,12 @@ pub struct RepairBytes {
     pub false_alarm: u64,
     /// Triggered by an audit that found a fragment missing.
     pub audit: u64,
+    /// Fragments rebuilt after true losses.
+    pub true_loss_fragments: u64,
+    /// Fragments rebuilt after false alarms.
+    pub false_alarm_fragments: u64,
+    /// Fragments rebuilt after audits.
+    pub audit_fragments: u64,
 }
 
 impl RepairBytes {
@@ -425,11 +431,19 @@ impl RepairBytes {
         let mut t = RepairBytes::default();
         for s in nodes {
             t.audit += s.repair_audit_bytes;
+            t.audit_fragments += s.repair_audit_frags;
             for (g, &b) in &s.repair_loss_bytes {
                 if returned.contains(g) {
                     t.false_alarm += b;
                 } else {
                     t.true_loss += b;
+                }
+            }
+            for (g, &f) in &s.repair_loss_frags {
+                if returned.contains(g) {
+                    t.false_alarm_fragments += f;
+                } else {
+                    t.true_loss_fragments += f;
                 }
             }
         }
@@ -460,6 +474,8 @@ pub struct Storage {
     // ---- accounting (kept for the whole run)
     repair_loss_bytes: BTreeMap<NodeId, u64>,
     repair_audit_bytes: u64,
+    repair_loss_frags: BTreeMap<NodeId, u64>,
+    repair_audit_frags: u64,
     returned: BTreeSet<NodeId>,
 }
 
@@ -480,6 +496,8 @@ impl Storage {
             up: false,
             repair_loss_bytes: BTreeMap::new(),
             repair_audit_bytes: 0,
+            repair_loss_frags: BTreeMap::new(),
+            repair_audit_frags: 0,
             returned: BTreeSet::new(),
         }
     }
@@ -498,6 +516,15 @@ impl Storage {
     /// Bytes used on disk.
     pub fn used(&self) -> u64 {
         self.used
+    }
+    /// Holders this node presumed gone and later heard from again.
+    pub fn returned(&self) -> &BTreeSet<NodeId> {
+        &self.returned
+    }
+    /// Presumed-gone holders whose loss made this node send repair bytes,
+    /// with the fragments it rebuilt for each.
+    pub fn repairs_by_ghost(&self) -> &BTreeMap<NodeId, u64> {
+        &self.repair_loss_frags
     }
     /// Operations running.
     pub fn ops_running(&self) -> usize {
@@ -963,13 +990,19 @@ impl Storage {
     fn audit(&mut self, now: Time) {
         let mut per: BTreeMap<NodeId, Vec<ObjectId>> = BTreeMap::new();
         for (o, h) in &self.disk {
-            if self.leader(&h.meta) != Some(self.me) {
-                continue;
-            }
-            for x in &h.meta.holders {
-                if x.node != self.me && !self.is_gone(x.node) {
-                    per.entry(x.node).or_default().push(*o);
+            match self.leader(&h.meta) {
+                Some(l) if l == self.me => {
+                    for x in &h.meta.holders {
+                        if x.node != self.me && !self.is_gone(x.node) {
+                            per.entry(x.node).or_default().push(*o);
+                        }
+                    }
                 }
+                // Followers audit the leader: a leader that silently lost
+                // its fragment still answers pings (they are per node) but
+                // no longer maintains the object.
+                Some(l) => per.entry(l).or_default().push(*o),
+                None => {}
             }
         }
         let _ = now;
@@ -1621,6 +1654,14 @@ impl Storage {
             })
             .collect();
         let unplaced = (slots.len() - placed.len()) as u16;
+        for s in &slots {
+            if matches!(s.2, SlotState::Acked(_)) {
+                match s.1 {
+                    Cause::Loss { ghost } => *self.repair_loss_frags.entry(ghost).or_default() += 1,
+                    Cause::Audit => self.repair_audit_frags += 1,
+                }
+            }
+        }
         if let Some(h) = self.disk.get_mut(&object)
             && !placed.is_empty()
         {
@@ -1772,12 +1813,9 @@ impl Storage {
                     let lost = h.meta.holders.remove(pos);
                     h.meta.version += 1;
                     let meta = h.meta.clone();
-                    if self.leader(&meta) != Some(me) {
-                        continue;
-                    }
                     self.count("storage.audit_losses", 1);
                     self.commit(object, &meta);
-                    if self.cfg.policy != RepairPolicy::None {
+                    if self.leader(&meta) == Some(me) && self.cfg.policy != RepairPolicy::None {
                         let at = now + self.delay(rng);
                         self.maint.entry(object).or_default().due.push((
                             lost.index,
