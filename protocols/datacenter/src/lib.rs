@@ -20,9 +20,14 @@
 //! to the reply (or to the last attempt's timeout), so failed attempts are
 //! counted in it; every resend counts `dc.retries`.
 //!
+//! The storage baseline, a site holding every object on its own disks, is
+//! in [`storage`].
+//!
 //! Like the protocol crates, nothing here reads a clock, a socket or
 //! global randomness.
 #![warn(missing_docs)]
+
+pub mod storage;
 
 use serde::{Deserialize, Serialize};
 use sim_core::prelude::*;
@@ -508,12 +513,16 @@ impl Node for DcNode {
 
 /// Take the site down during each `[from, to)` interval (transient stops:
 /// the records survive). Intervals must be sorted, disjoint and in the
-/// future.
-pub fn schedule_outages(
-    sim: &mut Sim<DcNode>,
+/// future. Works for either baseline's nodes ([`DcNode`],
+/// [`storage::DcStoreNode`]).
+pub fn schedule_outages<N: Node>(
+    sim: &mut Sim<N>,
     site: NodeId,
     outages: &[(Time, Time)],
-) -> Result<(), SimError> {
+) -> Result<(), SimError>
+where
+    N::Request: std::fmt::Debug,
+{
     for &(from, to) in outages {
         sim.stop_at(site, from, Stop::Transient)?;
         sim.start_at(site, to)?;
