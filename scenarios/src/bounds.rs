@@ -47,6 +47,13 @@ pub const SELECTOR_LEN_MAX: usize = 200;
 pub const FILE_LEN_MAX: usize = 4_096;
 /// Largest topology file, in bytes (the bundled meshes are below 1 MiB).
 pub const TOPOLOGY_BYTES_MAX: u64 = 256 << 20;
+/// Largest churn trace file (`churn.trace`), in bytes.
+pub const TRACE_BYTES_MAX: u64 = 256 << 20;
+/// Most lines of a churn trace file, comments and blank lines included
+/// (each data line is one interval kept in memory while parsing).
+pub const TRACE_LINES_MAX: usize = 10_000_000;
+/// Most hosts of a churn trace.
+pub const TRACE_HOSTS_MAX: usize = 1_000_000;
 /// Longest scenario name.
 pub const NAME_LEN_MAX: usize = 100;
 

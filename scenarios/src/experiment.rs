@@ -19,7 +19,7 @@ use kademlia::{
     Command, Config, IdTable, KadNode, Kademlia, Key, Observe, RpcTimeout, Termination,
 };
 use rand::RngExt;
-use sim_core::churn::{Alternating, Dist, Group};
+use sim_core::churn::Group;
 use sim_core::net::Network;
 use sim_core::net::route::Access;
 use sim_core::prelude::*;
@@ -337,7 +337,7 @@ fn clip_value(s: &str) -> String {
 }
 
 /// A path for error messages: its last 60 characters.
-fn clip_path(p: &str) -> String {
+pub(crate) fn clip_path(p: &str) -> String {
     let n = p.chars().count();
     match p.char_indices().nth(n.saturating_sub(57)) {
         Some((cut, _)) if n > 60 => format!("...{}", &p[cut..]),
@@ -359,20 +359,6 @@ fn parse_selector(s: &str) -> Result<sim_core::topo::NodeSelector, BuildError> {
             ),
         )),
     }
-}
-
-fn churn_model(s: &Scenario) -> Result<Option<Alternating>, BuildError> {
-    let Some(c) = &s.churn else {
-        return Ok(None);
-    };
-    let (up, down) = churn_dists(c)?;
-    Ok(Some(Alternating::new(up, down)))
-}
-
-fn churn_dists(c: &crate::schema::ChurnSpec) -> Result<(Dist, Dist), BuildError> {
-    let up: Dist = c.up.parse().map_err(|e| bad("churn.up", e))?;
-    let down: Dist = c.down.parse().map_err(|e| bad("churn.down", e))?;
-    Ok((up, down))
 }
 
 fn kad_config(s: &Scenario) -> Result<Config, BuildError> {
@@ -460,6 +446,8 @@ pub struct Outcome {
     pub run_info: String,
     /// What the topology was.
     pub topology: String,
+    /// What drove churn, for the report (empty without a trace).
+    pub churn: String,
     /// Whether the run was cut short by the deterministic abort.
     pub aborted: bool,
 }
@@ -487,7 +475,9 @@ pub fn check(s: &Scenario) -> Result<(), BuildError> {
     }
     kad_config(s)?;
     retry_policy(s)?;
-    churn_model(s)?;
+    if let Some(c) = &s.churn {
+        crate::churn::check_keys(c)?;
+    }
     match s.topology.kind {
         TopologyKind::Internet if s.topology.nodes.is_none() => {
             return Err(bad("topology.nodes", "required for kind = \"internet\""));
@@ -577,14 +567,15 @@ fn gateway_key(mut e: BuildError) -> BuildError {
 }
 
 /// The checks that need the number of peers: enough peers, clients among
-/// them, a bounded number of churn transitions.
-pub fn check_peers(s: &Scenario, peers: u32) -> Result<(), BuildError> {
+/// them, a bounded number of churn transitions, a churn trace read and
+/// mapped onto the peers. Returns `[churn]` with the settings in effect
+/// written out (see [`crate::churn::Prepared::resolved`]).
+pub fn check_peers(
+    s: &Scenario,
+    peers: u32,
+) -> Result<Option<crate::schema::ChurnSpec>, BuildError> {
     crate::bounds::check_peers(s, peers)?;
-    if let Some(c) = &s.churn {
-        let (up, down) = churn_dists(c)?;
-        crate::bounds::check_churn(s, up.mean(), down.mean(), peers)?;
-    }
-    Ok(())
+    Ok(crate::churn::prepare(s, peers)?.map(|c| c.resolved))
 }
 
 /// Progress callback: (side, simulated now, simulated end, events so far).
@@ -605,7 +596,10 @@ pub fn run(
 
     // ---------------------------------------------------------------- P2P
     let built = topology(s)?;
-    check_peers(s, built.peers)?;
+    crate::bounds::check_peers(s, built.peers)?;
+    // One model for both sides (a trace is read once and shared).
+    let churn = crate::churn::prepare(s, built.peers)?;
+    let churn_note = churn.as_ref().map(|c| c.note.clone()).unwrap_or_default();
     let clients = s.workload.clients;
     let label = built.label.clone();
     let cfg = Arc::new(kad_config(s)?);
@@ -618,8 +612,9 @@ pub fn run(
     let mut p2p: Sim<Peer> = Sim::new(sc.clone());
     p2p.set_topology(built.net, s.access.jitter)
         .map_err(|e| bad("topology", e))?;
-    if let Some(m) = churn_model(s)? {
-        p2p.set_churn(m).map_err(|e| bad("churn", e))?;
+    if let Some(c) = &churn {
+        p2p.set_churn(c.model.clone())
+            .map_err(|e| bad("churn", e))?;
     }
     let mut id_rng = node_rng(s.scenario.seed, Purpose::Custom(1), 0, 0);
     let ids = Arc::new(IdTable::random(
@@ -678,6 +673,7 @@ pub fn run(
             files,
             run_info: info,
             topology: label,
+            churn: churn_note,
             aborted: true,
         });
     }
@@ -687,8 +683,8 @@ pub fn run(
     let mut dc: Sim<Dir> = Sim::new(sc);
     dc.set_topology(built.net, s.access.jitter)
         .map_err(|e| bad("topology", e))?;
-    if let Some(m) = churn_model(s)? {
-        dc.set_churn(m).map_err(|e| bad("churn", e))?;
+    if let Some(c) = &churn {
+        dc.set_churn(c.model.clone()).map_err(|e| bad("churn", e))?;
     }
     if let Some(mtbf) = s.datacenter.mtbf {
         let g = Group {
@@ -750,6 +746,7 @@ pub fn run(
         files,
         run_info: info,
         topology: label,
+        churn: churn_note,
         aborted: false,
     })
 }

@@ -112,8 +112,13 @@ pub fn run_one(s: &Scenario, opts: &RunOptions, progress: Progress<'_>) -> Resul
     } else {
         ""
     };
+    let churn = if out.churn.is_empty() {
+        String::new()
+    } else {
+        format!(" {}", out.churn)
+    };
     let notes = format!(
-        "Topology: {}. Seed {}. Warm-up {}, then {} of requests from {} clients (one every {} on average each).{warm} {}",
+        "Topology: {}. Seed {}. Warm-up {}, then {} of requests from {} clients (one every {} on average each).{churn}{warm} {}",
         out.topology,
         s.scenario.seed,
         s.scenario.warmup,

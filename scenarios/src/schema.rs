@@ -240,14 +240,75 @@ impl Default for AccessSpec {
     }
 }
 
-/// `[churn]`: alternating up/down sessions.
+/// `[churn]`: alternating up/down sessions (`up` and `down`), or the
+/// replay of an availability trace (`trace` and the `trace_*` keys); one
+/// or the other. See [`crate::churn`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ChurnSpec {
-    /// Up-session distribution, e.g. `"weibull(2h, 0.5)"`.
-    pub up: String,
-    /// Down-session distribution, e.g. `"exponential(1h)"`.
-    pub down: String,
+    /// Up-session distribution, e.g. `"weibull(2h, 0.5)"` (sessions).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub up: Option<String>,
+    /// Down-session distribution, e.g. `"exponential(1h)"` (sessions).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub down: Option<String>,
+    /// An availability trace file to replay instead of sessions (a path
+    /// relative to the working folder, like `topology.file`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trace: Option<String>,
+    /// The trace's format: `auto` (from its content; the resolved scenario
+    /// names the format found), `fta` or `csv` (trace; default `auto`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trace_format: Option<TraceFormat>,
+    /// Which trace hosts the peers follow: the `first` in the trace's order
+    /// or a `random` choice drawn with the scenario's seed (trace; default
+    /// `first`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trace_hosts: Option<TraceHosts>,
+    /// A trace with fewer hosts than peers: an `error`, the other peers
+    /// `stable` (never fail), or the hosts reused in turn (`wrap`) (trace;
+    /// default `error`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trace_short: Option<TraceShort>,
+}
+
+/// `churn.trace_format`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum TraceFormat {
+    /// Tell the format from the file's first line.
+    #[default]
+    Auto,
+    /// A Failure Trace Archive `event_trace`.
+    Fta,
+    /// A `node,up_at,down_at` CSV.
+    Csv,
+}
+
+/// `churn.trace_hosts`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum TraceHosts {
+    /// Peer `i` follows the trace's `i`-th host (hosts in increasing id
+    /// order).
+    #[default]
+    First,
+    /// The peers follow hosts drawn without replacement with the scenario's
+    /// seed.
+    Random,
+}
+
+/// `churn.trace_short`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum TraceShort {
+    /// Refuse a trace with fewer hosts than peers.
+    #[default]
+    Error,
+    /// The peers beyond the trace's hosts are up for the whole run.
+    Stable,
+    /// Peer `i` follows the `(i mod hosts)`-th host chosen.
+    Wrap,
 }
 
 /// `[kademlia]`

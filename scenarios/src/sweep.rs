@@ -499,6 +499,7 @@ pub fn grid(
             .collect();
     }
     let mut networks: BTreeMap<String, (u32, crate::schema::TopologySpec)> = BTreeMap::new();
+    let mut churns: BTreeMap<String, Option<crate::schema::ChurnSpec>> = BTreeMap::new();
     let mut points = Vec::with_capacity(spec.runs());
     for values in combos {
         let mut overrides = sets.to_vec();
@@ -539,10 +540,31 @@ pub fn grid(
                     (peers, topology)
                 }
             };
-            experiment::check_peers(&s, peers).map_err(named)?;
+            // A churn trace is read once per distinct `[churn]`, network
+            // size and simulated time (its checks do not depend on the
+            // seed; its random mapping does, and is drawn at run time).
+            let churn_key = format!(
+                "{:?}",
+                (
+                    &s.churn,
+                    peers,
+                    s.scenario.warmup,
+                    s.scenario.duration,
+                    s.workload.clients
+                )
+            );
+            let churn = match churns.get(&churn_key) {
+                Some(known) => known.clone(),
+                None => {
+                    let churn = experiment::check_peers(&s, peers).map_err(named)?;
+                    churns.insert(churn_key, churn.clone());
+                    churn
+                }
+            };
             // As `validate` resolves it: a point run on its own is the same
             // scenario, with the same run id.
             s.topology = topology;
+            s.churn = churn;
             let id = identity(&s, &prov).map_err(|e| e.to_string())?;
             points.push(Point {
                 index: points.len(),

@@ -36,7 +36,9 @@ pub fn validate_text(
     let named = |e: experiment::BuildError| {
         format!("{origin}: key `{}`: {}", e.field, clip_message(&e.message))
     };
-    check_scenario(&s).map_err(named)?;
+    experiment::check(&s).map_err(named)?;
+    let peers = experiment::topology_peers(&s).map_err(named)?;
+    s.churn = experiment::check_peers(&s, peers).map_err(named)?;
     s.topology = experiment::resolved_topology(&s.topology).map_err(named)?;
     if let Some(t) = &s.sweep {
         SweepSpec::parse(Some(t), s.scenario.seed).map_err(|e| {

@@ -189,6 +189,27 @@ fn trace_replays_exactly_through_the_engine() {
 }
 
 #[test]
+fn nodes_the_trace_does_not_cover_can_stay_up() {
+    let trace = Trace::parse_csv("node,up_at,down_at\n0,1h,2h\n", "one-host.csv").unwrap();
+    let mut sim = Sim::new(SimConfig::new(9, net()));
+    sim.set_churn(TraceReplay::new(trace, Mapping::ExplicitOrUp(vec![0])))
+        .unwrap();
+    for _ in 0..3 {
+        sim.add_node(Life::default());
+    }
+    sim.run(RunLimits::until(Time(5 * 3_600 * 1_000_000_000)))
+        .unwrap();
+    let h = 3_600_000_000_000u64;
+    assert_eq!(
+        sim.node(NodeId(0)).log,
+        vec![(h, "start", 0), (2 * h, "stop", 0)]
+    );
+    for i in [1, 2] {
+        assert_eq!(sim.node(NodeId(i)).log, vec![(0, "start", 0)], "node {i}");
+    }
+}
+
+#[test]
 fn permanent_departures_are_replaced_by_new_ids() {
     // Every failure is permanent: each node departs once, and a new node
     // with a new id takes its place.

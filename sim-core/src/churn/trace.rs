@@ -28,8 +28,9 @@
 //!
 //! [`TraceReplay`] replays a trace exactly, without randomness: by default
 //! simulated node `i` follows trace node `i % n` ([`Mapping::Modulo`]), or
-//! an explicit list ([`Mapping::Explicit`]). After its last interval a node
-//! stays down for good.
+//! an explicit list ([`Mapping::Explicit`]: nodes without a trace node are
+//! never up; [`Mapping::ExplicitOrUp`]: they are up for good). After its
+//! last interval a node stays down for good.
 //!
 //! Bad input never panics: every error names the file, the line, the field
 //! (column name) and what was expected.
@@ -479,7 +480,18 @@ pub enum Mapping {
     /// Simulated node `i` follows trace node `map[i]`; nodes beyond the list,
     /// or mapped past the trace, are never up.
     Explicit(Vec<usize>),
+    /// Simulated node `i` follows trace node `map[i]`; nodes beyond the list,
+    /// or mapped past the trace, are up from time zero and never fail (a
+    /// trace that covers only some of the nodes, the others stable).
+    ExplicitOrUp(Vec<usize>),
 }
+
+/// What a node without a trace node follows under
+/// [`Mapping::ExplicitOrUp`]: one interval that never ends.
+static ALWAYS_UP: [Interval; 1] = [Interval {
+    start: Time::ZERO,
+    end: Time::MAX,
+}];
 
 /// Exact, deterministic replay of a [`Trace`] (see the module docs).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -499,26 +511,43 @@ impl TraceReplay {
         &self.trace
     }
 
-    /// The up intervals simulated node `node` follows (empty if unmapped).
+    /// The up intervals simulated node `node` follows: its trace node's; for
+    /// a node without one, none (never up), or under
+    /// [`Mapping::ExplicitOrUp`] the single interval `[0, Time::MAX)` (up
+    /// for good: an interval ending at `Time::MAX` never ends).
     pub fn intervals(&self, node: u32) -> &[Interval] {
         let n = self.trace.nodes.len();
         let idx = match &self.mapping {
             Mapping::Modulo if n > 0 => Some(node as usize % n),
             Mapping::Modulo => None,
-            Mapping::Explicit(map) => map.get(node as usize).copied().filter(|&i| i < n),
+            Mapping::Explicit(map) | Mapping::ExplicitOrUp(map) => {
+                map.get(node as usize).copied().filter(|&i| i < n)
+            }
         };
-        idx.map_or(&[][..], |i| &self.trace.nodes[i].up)
+        match (idx, &self.mapping) {
+            (Some(i), _) => &self.trace.nodes[i].up,
+            (None, Mapping::ExplicitOrUp(_)) => &ALWAYS_UP,
+            (None, _) => &[],
+        }
+    }
+
+    /// The interval `node` is in at `now`, if it is up then.
+    fn current(&self, node: u32, now: Time) -> Option<Interval> {
+        let ivs = self.intervals(node);
+        // Intervals starting at or before `now`.
+        let k = ivs.partition_point(|iv| iv.start <= now);
+        let iv = ivs.get(k.checked_sub(1)?)?;
+        (iv.end > now).then_some(*iv)
     }
 
     /// Next transition after `now` for a node in state `up`.
     fn next_from(&self, node: u32, now: Time, up: bool) -> Option<(Duration, Transition)> {
-        let ivs = self.intervals(node);
-        // Intervals starting at or before `now`.
-        let k = ivs.partition_point(|iv| iv.start <= now);
         if up {
-            let iv = ivs.get(k.checked_sub(1)?)?;
-            (iv.end > now).then(|| (iv.end.since(now), Transition::Down { permanent: false }))
+            let iv = self.current(node, now)?;
+            (iv.end < Time::MAX).then(|| (iv.end.since(now), Transition::Down { permanent: false }))
         } else {
+            let ivs = self.intervals(node);
+            let k = ivs.partition_point(|iv| iv.start <= now);
             ivs.get(k).map(|iv| (iv.start.since(now), Transition::Up))
         }
     }
@@ -551,19 +580,19 @@ impl ChurnModel for TraceReplay {
     }
 
     /// A node joining at `now` follows the trace from there: if `now` is
-    /// inside one of its up intervals it goes down at the interval's end;
-    /// otherwise it goes down at once (a zero delay) and comes up at its
-    /// next interval.
+    /// inside one of its up intervals it goes down at the interval's end
+    /// (never, for a node up for good); otherwise it goes down at once (a
+    /// zero delay) and comes up at its next interval.
     fn join(
         &self,
         node: u32,
         now: Time,
         _rng: &mut dyn rand::Rng,
     ) -> Option<(Duration, Transition)> {
-        self.next_from(node, now, true).or(Some((
-            Duration::ZERO,
-            Transition::Down { permanent: false },
-        )))
+        match self.current(node, now) {
+            Some(_) => self.next_from(node, now, true),
+            None => Some((Duration::ZERO, Transition::Down { permanent: false })),
+        }
     }
 }
 
@@ -664,6 +693,48 @@ event_id\tcomponent_id\tnode_id\tplatform_id\tnode_name\tevent_type\tevent_start
             replay.next(0, Time(10 * S), &down, &mut rng),
             Some((Duration::from_secs(390), Transition::Up))
         );
+    }
+
+    #[test]
+    fn churn_trace_unmapped_nodes_can_stay_up() {
+        let t = Trace::parse_fta(FTA, "synthetic.tab").unwrap();
+        let down = Transition::Down { permanent: false };
+        // Sim node 0 -> trace node 2, node 1 mapped past the trace, node 2
+        // beyond the list.
+        let replay = TraceReplay::new(t.clone(), Mapping::ExplicitOrUp(vec![2, 9]));
+        let h = run_node(&replay, 1, 0, Time::MAX);
+        assert!(!h.initial_up);
+        assert_eq!(
+            h.transitions,
+            vec![(Time(400 * S), Transition::Up), (Time(500 * S), down)]
+        );
+        for node in [1, 2] {
+            let h = run_node(&replay, 1, node, Time::MAX);
+            assert!(h.initial_up && h.transitions.is_empty(), "node {node}");
+            assert_eq!(replay.intervals(node), &[iv(0, u64::MAX)]);
+            let mut rng = node_rng(1, node);
+            assert_eq!(replay.join(node, Time(450 * S), &mut rng), None);
+            assert_eq!(
+                replay.next(node, Time(450 * S), &Transition::Up, &mut rng),
+                None
+            );
+        }
+        // A mapped node joins as under `Explicit`.
+        let mut rng = node_rng(1, 0);
+        assert_eq!(
+            replay.join(0, Time(450 * S), &mut rng),
+            Some((Duration::from_secs(50), down))
+        );
+        assert_eq!(
+            replay.join(0, Time(10 * S), &mut rng),
+            Some((Duration::ZERO, down))
+        );
+        // The same list under `Explicit`: the unmapped nodes are never up.
+        let replay = TraceReplay::new(t, Mapping::Explicit(vec![2, 9]));
+        for node in [1, 2] {
+            let h = run_node(&replay, 1, node, Time::MAX);
+            assert!(!h.initial_up && h.transitions.is_empty(), "node {node}");
+        }
     }
 
     #[test]
