@@ -1213,7 +1213,10 @@ impl DcStoreNode {
 /// [`StoreSite::rebuild_bytes`]) and `bulk_bytes_per_peer` is None (there
 /// are no peers).
 pub fn summary(sim: &Sim<DcStoreNode>, site: NodeId, log: &EventLog) -> Summary {
-    let mut s = Summary::default();
+    let mut s = Summary {
+        placement: "site",
+        ..Summary::default()
+    };
     let (mut wl, mut wn, mut rl, mut rn) = (0u128, 0u64, 0u128, 0u64);
     let mut written = BTreeSet::new();
     for (_, _, e) in log.borrow().iter() {

@@ -402,6 +402,11 @@ impl Harness {
         let logical: u64 = logical.values().sum();
         s.storage_overhead = (logical > 0).then(|| on_disk as f64 / logical as f64);
         let m = self.sim.metrics();
+        s.placement = if m.counter("storage.placement_oracle") > 0 {
+            "oracle"
+        } else {
+            "dht"
+        };
         let bulk = m.counter("storage.write_bytes")
             + m.counter("storage.read_bytes")
             + m.counter("storage.repair_bytes");

@@ -167,6 +167,9 @@ impl Row {
 /// The headline numbers of a storage run (see the module docs).
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Summary {
+    /// `dht` when placement came from Kademlia lookups, `oracle` when any
+    /// placement came from global knowledge (`site` for the data center).
+    pub placement: &'static str,
     /// Objects written successfully.
     pub objects: u64,
     /// Of those, permanently lost (too few fragments left on any disk).

@@ -235,6 +235,7 @@ fn summary_and_rows_report_what_happened() {
         }
         let sum = h.summary();
         assert_eq!(sum.objects, 20);
+        assert_eq!(sum.placement, "dht");
         assert_eq!(sum.lost, 0);
         assert_eq!(
             (sum.reads, sum.reads_ok),
@@ -289,4 +290,31 @@ fn concurrent_writes_ask_for_placement_again_when_a_lookup_falls_short() {
     h.run_for(Duration::from_secs(120));
     assert_eq!(written(&h).len(), 200);
     assert!(h.sim.metrics().counter("storage.placement_retries") > 0);
+}
+
+#[test]
+fn an_oracle_placement_run_says_so() {
+    let mut s = Setup::small(50, 8);
+    s.placement = storage::Placement::Oracle;
+    let mut h = Harness::new(s).unwrap();
+    for i in 0..10u64 {
+        let object = ObjectId::synthetic(8, i);
+        h.request(
+            h.clients[0],
+            Command::Write {
+                tag: i,
+                object,
+                len: 1000,
+            },
+        );
+        h.run_for(Duration::from_millis(300));
+    }
+    h.run_for(Duration::from_secs(10));
+    assert_eq!(h.sim.metrics().counter("storage.placement_oracle"), 10);
+    let sum = h.summary();
+    assert_eq!((sum.objects, sum.placement), (10, "oracle"));
+    for (object, holders) in written(&h) {
+        let truth = closest_peers(&h, &object.key(64), 3);
+        assert_eq!(holders.into_iter().collect::<BTreeSet<_>>(), truth);
+    }
 }
