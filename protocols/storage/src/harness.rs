@@ -55,6 +55,10 @@ pub struct Setup {
     /// engine's simple network; it must have a node for every peer, client
     /// and spare id.
     pub topology: Option<Box<dyn sim_core::net::Network>>,
+    /// Keep every storage event in [`Harness::log`] (true), or drop the
+    /// events once the ledger has applied them (false: long runs, whose
+    /// log would otherwise grow with every fragment moved).
+    pub keep_log: bool,
 }
 
 impl Setup {
@@ -92,6 +96,7 @@ impl Setup {
             spare: 0,
             placement: Placement::Dht,
             topology: None,
+            keep_log: true,
         }
     }
 }
@@ -150,7 +155,8 @@ pub struct Harness {
     pub sim: Sim<StackNode>,
     /// Every id (peers, clients, then spares).
     pub ids: Arc<IdTable>,
-    /// Storage events, in order.
+    /// Storage events, in order (those not yet applied to the ledger only,
+    /// when [`Setup::keep_log`] is false).
     pub log: EventLog,
     /// Peer ids.
     pub peers: Vec<NodeId>,
@@ -160,6 +166,7 @@ pub struct Harness {
     pub replaced: Rc<RefCell<Vec<NodeId>>>,
     ledger: Ledger,
     applied: usize,
+    keep_log: bool,
     m: u16,
 }
 
@@ -174,6 +181,7 @@ impl Harness {
             .validate()
             .map_err(|e| bad("kademlia config", e.0.clone()))?;
         let total = s.peers + s.clients + s.spare;
+        let keep_log = s.keep_log;
         let mut rng = NodeRng::seed_from_u64(s.seed ^ 0x0073_746f_7261_6765);
         let ids = Arc::new(IdTable::random(total, s.kad.key_bits, &mut rng));
         let kcfg = Arc::new(s.kad);
@@ -264,6 +272,7 @@ impl Harness {
             replaced,
             ledger: Ledger::default(),
             applied: 0,
+            keep_log,
             m,
         })
     }
@@ -284,11 +293,18 @@ impl Harness {
 
     fn sync_ledger(&mut self) {
         let m = self.m;
-        let log = self.log.borrow();
+        let mut log = self.log.borrow_mut();
         for (t, n, e) in &log[self.applied..] {
             self.ledger.apply(*t, *n, e, |_| m);
         }
-        self.applied = log.len();
+        if self.keep_log {
+            self.applied = log.len();
+        } else {
+            // Release the buffer too: a day of a long run can log millions
+            // of events.
+            *log = Vec::new();
+            self.applied = 0;
+        }
     }
 
     /// The ledger, up to date.
@@ -297,7 +313,8 @@ impl Harness {
         &self.ledger
     }
 
-    /// Storage events so far (time, node, event).
+    /// Storage events so far (time, node, event); with
+    /// [`Setup::keep_log`] false, only those not yet applied to the ledger.
     pub fn events(&self) -> std::cell::Ref<'_, Vec<(Time, NodeId, Event)>> {
         self.log.borrow()
     }
