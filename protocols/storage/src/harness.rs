@@ -57,6 +57,10 @@ pub struct Setup {
     pub topology: Option<Box<dyn sim_core::net::Network>>,
     /// Record the `storage_ops` and `storage_repairs` tables.
     pub rows: bool,
+    /// Keep every storage event in [`Harness::log`] (true), or drop the
+    /// events once the ledger has applied them (false: long runs, whose
+    /// log would otherwise grow with every fragment moved).
+    pub keep_log: bool,
 }
 
 impl Setup {
@@ -95,6 +99,7 @@ impl Setup {
             placement: Placement::Dht,
             topology: None,
             rows: false,
+            keep_log: true,
         }
     }
 }
@@ -153,7 +158,8 @@ pub struct Harness {
     pub sim: Sim<StackNode>,
     /// Every id (peers, clients, then spares).
     pub ids: Arc<IdTable>,
-    /// Storage events, in order.
+    /// Storage events, in order (those not yet applied to the ledger only,
+    /// when [`Setup::keep_log`] is false).
     pub log: EventLog,
     /// Peer ids.
     pub peers: Vec<NodeId>,
@@ -163,6 +169,7 @@ pub struct Harness {
     pub replaced: Rc<RefCell<Vec<NodeId>>>,
     ledger: Ledger,
     applied: usize,
+    keep_log: bool,
     m: u16,
     /// Per object: instants sampled readable, instants sampled.
     readable: BTreeMap<ObjectId, (u64, u64)>,
@@ -180,6 +187,7 @@ impl Harness {
             .validate()
             .map_err(|e| bad("kademlia config", e.0.clone()))?;
         let total = s.peers + s.clients + s.spare;
+        let keep_log = s.keep_log;
         let mut rng = NodeRng::seed_from_u64(s.seed ^ 0x0073_746f_7261_6765);
         let ids = Arc::new(IdTable::random(total, s.kad.key_bits, &mut rng));
         let kcfg = Arc::new(s.kad);
@@ -273,6 +281,7 @@ impl Harness {
             replaced,
             ledger: Ledger::default(),
             applied: 0,
+            keep_log,
             m,
             readable: BTreeMap::new(),
             samples: 0,
@@ -295,11 +304,18 @@ impl Harness {
 
     fn sync_ledger(&mut self) {
         let m = self.m;
-        let log = self.log.borrow();
+        let mut log = self.log.borrow_mut();
         for (t, n, e) in &log[self.applied..] {
             self.ledger.apply(*t, *n, e, |_| m);
         }
-        self.applied = log.len();
+        if self.keep_log {
+            self.applied = log.len();
+        } else {
+            // Release the buffer too: a day of a long run can log millions
+            // of events.
+            *log = Vec::new();
+            self.applied = 0;
+        }
     }
 
     /// The ledger, up to date.
@@ -336,7 +352,9 @@ impl Harness {
         (all > 0).then(|| ok as f64 / all as f64)
     }
 
-    /// The run's headline numbers (see [`crate::report`]).
+    /// The run's headline numbers (see [`crate::report`]). Write and read
+    /// figures come from the event log: with [`Setup::keep_log`] false they
+    /// cover only the events not yet applied to the ledger.
     pub fn summary(&mut self) -> crate::report::Summary {
         self.sync_ledger();
         let mut s = crate::report::Summary::default();
@@ -415,7 +433,8 @@ impl Harness {
         s
     }
 
-    /// Storage events so far (time, node, event).
+    /// Storage events so far (time, node, event); with
+    /// [`Setup::keep_log`] false, only those not yet applied to the ledger.
     pub fn events(&self) -> std::cell::Ref<'_, Vec<(Time, NodeId, Event)>> {
         self.log.borrow()
     }

@@ -771,8 +771,10 @@ impl Storage {
         let forget = self.cfg.forget_after;
         // Peers of interest: followers of the objects this node leads, and
         // the leader of every other object it holds.
-        let mut ping = BTreeSet::new();
-        let mut watch = BTreeSet::new();
+        // Sorted and deduplicated below (cheaper than sets: a heartbeat
+        // visits every held object).
+        let mut ping = Vec::new();
+        let mut watch = Vec::new();
         for h in self.disk.values() {
             match self.leader(&h.meta) {
                 Some(l) if l == self.me => {
@@ -785,11 +787,15 @@ impl Storage {
                     );
                 }
                 Some(l) => {
-                    watch.insert(l);
+                    watch.push(l);
                 }
                 None => {}
             }
         }
+        ping.sort_unstable();
+        ping.dedup();
+        watch.sort_unstable();
+        watch.dedup();
         // New peers get a full timeout from now.
         for &n in ping.iter().chain(watch.iter()) {
             self.peers.entry(n).or_insert(Peer {
@@ -799,7 +805,7 @@ impl Storage {
         }
         // Forget peers nobody refers to.
         self.peers
-            .retain(|n, _| ping.contains(n) || watch.contains(n));
+            .retain(|n, _| ping.binary_search(n).is_ok() || watch.binary_search(n).is_ok());
         // Time out.
         let mut gone = Vec::new();
         for (&n, p) in self.peers.iter_mut() {
@@ -874,6 +880,13 @@ impl Storage {
         };
         let scheme = h.meta.scheme;
         let n = scheme.n();
+        if self.nothing_missing(&h.meta) {
+            // The common case, without the lists below: no fragment is
+            // missing, so no repair is due (whatever the policy) and none
+            // is added.
+            self.maint.entry(object).or_default().due.clear();
+            return;
+        }
         let live: Vec<Holder> = h
             .meta
             .holders
@@ -947,6 +960,28 @@ impl Storage {
                 .expect("inserted")
                 .due
                 .push((i, at, cause));
+        }
+    }
+
+    /// Every fragment of the object has a holder not presumed gone: `n`
+    /// such holders for replication, each index `0..n` held by one for
+    /// erasure coding. False when unsure (more than 128 fragments), which
+    /// only sends [`Storage::plan`] the long way.
+    fn nothing_missing(&self, meta: &ObjMeta) -> bool {
+        let n = meta.scheme.n();
+        let live = meta.holders.iter().filter(|x| !self.is_gone(x.node));
+        if meta.scheme.is_replication() {
+            live.count() >= usize::from(n)
+        } else if n <= 128 {
+            let mut have = 0u128;
+            for x in live {
+                if x.index < n {
+                    have |= 1 << x.index;
+                }
+            }
+            have.count_ones() == u32::from(n)
+        } else {
+            false
         }
     }
 
