@@ -463,14 +463,18 @@ pub struct Storage {
     // ---- on disk (kept across a transient stop)
     disk: BTreeMap<ObjectId, Held>,
     used: u64,
-    // ---- volatile
+    // ---- kept across a transient stop too (failure detector, scheduled
+    // repairs), with the downtime discounted on restart
     maint: BTreeMap<ObjectId, Maint>,
     peers: BTreeMap<NodeId, Peer>,
+    // ---- volatile
     ops: BTreeMap<u32, Op>,
     next_rid: u32,
     out: VecDeque<Output>,
     deadlines: [Option<Time>; Timer::COUNT],
     up: bool,
+    /// When the node last stopped (transiently), to discount the downtime.
+    stopped_at: Option<Time>,
     // ---- accounting (kept for the whole run)
     repair_loss_bytes: BTreeMap<NodeId, u64>,
     repair_audit_bytes: u64,
@@ -494,6 +498,7 @@ impl Storage {
             out: VecDeque::new(),
             deadlines: [None; Timer::COUNT],
             up: false,
+            stopped_at: None,
             repair_loss_bytes: BTreeMap::new(),
             repair_audit_bytes: 0,
             repair_loss_frags: BTreeMap::new(),
@@ -551,7 +556,7 @@ impl Storage {
     pub fn handle<R: Rng + ?Sized>(&mut self, now: Time, rng: &mut R, input: Input) {
         match input {
             Input::Start => self.start(now, rng),
-            Input::Stop(how) => self.stop(how),
+            Input::Stop(how) => self.stop(now, how),
             // A transfer abandoned by the stop: its bytes still count.
             Input::BulkDone { bulk, bytes, .. } if !self.up => self.account_bulk(bulk, bytes),
             _ if !self.up => {}
@@ -695,6 +700,16 @@ impl Storage {
     fn start<R: Rng + ?Sized>(&mut self, now: Time, rng: &mut R) {
         self.up = true;
         self.deadlines = [None; Timer::COUNT];
+        // Time spent down is not silence: shift the last-heard times of
+        // peers not presumed gone by the downtime.
+        if let Some(t) = self.stopped_at.take() {
+            let down = now.since(t);
+            for p in self.peers.values_mut() {
+                if p.gone_since.is_none() {
+                    p.last_heard = (p.last_heard + down).min(now);
+                }
+            }
+        }
         // Spread the heartbeats of nodes that start together.
         let hb = self.cfg.heartbeat.0.max(1);
         self.set_timer(Timer::Tick, now + Duration(rng.random_range(0..hb)));
@@ -705,18 +720,29 @@ impl Storage {
             );
         }
         self.arm_latent(now, rng);
+        self.arm_repair();
     }
 
-    fn stop(&mut self, how: Stop) {
+    fn stop(&mut self, now: Time, how: Stop) {
         self.up = false;
-        self.maint.clear();
-        self.peers.clear();
         self.ops.clear();
         self.out.clear();
         self.deadlines = [None; Timer::COUNT];
         if how == Stop::Permanent {
             self.disk.clear();
             self.used = 0;
+            self.maint.clear();
+            self.peers.clear();
+            self.stopped_at = None;
+        } else {
+            // The failure detector's view and the scheduled repairs are
+            // kept with the disk: a holder that restarts every few hours
+            // (home machines) would otherwise never reach a detection
+            // timeout of a day, nor the forgetting of long-gone holders.
+            for m in self.maint.values_mut() {
+                m.repairing = false;
+            }
+            self.stopped_at = Some(now);
         }
     }
 

@@ -144,3 +144,39 @@ fn audits_find_silent_losses() {
     assert!(cw > 170, "audits keep nearly 3 copies of 60 objects: {cw}");
     assert!(cn < 100, "without audits copies decay: {cn}");
 }
+
+#[test]
+fn holders_that_restart_often_still_detect_departures() {
+    // Sessions of about 2 h against a detection timeout of 6 h: the
+    // detector's view must survive a holder's own restarts, or a departed
+    // holder is never presumed gone and never replaced.
+    let h = run(
+        Scheme::Replicate { r: 3 },
+        RepairPolicy::Eager,
+        0.005,
+        12,
+        |s| {
+            s.store.detection_timeout = Duration::from_secs(6 * H);
+            s.store.heartbeat = Duration::from_secs(H);
+            let up = Dist::exponential(Duration::from_secs(2 * H)).unwrap();
+            let down = Dist::exponential(Duration::from_secs(H / 2)).unwrap();
+            s.churn = Some(Box::new(Alternating::new(up, down).with_permanent(
+                PermanentPolicy::probability_per_failure(0.005).unwrap(),
+            )));
+        },
+    );
+    let t = tally(&h);
+    let departed = h.replaced.borrow().len();
+    let mut h = h;
+    let lost = h.summary().lost;
+    eprintln!("{departed} departures, {lost} objects lost, {t:?}");
+    assert!(departed > 20);
+    // 60 objects × 3 copies on 80 peers: every departure takes about 2.25
+    // copies with it; most must have been rebuilt.
+    let lost_copies = departed as f64 * 180.0 / 80.0;
+    assert!(
+        t.true_loss_fragments as f64 > 0.5 * lost_copies,
+        "{} of about {lost_copies:.0} departed copies rebuilt",
+        t.true_loss_fragments
+    );
+}
