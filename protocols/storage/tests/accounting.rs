@@ -87,7 +87,6 @@ fn churned(scheme: Scheme, seed: u64) -> Harness {
 }
 
 fn check_churned(scheme: Scheme, seed: u64) {
-    let started = std::time::Instant::now();
     let h = churned(scheme, seed);
     let m = h.sim.metrics();
     let repair = m.counter("storage.repair_bytes");
@@ -96,7 +95,7 @@ fn check_churned(scheme: Scheme, seed: u64) {
     eprintln!(
         "{scheme}: repair bytes {repair}, class 2 {class2}, {tally:?}; class 1 {} = written {} \
          + read {}; {} fragments repaired, {} writes ok, {} reads ok of {}, {} transfers \
-         failed, {} peers replaced; {:?}",
+         failed, {} peers replaced",
         m.counter("net.class1_bytes"),
         m.counter("storage.write_bytes"),
         m.counter("storage.read_bytes"),
@@ -106,7 +105,6 @@ fn check_churned(scheme: Scheme, seed: u64) {
         m.counter("storage.reads"),
         m.counter("engine.transfers_failed"),
         h.replaced.borrow().len(),
-        started.elapsed(),
     );
     // Repairs happened, some transfers were cut short (in both runs some by
     // their sender going down, which the sender is not told of: a layer
