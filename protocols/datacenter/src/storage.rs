@@ -1217,44 +1217,11 @@ pub fn summary(sim: &Sim<DcStoreNode>, site: NodeId, log: &EventLog) -> Summary 
         placement: "site",
         ..Summary::default()
     };
-    let (mut wl, mut wn, mut rl, mut rn) = (0u128, 0u64, 0u128, 0u64);
-    let mut written = BTreeSet::new();
-    for (_, _, e) in log.borrow().iter() {
-        match e {
-            Event::Written {
-                object,
-                started,
-                ended,
-                result: Ok(_),
-                ..
-            } => {
-                written.insert(*object);
-                wl += u128::from(ended.since(*started).0);
-                wn += 1;
-            }
-            Event::Read {
-                started,
-                ended,
-                result,
-                ..
-            } => {
-                s.reads += 1;
-                if result.is_ok() {
-                    s.reads_ok += 1;
-                    rl += u128::from(ended.since(*started).0);
-                    rn += 1;
-                }
-            }
-            _ => {}
-        }
-    }
-    s.objects = written.len() as u64;
+    let written = s.add_ops(log.borrow().iter().map(|(_, _, e)| e));
     if let Some(st) = sim.node(site).site() {
         s.lost = written.iter().filter(|o| st.lost.contains_key(*o)).count() as u64;
         s.storage_overhead = st.storage_overhead();
     }
-    s.write_latency_mean_ns = (wn > 0).then(|| (wl / u128::from(wn)) as u64);
-    s.read_latency_mean_ns = (rn > 0).then(|| (rl / u128::from(rn)) as u64);
     s
 }
 

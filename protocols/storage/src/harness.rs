@@ -358,44 +358,11 @@ impl Harness {
     pub fn summary(&mut self) -> crate::report::Summary {
         self.sync_ledger();
         let mut s = crate::report::Summary::default();
-        let (mut wl, mut wn, mut rl, mut rn) = (0u128, 0u64, 0u128, 0u64);
-        let mut written = BTreeSet::new();
-        for (_, _, e) in self.log.borrow().iter() {
-            match e {
-                Event::Written {
-                    object,
-                    started,
-                    ended,
-                    result: Ok(_),
-                    ..
-                } => {
-                    written.insert(*object);
-                    wl += u128::from(ended.since(*started).0);
-                    wn += 1;
-                }
-                Event::Read {
-                    started,
-                    ended,
-                    result,
-                    ..
-                } => {
-                    s.reads += 1;
-                    if result.is_ok() {
-                        s.reads_ok += 1;
-                        rl += u128::from(ended.since(*started).0);
-                        rn += 1;
-                    }
-                }
-                _ => {}
-            }
-        }
-        s.objects = written.len() as u64;
+        let written = s.add_ops(self.log.borrow().iter().map(|(_, _, e)| e));
         s.lost = written
             .iter()
             .filter(|o| self.ledger.lost_at.contains_key(*o))
             .count() as u64;
-        s.write_latency_mean_ns = (wn > 0).then(|| (wl / u128::from(wn)) as u64);
-        s.read_latency_mean_ns = (rn > 0).then(|| (rl / u128::from(rn)) as u64);
         s.samples = self.samples;
         let fractions: Vec<f64> = self
             .readable

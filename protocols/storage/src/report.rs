@@ -203,3 +203,49 @@ pub struct Summary {
     /// peer that ever ran.
     pub bulk_bytes_per_peer: Option<f64>,
 }
+
+impl Summary {
+    /// Fill the client-side figures (reads, read and write latency, the
+    /// number of objects written) from an event log, and return the objects
+    /// written successfully.
+    pub fn add_ops<'a>(
+        &mut self,
+        events: impl IntoIterator<Item = &'a Event>,
+    ) -> std::collections::BTreeSet<crate::ObjectId> {
+        let (mut wl, mut wn, mut rl, mut rn) = (0u128, 0u64, 0u128, 0u64);
+        let mut written = std::collections::BTreeSet::new();
+        for e in events {
+            match e {
+                Event::Written {
+                    object,
+                    started,
+                    ended,
+                    result: Ok(_),
+                    ..
+                } => {
+                    written.insert(*object);
+                    wl += u128::from(ended.since(*started).0);
+                    wn += 1;
+                }
+                Event::Read {
+                    started,
+                    ended,
+                    result,
+                    ..
+                } => {
+                    self.reads += 1;
+                    if result.is_ok() {
+                        self.reads_ok += 1;
+                        rl += u128::from(ended.since(*started).0);
+                        rn += 1;
+                    }
+                }
+                _ => {}
+            }
+        }
+        self.objects = written.len() as u64;
+        self.write_latency_mean_ns = (wn > 0).then(|| (wl / u128::from(wn)) as u64);
+        self.read_latency_mean_ns = (rn > 0).then(|| (rl / u128::from(rn)) as u64);
+        written
+    }
+}
