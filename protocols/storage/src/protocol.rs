@@ -358,6 +358,33 @@ enum SlotState {
     Failed,
 }
 
+/// A fragment's holder answered a `Put` (or its transfer failed: `ok`
+/// false). The slot becomes acknowledged, or moves to the next candidate
+/// (returned, for the caller to send to), or fails when none is left.
+fn answer_slot(
+    slot: &mut SlotState,
+    from: NodeId,
+    ok: bool,
+    cands: &[NodeId],
+    next: &mut usize,
+) -> Option<NodeId> {
+    if ok {
+        *slot = SlotState::Acked(from);
+        return None;
+    }
+    match cands.get(*next) {
+        Some(&to) => {
+            *next += 1;
+            *slot = SlotState::Pending(to);
+            Some(to)
+        }
+        None => {
+            *slot = SlotState::Failed;
+            None
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 enum OpState {
     Write {
@@ -1909,16 +1936,9 @@ impl Storage {
                 else {
                     return;
                 };
-                if ok {
-                    slots[k].1 = SlotState::Acked(from);
-                } else if *next < cands.len() {
-                    let to = cands[*next];
-                    *next += 1;
-                    slots[k].1 = SlotState::Pending(to);
+                if let Some(to) = answer_slot(&mut slots[k].1, from, ok, cands, next) {
                     let (object, stored_len) = (*object, *stored_len);
                     self.put_write(rid, object, stored_len, to, index);
-                } else {
-                    slots[k].1 = SlotState::Failed;
                 }
                 self.check_write(now, rid);
             }
@@ -1935,12 +1955,7 @@ impl Storage {
                 else {
                     return;
                 };
-                if ok {
-                    slots[k].2 = SlotState::Acked(from);
-                } else if *next < cands.len() {
-                    let to = cands[*next];
-                    *next += 1;
-                    slots[k].2 = SlotState::Pending(to);
+                if let Some(to) = answer_slot(&mut slots[k].2, from, ok, cands, next) {
                     let cause = slots[k].1;
                     let object = *object;
                     if let Some(h) = self.disk.get(&object) {
@@ -1949,8 +1964,6 @@ impl Storage {
                     } else {
                         slots[k].2 = SlotState::Failed;
                     }
-                } else {
-                    slots[k].2 = SlotState::Failed;
                 }
                 self.check_repair(now, rid);
             }
