@@ -11,6 +11,7 @@ pub mod manifest;
 pub mod plot;
 pub mod report;
 pub mod stats;
+pub mod storage;
 
 /// The longest value an error message quotes in full.
 pub const QUOTE_CHARS_MAX: usize = 60;

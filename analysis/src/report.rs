@@ -128,23 +128,43 @@ impl Table {
         &self.rows
     }
 
-    /// The error for the value of row `row`, column `col`, that is not
-    /// of the `expected` form.
-    fn bad(&self, row: usize, col: usize, expected: &str) -> ReportError {
+    /// The line row `row` starts on (1-based, the header being line 1).
+    pub(crate) fn line(&self, row: usize) -> u64 {
+        self.lines[row]
+    }
+
+    /// The error `message` about the value of row `row`, column `col`,
+    /// naming the file, line and column.
+    pub(crate) fn error_at(&self, row: usize, col: usize, message: &str) -> ReportError {
         ReportError::Input {
             path: self.path.clone(),
             message: format!(
-                "line {}, column {} ({}): {} is not {expected}",
+                "line {}, column {} ({}): {message}",
                 self.lines[row],
                 col + 1,
                 crate::cut(&self.headers[col]),
-                quote(&self.rows[row][col])
             ),
         }
     }
 
+    /// The value of row `row`, column `col`, quoted and cut short for an
+    /// error message.
+    pub(crate) fn quoted(&self, row: usize, col: usize) -> String {
+        quote(&self.rows[row][col])
+    }
+
+    /// The error for the value of row `row`, column `col`, that is not
+    /// of the `expected` form.
+    pub(crate) fn bad(&self, row: usize, col: usize, expected: &str) -> ReportError {
+        self.error_at(
+            row,
+            col,
+            &format!("{} is not {expected}", self.quoted(row, col)),
+        )
+    }
+
     /// A number, NaN when empty.
-    fn num(&self, row: usize, col: usize) -> Result<f64, ReportError> {
+    pub(crate) fn num(&self, row: usize, col: usize) -> Result<f64, ReportError> {
         let v = &self.rows[row][col];
         if v.is_empty() {
             return Ok(f64::NAN);
@@ -156,7 +176,7 @@ impl Table {
     }
 
     /// A finite number ≥ 0 (a latency, a count of messages or bytes).
-    fn non_negative(&self, row: usize, col: usize) -> Result<f64, ReportError> {
+    pub(crate) fn non_negative(&self, row: usize, col: usize) -> Result<f64, ReportError> {
         self.rows[row][col]
             .parse::<f64>()
             .ok()
@@ -165,14 +185,19 @@ impl Table {
     }
 
     /// An integer ≥ 0 (a node, a time in ns).
-    fn unsigned(&self, row: usize, col: usize) -> Result<u64, ReportError> {
+    pub(crate) fn unsigned(&self, row: usize, col: usize) -> Result<u64, ReportError> {
         self.rows[row][col]
             .parse::<u64>()
             .map_err(|_| self.bad(row, col, "an integer ≥ 0"))
     }
 
     /// `true` or `false`; with `empty_ok`, also empty (`None`).
-    fn flag(&self, row: usize, col: usize, empty_ok: bool) -> Result<Option<bool>, ReportError> {
+    pub(crate) fn flag(
+        &self,
+        row: usize,
+        col: usize,
+        empty_ok: bool,
+    ) -> Result<Option<bool>, ReportError> {
         match self.rows[row][col].as_str() {
             "true" => Ok(Some(true)),
             "false" => Ok(Some(false)),
@@ -183,7 +208,7 @@ impl Table {
     }
 
     /// One of `SYSTEMS`.
-    fn system(&self, row: usize, col: usize) -> Result<usize, ReportError> {
+    pub(crate) fn system(&self, row: usize, col: usize) -> Result<usize, ReportError> {
         SYSTEMS
             .iter()
             .position(|s| *s == self.rows[row][col])
@@ -192,7 +217,7 @@ impl Table {
 }
 
 /// Batches of requests behind every interval (see the module doc).
-const BATCHES: usize = 20;
+pub(crate) const BATCHES: usize = 20;
 
 /// The two systems, in report order.
 pub const SYSTEMS: [&str; 2] = ["p2p", "datacenter"];
@@ -424,7 +449,11 @@ fn fmt(v: f64) -> String {
 /// A difference with its interval, `d [lo, hi]`; blank without a value,
 /// `d` alone without an interval, `unpaired` for a metric that has no
 /// paired difference.
-fn diff_text(difference: Option<(f64, f64, f64)>, decimals: usize, unpaired: &str) -> String {
+pub(crate) fn diff_text(
+    difference: Option<(f64, f64, f64)>,
+    decimals: usize,
+    unpaired: &str,
+) -> String {
     match difference {
         Some((d, lo, hi)) if d.is_finite() && lo.is_finite() && hi.is_finite() => {
             format!("{d:.decimals$} [{lo:.decimals$}, {hi:.decimals$}]")
