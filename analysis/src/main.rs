@@ -1,5 +1,7 @@
 //! `analysis [--allow-mixed] DIR...`: (re)build `summary.csv`, plots and
-//! `report.md` of each result directory; with several directories (the
+//! `report.md` of each result directory (the storage report for a
+//! directory with `reads.csv`, the lookup report otherwise); with several
+//! directories (the
 //! same scenario under different seeds), also the mean of every summary
 //! metric across them with its 95 % confidence interval (Student t over
 //! seeds), in `across-seeds.csv` beside the first directory.
@@ -14,21 +16,27 @@
 //! `scenario.toml` files are compared key by key) unless `--allow-mixed`
 //! is given: a mean over different scenarios is rarely what was meant.
 
-use analysis::report::{self, blank_or};
+use analysis::report::{self, SummaryRow, blank_or};
 use analysis::stats::{bounded_half_width, summarize};
-use analysis::{cut, manifest};
+use analysis::{cut, manifest, storage};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 const USAGE: &str = "usage: analysis [--allow-mixed] RESULT_DIR [RESULT_DIR...]
-  rebuilds summary.csv, plots/ and report.md of each result directory;
+  rebuilds summary.csv, plots/ and report.md of each result directory
+  (a storage result, with reads.csv, or a lookup result, with lookups.csv);
   with several (one scenario, several seeds) also writes across-seeds.csv
   beside the first.
 
   --allow-mixed  combine runs of different scenarios in across-seeds.csv
                  (by default their scenario.toml files, seed aside, must
                  be identical)";
+
+/// `d` holds a storage result (its reads are in `reads.csv`).
+fn is_storage(d: &Path) -> bool {
+    d.join("reads.csv").is_file()
+}
 
 /// The resolved scenario of result directory `d` without its seed, by
 /// dotted key.
@@ -94,9 +102,9 @@ fn main() -> ExitCode {
         return ExitCode::from(2);
     }
     for d in &dirs {
-        if !d.join("lookups.csv").is_file() {
+        if !is_storage(d) && !d.join("lookups.csv").is_file() {
             eprintln!(
-                "error: {}: not a result directory (no lookups.csv)",
+                "error: {}: not a result directory (no lookups.csv or reads.csv)",
                 d.display()
             );
             return ExitCode::from(2);
@@ -115,13 +123,19 @@ fn main() -> ExitCode {
         // A result that matches its manifest still does once rebuilt; one
         // that does not keeps its stale manifest (see `manifest`).
         let intact = d.join(manifest::FILE).is_file() && manifest::verify(d).is_ok();
-        match report::write(d, &title, "Rebuilt by `analysis`.", true) {
-            Ok(a) => {
+        let notes = "Rebuilt by `analysis`.";
+        let written: Result<Vec<SummaryRow>, _> = if is_storage(d) {
+            storage::write(d, &title, notes, true).map(|a| a.summary)
+        } else {
+            report::write(d, &title, notes, true).map(|a| a.summary)
+        };
+        match written {
+            Ok(summary) => {
                 if intact && let Err(e) = manifest::write(d) {
                     eprintln!("error: {e}");
                     return ExitCode::from(2);
                 }
-                for r in &a.summary {
+                for r in &summary {
                     let e = per_metric
                         .entry((r.metric.to_string(), r.unit.to_string()))
                         .or_default();
