@@ -5,6 +5,13 @@
 //! percentiles and 95 % confidence intervals, draws plots (SVG and PNG,
 //! with an embedded font) and writes `report.md`. It knows nothing of the
 //! engine.
+//!
+//! Two experiments have a report: the lookup experiment ([`report`]:
+//! request success, exactness, latency and cost, Kademlia against a
+//! directory) and the storage experiment ([`storage`]: P2P backup against
+//! data-center storage — read and write success and latency, durability,
+//! availability, repair bytes by cause and storage overhead). Both write
+//! the same `summary.csv` form, which is what runs across seeds combine.
 #![warn(missing_docs)]
 
 pub mod manifest;
