@@ -42,7 +42,9 @@
 //! fraction above 1) is an error naming the file, line and column and the
 //! expected form. So is a second row of one side for the same client and
 //! start time (it could not be paired), a sample not later than the
-//! previous one of its side, and a cumulative repair count that decreases.
+//! previous one of its side, and cumulative repair bytes (the three causes
+//! summed: a repair's bytes may move from true loss to false alarm when the
+//! holder presumed gone is heard from again) that decrease.
 //! Columns this module does not use are ignored.
 
 use crate::plot;
@@ -288,19 +290,19 @@ fn samples(t: &Table) -> Result<[Vec<Sample>; 2], ReportError> {
                     ),
                 ));
             }
-            for (k, &c) in crep.iter().enumerate() {
-                if x.repair[k] < p.repair[k] {
-                    return Err(t.error_at(
-                        i,
-                        c,
-                        &format!(
-                            "{} is below the previous {} sample's {} (line {line}): repair bytes are cumulative",
-                            t.quoted(i, c),
-                            SYSTEMS[s],
-                            p.repair[k]
-                        ),
-                    ));
-                }
+            // A repair's bytes may move from one cause to another (a holder
+            // presumed gone that is heard from later turns a true loss into
+            // a false alarm), but their sum never decreases.
+            let (now, before): (f64, f64) = (x.repair.iter().sum(), p.repair.iter().sum());
+            if now < before {
+                return Err(t.error_at(
+                    i,
+                    crep[0],
+                    &format!(
+                        "the repair bytes of the three causes sum to {now}, below the previous {} sample's {before} (line {line}): repair bytes are cumulative",
+                        SYSTEMS[s],
+                    ),
+                ));
             }
         }
         prev_line[s] = t.line(i);
@@ -1224,8 +1226,8 @@ mod tests {
                 "over-time.csv",
                 4,
                 7,
-                "1000",
-                "column 8 (repair_bytes_true_loss): \"1000\" is below the previous p2p sample's 1200 (line 3)",
+                "100",
+                "column 8 (repair_bytes_true_loss): the repair bytes of the three causes sum to 1500, below the previous p2p sample's 1900 (line 3)",
             ),
             // A second P2P row for client 1 at 1 s.
             (

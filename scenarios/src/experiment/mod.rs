@@ -1,0 +1,702 @@
+//! Running a scenario: the P2P system and the data-center baseline, fed the
+//! same workload, one experiment per file.
+//!
+//! A scenario's experiment table decides what runs: `[workload]` runs the
+//! lookup experiment ([`lookup`]: DHT lookups against a directory),
+//! `[storage]` the storage experiment ([`storage`]: P2P backup against
+//! data-center storage). This module holds what every experiment shares:
+//! the network both sides run over ([`topology`](fn@topology)), the checks,
+//! the slices a side is driven in with progress ([`Driver`]), a side's
+//! metrics as files ([`finish`]) and the merge of the two sides' tables
+//! ([`merge_tables`]). The runner ([`crate::runner`]) writes any
+//! experiment's [`Outcome`] with the same guarantees (identical request
+//! logs checked, staged output, provenance).
+//!
+//! Both sides are separate simulations with the same seed. Clients are nodes
+//! `0..clients` on both sides, attached to the same places of the same
+//! topology, with the same churn (each client's churn stream depends only on
+//! the seed and its id) and the same requests at the same times (each
+//! client's workload stream likewise). The baseline's site is node `peers`,
+//! reached over the topology: through the internet, or through a mesh's
+//! gateways. The workload starts when the warm-up ends, on both sides at the
+//! same instant.
+
+pub mod lookup;
+pub mod storage;
+
+use crate::schema::{
+    Components, DuplicateIds, ImplicitNodes, Scenario, TopologyKind, Tunnels, UnlabelledLinks,
+};
+use kademlia::{Config, RpcTimeout, Termination};
+use sim_core::net::Network;
+use sim_core::net::route::Access;
+use sim_core::prelude::*;
+use sim_core::rng::{Purpose, node_rng};
+use sim_core::topo::{
+    ComponentPolicy, Coordinates, CoordinatesConfig, DuplicatePolicy, GatewaySpec, ImplicitPolicy,
+    LinkKind, LoadOptions, MeshConfig, MeshTopology, Metric, RouterGraph, TopoError, bundled,
+};
+use std::collections::BTreeMap;
+
+/// The experiments a scenario can run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// `[workload]`: lookups.
+    Lookup,
+    /// `[storage]`: storage.
+    Storage,
+}
+
+/// The experiment `s` runs: the one experiment table it has.
+pub fn kind(s: &Scenario) -> Result<Kind, BuildError> {
+    match (&s.workload, &s.storage) {
+        (Some(_), None) => Ok(Kind::Lookup),
+        (None, Some(_)) => Ok(Kind::Storage),
+        (Some(_), Some(_)) => Err(bad(
+            "storage",
+            "a scenario runs one experiment: `[workload]` (lookups) and `[storage]` are both set; remove one",
+        )),
+        (None, None) => Err(bad(
+            "workload",
+            "no experiment: add a `[workload]` table (lookups: `clients`, `mean_gap`) or a `[storage]` table (objects written and read)",
+        )),
+    }
+}
+
+/// A scenario that cannot be built (after the file parsed).
+#[derive(Debug, thiserror::Error)]
+#[error("{field}: {message}")]
+pub struct BuildError {
+    /// The key path of the offending value.
+    pub field: String,
+    /// What is wrong.
+    pub message: String,
+}
+
+pub(crate) fn bad(field: &str, message: impl std::fmt::Display) -> BuildError {
+    BuildError {
+        field: field.to_string(),
+        message: message.to_string(),
+    }
+}
+
+/// The network both sides run over, and where the site is.
+pub(crate) struct Built {
+    pub(crate) net: Box<dyn Network>,
+    /// Peers: nodes `0..peers`.
+    pub(crate) peers: u32,
+    /// The site's node.
+    pub(crate) site: u32,
+    /// Nodes after the site reserved for newcomers that replace departed
+    /// peers (synthetic internet only; 0 on a mesh).
+    pub(crate) spares: u32,
+    pub(crate) label: String,
+}
+
+/// The network of `s`, with the site at node `peers` and, on the synthetic
+/// internet, `spares` more hosts after it for newcomers (placed like any
+/// peer; a mesh has none).
+pub(crate) fn topology(s: &Scenario, spares: u32) -> Result<Built, BuildError> {
+    let a = &s.access;
+    let t = &s.topology;
+    match t.kind {
+        TopologyKind::Internet => {
+            let nodes = &t
+                .nodes
+                .ok_or_else(|| bad("topology.nodes", "required for kind = \"internet\""))?;
+            if *nodes < 2 {
+                return Err(bad("topology.nodes", "at least 2 peers are needed"));
+            }
+            let mut cfg = CoordinatesConfig {
+                up: a.uplink,
+                down: a.downlink,
+                ..CoordinatesConfig::default()
+            };
+            cfg.access_median = a.latency;
+            let mut rng = node_rng(s.scenario.seed, Purpose::Topology, 0, 0);
+            // Peers 0..n, the site at n: placed like any host, but with a
+            // data center's access delay and link; newcomers after it.
+            let total = *nodes as usize + 1 + spares as usize;
+            let c = Coordinates::generate(total, &cfg, &mut rng).map_err(|e| bad("topology", e))?;
+            let pos = (0..total as u32).map(|i| c.position(i)).collect();
+            let mut delays: Vec<Duration> = (0..total as u32).map(|i| c.access_delay(i)).collect();
+            delays[*nodes as usize] = s.datacenter.wan_latency;
+            let mut net = Coordinates::from_positions(pos, &delays, a.uplink, a.downlink);
+            net.set_capacity(*nodes, s.datacenter.capacity, s.datacenter.capacity);
+            Ok(Built {
+                net: Box::new(net),
+                peers: *nodes,
+                site: *nodes,
+                spares,
+                label: format!("synthetic internet, {nodes} peers"),
+            })
+        }
+        TopologyKind::Mesh => {
+            let file = t
+                .file
+                .as_ref()
+                .ok_or_else(|| bad("topology.file", "required for kind = \"mesh\""))?;
+            let mesh = mesh_topology(s, file)?;
+            let peers = mesh.mesh_hosts() as u32;
+            let site = mesh.internet_host(0);
+            Ok(Built {
+                net: Box::new(mesh),
+                peers,
+                site,
+                spares: 0,
+                label: format!("city mesh {file}, {peers} hosts"),
+            })
+        }
+    }
+}
+
+/// The city mesh of a `kind = "mesh"` scenario.
+fn mesh_topology(s: &Scenario, file: &str) -> Result<MeshTopology, BuildError> {
+    let (a, t) = (&s.access, &s.topology);
+    let metric = match t.metric.as_str() {
+        "hops" => Metric::Hops,
+        "latency" => Metric::Latency,
+        "etx" => Metric::Etx,
+        other => {
+            return Err(bad(
+                "topology.metric",
+                format!(
+                    "{:?} is not a metric; expected hops, latency or etx",
+                    clip_value(other)
+                ),
+            ));
+        }
+    };
+    let defaults = MeshConfig::default();
+    let (graph, gw) = load_mesh(t, file, &defaults)?;
+    let site = Access {
+        up: s.datacenter.capacity,
+        down: s.datacenter.capacity,
+        latency: s.datacenter.wan_latency,
+    };
+    let host = Access {
+        up: a.uplink,
+        down: a.downlink,
+        latency: a.latency,
+    };
+    let cfg = MeshConfig {
+        metric,
+        gateways: gw,
+        host_access: host,
+        internet_hosts: vec![site],
+        ..defaults
+    };
+    let mesh = MeshTopology::new(graph, &cfg).map_err(|e| match e {
+        TopoError::Disconnected { .. } => bad("topology.components", e),
+        _ => bad("topology", e),
+    })?;
+    Ok(mesh)
+}
+
+/// The scenario key whose setting fixes a topology error.
+fn topo_key(e: &TopoError) -> &'static str {
+    match e {
+        TopoError::DanglingId { .. } => "topology.implicit_nodes",
+        TopoError::DuplicateIds { .. } => "topology.duplicate_ids",
+        TopoError::Disconnected { .. } => "topology.components",
+        TopoError::Unlabelled { .. } => "topology.unlabelled_links",
+        _ => "topology.file",
+    }
+}
+
+/// Read a mesh's router graph under the `[topology]` data policies and
+/// choose its gateways. A bundled name and a file with the same bytes are
+/// read alike: the policies' defaults are the ones the bundled meshes
+/// need, and the gateways default to the bundled mesh's documented ones.
+fn load_mesh(
+    t: &crate::schema::TopologySpec,
+    file: &str,
+    defaults: &MeshConfig,
+) -> Result<(RouterGraph, GatewaySpec), BuildError> {
+    let (text, name) = match bundled::text(file) {
+        Some(text) => (text.to_string(), format!("{file}.json")),
+        None => {
+            let text = std::fs::read_to_string(file).map_err(|source| {
+                let e = TopoError::Io {
+                    file: clip_path(file),
+                    source,
+                };
+                bad("topology.file", e)
+            })?;
+            (text, clip_path(file))
+        }
+    };
+    let known = bundled::identify(&text);
+    let opts = LoadOptions {
+        implicit: match t.implicit_nodes.unwrap_or_default() {
+            ImplicitNodes::Add => ImplicitPolicy::Add,
+            ImplicitNodes::Error => ImplicitPolicy::Listed,
+        },
+        duplicates: match t.duplicate_ids.unwrap_or_default() {
+            DuplicateIds::KeepFirst => DuplicatePolicy::KeepFirst,
+            DuplicateIds::Rename => DuplicatePolicy::Rename,
+            DuplicateIds::Error => DuplicatePolicy::Error,
+        },
+        components: match t.components.unwrap_or_default() {
+            Components::Largest => ComponentPolicy::KeepLargest,
+            Components::Keep => ComponentPolicy::KeepAll,
+            Components::Error => ComponentPolicy::Error,
+        },
+        default_kind: match t.unlabelled_links.unwrap_or_default() {
+            UnlabelledLinks::Wifi => Some(LinkKind::Wifi),
+            UnlabelledLinks::Wifi60Ghz => Some(LinkKind::Wifi60GHz),
+            UnlabelledLinks::Vpn => Some(LinkKind::Vpn),
+            UnlabelledLinks::Fiber => Some(LinkKind::Fiber),
+            UnlabelledLinks::Other => Some(LinkKind::Other),
+            UnlabelledLinks::Error => None,
+        },
+        ..LoadOptions::default()
+    };
+    let graph =
+        RouterGraph::from_json_str(&text, &name, &opts).map_err(|e| bad(topo_key(&e), e))?;
+    let file_default = match known {
+        Some(n) => bundled::recommended(n),
+        None => bundled::detect_gateways(&graph),
+    };
+    let select = match &t.gateways {
+        Some(sel) => {
+            let select = sel
+                .split(',')
+                .map(|one| parse_selector(one.trim()))
+                .collect::<Result<Vec<_>, _>>()?;
+            if graph.select(&select).is_empty() {
+                return Err(bad(
+                    "topology.gateways",
+                    format!(
+                        "{:?}: no router of {name} matches (after the topology.components policy); set topology.gateways to a role:NAME, name:PATTERN or id:ID of a router in the file",
+                        clip_value(sel)
+                    ),
+                ));
+            }
+            select
+        }
+        None => match &file_default {
+            Some(d) => d.gateways.clone(),
+            None => {
+                return Err(bad(
+                    "topology.gateways",
+                    format!(
+                        "{name}: no router has role \"supernode\" or a name containing \"vpn\", so the gateways to the internet (and the data center) are unknown; set topology.gateways (e.g. \"role:gateway\", \"name:gw*\", \"id:17\")"
+                    ),
+                ));
+            }
+        },
+    };
+    let servers = match t.tunnels {
+        Some(Tunnels::GatewayLinks) => true,
+        Some(Tunnels::Labels) => false,
+        None => file_default.as_ref().is_none_or(|d| d.servers),
+    };
+    Ok((
+        graph,
+        GatewaySpec {
+            select,
+            servers,
+            uplink: defaults.gateways.uplink,
+        },
+    ))
+}
+
+#[cfg(test)]
+#[path = "mesh_tests.rs"]
+mod mesh_tests;
+
+/// `s` cut to 60 characters, for error messages.
+fn clip_value(s: &str) -> String {
+    crate::bounds::clip(s, 60)
+}
+
+/// A path for error messages: its last 60 characters.
+pub(crate) fn clip_path(p: &str) -> String {
+    let n = p.chars().count();
+    match p.char_indices().nth(n.saturating_sub(57)) {
+        Some((cut, _)) if n > 60 => format!("...{}", &p[cut..]),
+        _ => p.to_string(),
+    }
+}
+
+fn parse_selector(s: &str) -> Result<sim_core::topo::NodeSelector, BuildError> {
+    use sim_core::topo::NodeSelector;
+    match s.split_once(':') {
+        Some(("role", r)) => Ok(NodeSelector::Role(r.to_string())),
+        Some(("name", n)) => Ok(NodeSelector::Name(n.to_string())),
+        Some(("id", i)) => Ok(NodeSelector::Id(i.to_string())),
+        _ => Err(bad(
+            "topology.gateways",
+            format!(
+                "{:?}: expected role:NAME, name:PATTERN or id:ID (e.g. \"role:supernode\", \"name:vpn*\"), several separated by commas",
+                clip_value(s)
+            ),
+        )),
+    }
+}
+
+pub(crate) fn kad_config(s: &Scenario) -> Result<Config, BuildError> {
+    let k = &s.kademlia;
+    let cfg = Config {
+        key_bits: u16::try_from(k.id_bits).map_err(|_| bad("kademlia.id_bits", "too large"))?,
+        k: k.k as usize,
+        replication: k.k as usize,
+        alpha: k.alpha as usize,
+        rpc_timeout: RpcTimeout::Fixed(k.rpc_timeout),
+        bucket_spread: k.bucket_spread,
+        join_refresh_targets: k.join_refresh_targets as usize,
+        join_refresh_parallel: k.join_refresh_parallel as usize,
+        termination: termination(s)?,
+        refresh_interval: k.refresh.then_some(k.refresh_interval),
+        refresh_on_join: k.refresh_on_join,
+        ..Config::default()
+    };
+    cfg.validate().map_err(|e| bad("kademlia", e.0))?;
+    Ok(cfg)
+}
+
+/// The lookup termination rule of `[kademlia]`.
+fn termination(s: &Scenario) -> Result<Termination, BuildError> {
+    let k = &s.kademlia;
+    match k.termination.as_str() {
+        "k-closest" => Ok(Termination::KClosest),
+        "closest-answered" => {
+            if k.termination_results == 0 || k.termination_results > k.k {
+                return Err(bad(
+                    "kademlia.termination_results",
+                    format!("{}: expected 1 to k = {}", k.termination_results, k.k),
+                ));
+            }
+            if k.termination_wait > TERMINATION_WAIT_MAX {
+                return Err(bad(
+                    "kademlia.termination_wait",
+                    format!(
+                        "{}: expected at most {TERMINATION_WAIT_MAX}",
+                        k.termination_wait
+                    ),
+                ));
+            }
+            Ok(Termination::ClosestAnswered {
+                n: k.termination_results as usize,
+                wait: k.termination_wait,
+            })
+        }
+        other => Err(bad(
+            "kademlia.termination",
+            format!(
+                "{:?}: expected \"k-closest\" or \"closest-answered\"",
+                other.chars().take(60).collect::<String>()
+            ),
+        )),
+    }
+}
+
+/// Longest `kademlia.termination_wait`.
+const TERMINATION_WAIT_MAX: Duration = Duration::from_secs(3_600);
+/// Most `datacenter.retries`.
+const RETRIES_MAX: u32 = 100;
+
+/// The baseline client's retry policy: (attempt timeout, retries).
+pub(crate) fn retry_policy(s: &Scenario) -> Result<(Duration, u32), BuildError> {
+    let d = &s.datacenter;
+    if d.attempt_timeout.0 == 0 || d.attempt_timeout > Duration::from_secs(3_600) {
+        return Err(bad(
+            "datacenter.attempt_timeout",
+            format!("{}: expected more than 0 and at most 1h", d.attempt_timeout),
+        ));
+    }
+    if d.retries > RETRIES_MAX {
+        return Err(bad(
+            "datacenter.retries",
+            format!("{}: expected 0 to {RETRIES_MAX}", d.retries),
+        ));
+    }
+    Ok((d.attempt_timeout, d.retries))
+}
+
+/// Everything a run produced, before it is written.
+pub struct Outcome {
+    /// CSV files by name (relative paths, e.g. `p2p/counters.csv`).
+    pub files: BTreeMap<String, Vec<u8>>,
+    /// Wall-clock and size figures of both sides.
+    pub run_info: String,
+    /// What the topology was.
+    pub topology: String,
+    /// What drove churn, for the report (empty without a trace).
+    pub churn: String,
+    /// The experiment's paragraph for the report: what ran and how each
+    /// side ends a request.
+    pub notes: String,
+    /// Which experiment ran (the report to write).
+    pub kind: Kind,
+    /// Whether the run was cut short by the deterministic abort.
+    pub aborted: bool,
+}
+
+/// Check a scenario's values beyond what parsing checks, without running.
+pub fn check(s: &Scenario) -> Result<(), BuildError> {
+    crate::bounds::check_values(s)?;
+    if s.scenario.duration.0 == 0 {
+        return Err(bad("scenario.duration", "must be positive"));
+    }
+    match kind(s)? {
+        Kind::Lookup => lookup::check(s)?,
+        Kind::Storage => storage::check(s)?,
+    }
+    if s.datacenter.servers == 0 {
+        return Err(bad("datacenter.servers", "at least one server is needed"));
+    }
+    if !matches!(s.kademlia.start.as_str(), "join" | "warm") {
+        return Err(bad(
+            "kademlia.start",
+            format!("{:?}: expected \"join\" or \"warm\"", s.kademlia.start),
+        ));
+    }
+    kad_config(s)?;
+    retry_policy(s)?;
+    if let Some(c) = &s.churn {
+        crate::churn::check_keys(c)?;
+    }
+    match s.topology.kind {
+        TopologyKind::Internet if s.topology.nodes.is_none() => {
+            return Err(bad("topology.nodes", "required for kind = \"internet\""));
+        }
+        TopologyKind::Mesh => match &s.topology.file {
+            None => return Err(bad("topology.file", "required for kind = \"mesh\"")),
+            Some(f)
+                if !bundled::NAMES.contains(&f.as_str()) && !std::path::Path::new(f).is_file() =>
+            {
+                return Err(bad(
+                    "topology.file",
+                    format!(
+                        "{f:?}: no such file, and not a bundled mesh ({})",
+                        bundled::NAMES.join(", ")
+                    ),
+                ));
+            }
+            Some(_) => {}
+        },
+        _ => {}
+    }
+    if let Some(m) = s.datacenter.mtbf
+        && m.0 == 0
+    {
+        return Err(bad("datacenter.mtbf", "must be positive"));
+    }
+    Ok(())
+}
+
+/// Build the scenario's network as `run` would (load and check the topology
+/// file, resolve gateways), without simulating. Returns the number of peers.
+pub fn check_topology(s: &Scenario) -> Result<u32, BuildError> {
+    let peers = topology_peers(s)?;
+    check_peers(s, peers)?;
+    Ok(peers)
+}
+
+/// Build the scenario's network and return its number of peers. Depends
+/// only on `[topology]`, `[access]` and `[datacenter]` (and for the
+/// synthetic internet on the seed, which does not change whether it can be
+/// built).
+pub fn topology_peers(s: &Scenario) -> Result<u32, BuildError> {
+    Ok(topology(s, 0).map_err(gateway_key)?.peers)
+}
+
+/// `[topology]` with the mesh data policies a run uses written out: the
+/// defaults of `implicit_nodes`, `duplicate_ids`, `components` and
+/// `unlabelled_links`, and the `tunnels` rule the file's gateways imply. A
+/// resolved scenario (what `validate` prints, what a run id hashes) then
+/// says how its file was read, whatever later defaults become. Unchanged
+/// for the synthetic internet. Call it on a scenario whose topology
+/// builds.
+pub fn resolved_topology(
+    t: &crate::schema::TopologySpec,
+) -> Result<crate::schema::TopologySpec, BuildError> {
+    let mut t = t.clone();
+    if t.kind != TopologyKind::Mesh {
+        return Ok(t);
+    }
+    let Some(file) = t.file.clone() else {
+        return Ok(t);
+    };
+    if t.tunnels.is_none() {
+        let (_, gw) = load_mesh(&t, &file, &MeshConfig::default())?;
+        t.tunnels = Some(if gw.servers {
+            Tunnels::GatewayLinks
+        } else {
+            Tunnels::Labels
+        });
+    }
+    t.implicit_nodes = Some(t.implicit_nodes.unwrap_or_default());
+    t.duplicate_ids = Some(t.duplicate_ids.unwrap_or_default());
+    t.components = Some(t.components.unwrap_or_default());
+    t.unlabelled_links = Some(t.unlabelled_links.unwrap_or_default());
+    Ok(t)
+}
+
+/// A mesh whose gateways cannot be found is fixed by `topology.gateways`.
+fn gateway_key(mut e: BuildError) -> BuildError {
+    if e.field == "topology"
+        && (e.message.contains("no router matches the gateway")
+            || e.message.contains("need at least one gateway"))
+    {
+        e.field = "topology.gateways".into();
+    }
+    e
+}
+
+/// The checks that need the number of peers: enough peers, clients among
+/// them, a bounded number of churn transitions, a churn trace read and
+/// mapped onto the peers. Returns `[churn]` with the settings in effect
+/// written out (see [`crate::churn::Prepared::resolved`]).
+pub fn check_peers(
+    s: &Scenario,
+    peers: u32,
+) -> Result<Option<crate::schema::ChurnSpec>, BuildError> {
+    crate::bounds::check_peers(s, peers)?;
+    if kind(s)? == Kind::Storage {
+        storage::check_peers(s, peers)?;
+    }
+    Ok(crate::churn::prepare(s, peers)?.map(|c| c.resolved))
+}
+
+/// The clients of `s`: the first peers that issue requests (`peers`: the
+/// network's size).
+pub fn clients(s: &Scenario, peers: u32) -> u32 {
+    match (&s.workload, &s.storage) {
+        (Some(w), _) => w.clients,
+        (None, Some(st)) => st.clients.unwrap_or(peers),
+        (None, None) => 0,
+    }
+}
+
+/// Progress callback: (side, simulated now, simulated end, events so far).
+pub type Progress<'a> = &'a mut dyn FnMut(&str, Time, Time, u64);
+
+/// Run the scenario's experiment, both sides. `abort_after` stops the P2P
+/// side after that many events (a deterministic interruption, for tests).
+pub fn run(
+    s: &Scenario,
+    abort_after: Option<u64>,
+    progress: Progress<'_>,
+) -> Result<Outcome, BuildError> {
+    check(s)?;
+    match kind(s)? {
+        Kind::Lookup => lookup::run(s, abort_after, progress),
+        Kind::Storage => storage::run(s, abort_after, progress),
+    }
+}
+
+/// Runs one side in slices, reporting progress after each and stopping at
+/// the deterministic abort.
+pub(crate) struct Driver<'a, 'p> {
+    /// `P2P` or `data center`.
+    pub side: &'a str,
+    /// The run's end (for progress).
+    pub end: Time,
+    /// Events run so far.
+    pub events: u64,
+    /// Stop after this many events in all.
+    pub abort_after: Option<u64>,
+    /// Where progress goes.
+    pub progress: &'a mut Progress<'p>,
+}
+
+impl Driver<'_, '_> {
+    /// Run `sim` up to `until`. Returns true if the deterministic abort
+    /// fired.
+    pub fn run_to<N: Node>(&mut self, sim: &mut Sim<N>, until: Time) -> Result<bool, BuildError>
+    where
+        N::Request: std::fmt::Debug,
+    {
+        let limits = RunLimits {
+            until: Some(until),
+            abort_after: self
+                .abort_after
+                .map(|a| a.saturating_sub(self.events).max(1)),
+            ..Default::default()
+        };
+        let out = sim.run(limits).map_err(|e| bad("run", e))?;
+        self.events += out.events;
+        (self.progress)(self.side, sim.now(), self.end, self.events);
+        Ok(out.reason == StopReason::Aborted)
+    }
+
+    /// Run `sim` up to `until` in `slices` equal slices.
+    pub fn run_sliced<N: Node>(
+        &mut self,
+        sim: &mut Sim<N>,
+        until: Time,
+        slices: u64,
+    ) -> Result<bool, BuildError>
+    where
+        N::Request: std::fmt::Debug,
+    {
+        let from = sim.now().0;
+        for i in 1..=slices {
+            let t = from + ((until.0.saturating_sub(from)) as u128 * i as u128 / slices as u128) as u64;
+            if self.run_to(sim, Time(t))? {
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+}
+
+
+/// Close a side: its metrics as CSV files, its run info appended to `info`.
+pub(crate) fn finish<N: Node>(
+    sim: &mut Sim<N>,
+    side: &str,
+    info: &mut String,
+) -> Result<BTreeMap<String, Vec<u8>>, BuildError>
+where
+    N::Request: std::fmt::Debug,
+{
+    sim.finish_metrics();
+    for line in sim.run_info().to_csv().lines().skip(1) {
+        info.push_str(side);
+        info.push(',');
+        info.push_str(line);
+        info.push('\n');
+    }
+    sim.metrics_mut()
+        .to_csv_files()
+        .map_err(|e| bad("output", e))
+}
+
+/// One table from both sides, with a leading `system` column; a table
+/// neither side wrote gets `empty_header` (its columns without `system`).
+pub(crate) fn merge_tables(
+    p2p: &BTreeMap<String, Vec<u8>>,
+    dc: &BTreeMap<String, Vec<u8>>,
+    name: &str,
+    empty_header: &str,
+) -> Vec<u8> {
+    let mut out = String::new();
+    if !p2p.contains_key(name) && !dc.contains_key(name) && !empty_header.is_empty() {
+        out = format!("system,{empty_header}\n");
+    }
+    for (system, files) in [("p2p", p2p), ("datacenter", dc)] {
+        let Some(bytes) = files.get(name) else {
+            continue;
+        };
+        let text = String::from_utf8_lossy(bytes);
+        let mut lines = text.lines();
+        let header = lines.next().unwrap_or_default();
+        if out.is_empty() && !header.is_empty() {
+            out.push_str("system,");
+            out.push_str(header);
+            out.push('\n');
+        }
+        for l in lines {
+            out.push_str(system);
+            out.push(',');
+            out.push_str(l);
+            out.push('\n');
+        }
+    }
+    out.into_bytes()
+}
+
