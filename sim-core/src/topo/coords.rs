@@ -199,6 +199,17 @@ impl Coordinates {
         Coordinates { pos, links }
     }
 
+    /// Give node `i` other access capacities (a data center's link), its
+    /// access delay unchanged.
+    ///
+    /// # Panics
+    /// If `i` is not a node.
+    pub fn set_capacity(&mut self, i: u32, up: Rate, down: Rate) {
+        let d = self.access_delay(i);
+        self.links[2 * i as usize] = LinkSpec::lossless(d, up);
+        self.links[2 * i as usize + 1] = LinkSpec::lossless(d, down);
+    }
+
     /// Position of node `i`.
     pub fn position(&self, i: u32) -> LatLon {
         self.pos[i as usize]
