@@ -106,7 +106,12 @@ pub fn component_error(c: &str) -> Option<String> {
     None
 }
 
-fn duration_max(field: &str, d: Duration, max: Duration, what: &str) -> Result<(), BuildError> {
+pub(crate) fn duration_max(
+    field: &str,
+    d: Duration,
+    max: Duration,
+    what: &str,
+) -> Result<(), BuildError> {
     if d > max {
         return Err(bad(field, format!("{d} is longer than {max} ({what})")));
     }
@@ -294,16 +299,17 @@ pub fn check_values(s: &Scenario) -> Result<(), BuildError> {
             ));
         }
     }
-    let w = &s.workload;
-    let n = expected(m.duration, w.mean_gap) * w.clients as f64;
-    if w.mean_gap.0 > 0 && n > REQUESTS_MAX as f64 {
-        return Err(bad(
-            "workload.mean_gap",
-            format!(
-                "{} clients, one request every {} each for {}, make about {n:.0} requests; at most {REQUESTS_MAX} are allowed",
-                w.clients, w.mean_gap, m.duration
-            ),
-        ));
+    if let Some(w) = &s.workload {
+        let n = expected(m.duration, w.mean_gap) * w.clients as f64;
+        if w.mean_gap.0 > 0 && n > REQUESTS_MAX as f64 {
+            return Err(bad(
+                "workload.mean_gap",
+                format!(
+                    "{} clients, one request every {} each for {}, make about {n:.0} requests; at most {REQUESTS_MAX} are allowed",
+                    w.clients, w.mean_gap, m.duration
+                ),
+            ));
+        }
     }
     let o = &s.output;
     if o.sample_every.0 > 0 && expected(sim_time, o.sample_every) > SAMPLES_MAX as f64 {
@@ -356,12 +362,14 @@ pub fn check_peers(s: &Scenario, peers: u32) -> Result<(), BuildError> {
             format!("the network has {peers} peer(s); at least 2 are needed"),
         ));
     }
-    if s.workload.clients > peers {
+    if let Some(w) = &s.workload
+        && w.clients > peers
+    {
         return Err(bad(
             "workload.clients",
             format!(
                 "{} clients, but the network has only {peers} peers (clients are the first peers)",
-                s.workload.clients
+                w.clients
             ),
         ));
     }

@@ -1,7 +1,9 @@
 //! Scenarios compiled into the binary, runnable by name from anywhere.
 
 /// Every bundled scenario: (name, TOML text).
-pub const ALL: [(&str, &str); 5] = [
+pub const ALL: [(&str, &str); 7] = [
+    ("backup", include_str!("../bundled/backup.toml")),
+    ("backup-sweep", include_str!("../bundled/backup-sweep.toml")),
     ("city-mesh", include_str!("../bundled/city-mesh.toml")),
     (
         "city-mesh-sweep",

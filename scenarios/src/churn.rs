@@ -6,6 +6,12 @@
 //! [`sim_core::churn::Trace`] and replayed by [`TraceReplay`]. The two are
 //! exclusive.
 //!
+//! With `lifetime`, each peer also departs for good after an exponential
+//! lifetime of that mean (on a clock of its own, whether up or down), and
+//! its disk is lost. In the storage experiment on the synthetic internet a
+//! newcomer (a new id, at a new place of the network) joins at once in its
+//! place; elsewhere departed peers are not replaced.
+//!
 //! Both sides get the same model ([`PeerChurn`], the trace shared, not
 //! copied): a peer's availability depends only on its id (a session draw
 //! from its own stream, or the trace host it is mapped to), so client `i`
@@ -35,7 +41,9 @@ use crate::bounds::{self, FILE_LEN_MAX, TRACE_BYTES_MAX, TRACE_HOSTS_MAX, TRACE_
 use crate::experiment::BuildError;
 use crate::schema::{ChurnSpec, Scenario, TraceFormat, TraceHosts, TraceShort};
 use rand::seq::SliceRandom;
-use sim_core::churn::{Alternating, ChurnModel, Dist, Mapping, Trace, TraceReplay, Transition};
+use sim_core::churn::{
+    Alternating, ChurnModel, Dist, Mapping, PermanentPolicy, Trace, TraceReplay, Transition,
+};
 use sim_core::rng::{Purpose, node_rng};
 use sim_core::units::{Duration, Time};
 use std::sync::Arc;
@@ -123,6 +131,12 @@ pub fn check_keys(c: &ChurnSpec) -> Result<(), BuildError> {
                 ));
             }
         }
+        if c.lifetime.is_some() {
+            return Err(bad(
+                "churn.lifetime",
+                "only used with sessions (`churn.up` and `churn.down`); a trace says when its hosts leave: remove `churn.lifetime` or `churn.trace`",
+            ));
+        }
         if path.is_empty() {
             return Err(bad(
                 "churn.trace",
@@ -148,6 +162,14 @@ pub fn check_keys(c: &ChurnSpec) -> Result<(), BuildError> {
                 format!("only used with `churn.trace`; set `churn.trace` or remove `churn.{key}`"),
             ));
         }
+    }
+    if let Some(l) = c.lifetime
+        && l < Duration::from_secs(60)
+    {
+        return Err(bad(
+            "churn.lifetime",
+            format!("a mean lifetime of {l}: expected at least 1min"),
+        ));
     }
     sessions(c).map(|_| ())
 }
@@ -176,8 +198,13 @@ pub fn prepare(s: &Scenario, peers: u32) -> Result<Option<Prepared>, BuildError>
     let Some(path) = &c.trace else {
         let (up, down) = sessions(c)?;
         bounds::check_churn(s, up.mean(), down.mean(), peers)?;
+        let mut model = Alternating::new(up, down);
+        if let Some(l) = c.lifetime {
+            let p = PermanentPolicy::departure_rate(l).map_err(|e| bad("churn.lifetime", e))?;
+            model = model.with_permanent(p);
+        }
         return Ok(Some(Prepared {
-            model: PeerChurn::Sessions(Alternating::new(up, down)),
+            model: PeerChurn::Sessions(model),
             resolved: c.clone(),
             note: String::new(),
         }));

@@ -5,7 +5,7 @@
 //! [`run_one`], so a sweep point and the same scenario run on its own land
 //! in the same directory, and either finds the other's complete result.
 
-use crate::experiment::{self, Progress};
+use crate::experiment::{self, Kind, Progress};
 use crate::output::{Provenance, Staging, run_hash};
 use crate::schema::Scenario;
 use analysis::report::SummaryRow;
@@ -107,116 +107,22 @@ pub fn run_one(s: &Scenario, opts: &RunOptions, progress: Progress<'_>) -> Resul
         stage.write(name, bytes)?;
     }
     let title = format!("{}: {}", s.scenario.name, s.scenario.description);
-    let warm = if s.kademlia.start == "warm" {
-        " Routing tables were built from global knowledge (**warm start**), not by joins."
-    } else {
-        ""
-    };
-    let churn = if out.churn.is_empty() {
-        String::new()
-    } else {
-        format!(" {}", out.churn)
-    };
     let notes = format!(
-        "Topology: {}. Seed {}. Warm-up {}, then {} of requests from {} clients (one every {} on average each).{churn}{warm} {}",
-        out.topology,
-        s.scenario.seed,
-        s.scenario.warmup,
-        s.scenario.duration,
-        s.workload.clients,
-        s.workload.mean_gap,
-        policies(s, &out.files)
+        "Topology: {}. Seed {}. {}",
+        out.topology, s.scenario.seed, out.notes
     );
-    let analysis = analysis::report::write(stage.dir(), &title, &notes, s.output.plots)?;
+    let summary = match out.kind {
+        Kind::Lookup => {
+            analysis::report::write(stage.dir(), &title, &notes, s.output.plots)?.summary
+        }
+        Kind::Storage => {
+            analysis::storage::write(stage.dir(), &title, &notes, s.output.plots)?.summary
+        }
+    };
     // Last: the hashes of every file written above (`merge` checks them).
     analysis::manifest::write(stage.dir())?;
     let dir = stage.commit()?;
-    Ok(RunStatus::Done {
-        dir,
-        summary: analysis.summary,
-    })
-}
-
-/// How each side ends a request: the DHT's lookup termination rule and
-/// the directory client's retry policy.
-fn policies(s: &Scenario, files: &BTreeMap<String, Vec<u8>>) -> String {
-    let k = &s.kademlia;
-    let p2p = if k.termination == "closest-answered" {
-        let (who, exact) = match k.termination_results {
-            1 => (
-                "the closest known node has".to_string(),
-                "the first result is the true closest live node".to_string(),
-            ),
-            n => (
-                format!("the {n} closest known nodes have"),
-                format!("the first {n} results are the true {n} closest live nodes"),
-            ),
-        };
-        format!(
-            "P2P lookups stop {} after {who} answered with none closer pending (`closest-answered`; `exact` means {exact}).",
-            k.termination_wait
-        )
-    } else {
-        format!(
-            "P2P lookups stop when the k = {} closest known nodes have all answered (`k-closest`, the paper's rule).",
-            k.k
-        )
-    };
-    let d = &s.datacenter;
-    let dc = if d.retries == 0 {
-        format!(
-            "Directory clients send each request once and give up after {} (no retries).",
-            d.attempt_timeout
-        )
-    } else {
-        format!(
-            "Directory clients wait {} per attempt and retry up to {} times (latency counted from the first send; `attempts` in `lookups.csv`): {}.",
-            d.attempt_timeout,
-            d.retries,
-            retried(files)
-        )
-    };
-    format!("{p2p} {dc}{}", rejected(files))
-}
-
-/// A sentence on the Kademlia operations rejected because their node
-/// already ran as many as it may (`kad.ops_rejected` in
-/// `p2p/counters.csv`); empty when there were none.
-fn rejected(files: &BTreeMap<String, Vec<u8>>) -> String {
-    let text = String::from_utf8_lossy(files.get("p2p/counters.csv").map_or(&[][..], |v| v));
-    let n: u64 = text
-        .lines()
-        .find_map(|l| l.strip_prefix("kad.ops_rejected,"))
-        .and_then(|v| v.trim().parse().ok())
-        .unwrap_or(0);
-    if n == 0 {
-        return String::new();
-    }
-    format!(
-        " {n} Kademlia operations were rejected because their node already ran as many as it may at once (`kad.ops_rejected` in `p2p/counters.csv`; a rejected request is a failed lookup)."
-    )
-}
-
-/// How many of the directory's requests were retried, from the `attempts`
-/// column of `lookups.csv`.
-fn retried(files: &BTreeMap<String, Vec<u8>>) -> String {
-    let text = String::from_utf8_lossy(files.get("lookups.csv").map_or(&[][..], |v| v));
-    let mut lines = text.lines();
-    let header: Vec<&str> = lines.next().unwrap_or_default().split(',').collect();
-    let Some(col) = header.iter().position(|h| *h == "attempts") else {
-        return "attempts not recorded".to_string();
-    };
-    let (mut all, mut more) = (0u64, 0u64);
-    for l in lines.filter(|l| l.starts_with("datacenter,")) {
-        all += 1;
-        let a: u32 = l
-            .split(',')
-            .nth(col)
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(0);
-        more += u64::from(a > 1);
-    }
-    format!("{more} of {all} requests were retried")
+    Ok(RunStatus::Done { dir, summary })
 }
 
 /// The two systems must have received exactly the same requests.

@@ -6,7 +6,7 @@
 //! schema.
 
 use serde::{Deserialize, Serialize};
-use sim_core::units::{Duration, Rate};
+use sim_core::units::{Bytes, Duration, Rate};
 
 /// A whole scenario file.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -25,8 +25,14 @@ pub struct Scenario {
     /// The DHT's parameters.
     #[serde(default)]
     pub kademlia: KademliaSpec,
-    /// The requests both systems serve.
-    pub workload: WorkloadSpec,
+    /// The lookup experiment: lookups both systems serve. A scenario has
+    /// one experiment table: `[workload]` or `[storage]`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub workload: Option<WorkloadSpec>,
+    /// The storage experiment: objects written, read and kept by both
+    /// systems (see [`StorageSpec`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub storage: Option<StorageSpec>,
     /// The central baseline.
     #[serde(default)]
     pub datacenter: DatacenterSpec,
@@ -252,6 +258,11 @@ pub struct ChurnSpec {
     /// Down-session distribution, e.g. `"exponential(1h)"` (sessions).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub down: Option<String>,
+    /// Mean lifetime of a peer in the system (exponential): after it the
+    /// peer departs for good and its disk is lost (sessions only; none when
+    /// absent). See [`crate::churn`] for what replaces a departed peer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lifetime: Option<Duration>,
     /// An availability trace file to replay instead of sessions (a path
     /// relative to the working folder, like `topology.file`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -356,6 +367,17 @@ pub struct KademliaSpec {
     /// have answered (1 to k).
     #[serde(default = "default_termination_results")]
     pub termination_results: u32,
+    /// Refresh every bucket not looked up for `refresh_interval` (the
+    /// paper's hourly refresh); false: no periodic refresh.
+    #[serde(default = "default_refresh")]
+    pub refresh: bool,
+    /// How long a bucket may go without a lookup before it is refreshed.
+    #[serde(default = "default_refresh_interval")]
+    pub refresh_interval: Duration,
+    /// A joining node refreshes its buckets (the paper's join); false: it
+    /// only looks itself up.
+    #[serde(default = "default_refresh_on_join")]
+    pub refresh_on_join: bool,
     /// Fill the `exact` and `determined_ns` columns from global knowledge
     /// (an index over the ids, outside the protocol); false leaves them
     /// blank.
@@ -399,6 +421,17 @@ fn default_termination_results() -> u32 {
 fn default_oracle() -> bool {
     true
 }
+fn default_refresh() -> bool {
+    kademlia::Config::default().refresh_interval.is_some()
+}
+fn default_refresh_interval() -> Duration {
+    kademlia::Config::default()
+        .refresh_interval
+        .unwrap_or(Duration::from_secs(3_600))
+}
+fn default_refresh_on_join() -> bool {
+    kademlia::Config::default().refresh_on_join
+}
 
 impl Default for KademliaSpec {
     fn default() -> Self {
@@ -414,6 +447,9 @@ impl Default for KademliaSpec {
             termination: default_termination(),
             termination_wait: default_termination_wait(),
             termination_results: default_termination_results(),
+            refresh: default_refresh(),
+            refresh_interval: default_refresh_interval(),
+            refresh_on_join: default_refresh_on_join(),
             oracle: default_oracle(),
         }
     }
@@ -429,7 +465,137 @@ pub struct WorkloadSpec {
     pub mean_gap: Duration,
 }
 
-/// `[datacenter]`: the central directory.
+/// `[storage]`: the storage experiment. Households (the first `clients`
+/// peers) write `objects` objects during the write phase, then read them
+/// (Zipf popularity) until the end; every peer stores fragments. The data
+/// center's side stores the same objects at one site (see
+/// [`DatacenterSpec`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StorageSpec {
+    /// Objects written, over all clients (object `i` belongs to client
+    /// `i mod clients`).
+    #[serde(default = "default_objects")]
+    pub objects: u32,
+    /// Object sizes: a size (`"4MiB"`), `"uniform(MIN, MAX)"` or
+    /// `"lognormal(MEDIAN, SIGMA)"`, drawn per object from the seed.
+    #[serde(default = "default_size")]
+    pub size: String,
+    /// Households that own objects and issue requests (the first peers;
+    /// default: every peer).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub clients: Option<u32>,
+    /// Simulated time, from the end of the warm-up, over which the objects
+    /// are written (each client's evenly, with a random offset each).
+    #[serde(default = "default_write_phase")]
+    pub write_phase: Duration,
+    /// Reads per client per day after the write phase (Poisson; 0: none).
+    #[serde(default = "default_read_rate")]
+    pub read_rate: f64,
+    /// Zipf exponent of object popularity for reads (0: uniform).
+    #[serde(default = "default_zipf")]
+    pub zipf: f64,
+    /// Disk space each peer offers.
+    #[serde(default = "default_capacity")]
+    pub capacity: Bytes,
+    /// Copies of each object (or `erasure`; default 3 replicas).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replicas: Option<u16>,
+    /// m-of-n erasure-coded fragments, `"MofN"`, e.g. `"6of10"` (or
+    /// `replicas`; `"none"`: replicas, so that a sweep can compare both).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub erasure: Option<String>,
+    /// When lost redundancy is rebuilt: `eager`, `lazy` (below
+    /// `repair_threshold`) or `none`.
+    #[serde(default)]
+    pub repair: RepairSpec,
+    /// With `repair = "lazy"`: repair when fewer than this many fragments
+    /// (copies) are live, between m and n.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub repair_threshold: Option<u16>,
+    /// Delay between noticing a loss and repairing it.
+    #[serde(default = "default_repair_delay")]
+    pub repair_delay: Duration,
+    /// A holder not heard from for this long is presumed gone.
+    #[serde(default = "default_detection_timeout")]
+    pub detection_timeout: Duration,
+    /// Interval between a leader's pings to the other holders.
+    #[serde(default = "default_heartbeat")]
+    pub heartbeat: Duration,
+    /// Interval between audits of the holders' fragments (none when
+    /// absent).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub audit_interval: Option<Duration>,
+    /// Client-side encryption (objects grow by the cipher's 28 bytes; the
+    /// holders never see plaintext).
+    #[serde(default = "yes")]
+    pub encryption: bool,
+    /// Where placement answers come from: `dht` (Kademlia lookups) or
+    /// `oracle` (global knowledge; labelled in every output).
+    #[serde(default)]
+    pub placement: PlacementSpec,
+    /// How often availability, losses and repair traffic are sampled.
+    #[serde(default = "default_storage_sample")]
+    pub sample_every: Duration,
+}
+
+/// `storage.repair`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RepairSpec {
+    /// Rebuild every fragment presumed lost.
+    #[default]
+    Eager,
+    /// Rebuild only below `repair_threshold`, then restore all n.
+    Lazy,
+    /// Never rebuild.
+    None,
+}
+
+/// `storage.placement`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum PlacementSpec {
+    /// Kademlia lookups.
+    #[default]
+    Dht,
+    /// Global knowledge.
+    Oracle,
+}
+
+fn default_objects() -> u32 {
+    1_000
+}
+fn default_size() -> String {
+    "4MiB".to_string()
+}
+fn default_write_phase() -> Duration {
+    Duration::from_secs(86_400)
+}
+fn default_read_rate() -> f64 {
+    1.0
+}
+fn default_zipf() -> f64 {
+    1.0
+}
+fn default_capacity() -> Bytes {
+    Bytes(100 << 30)
+}
+fn default_repair_delay() -> Duration {
+    Duration::ZERO
+}
+fn default_detection_timeout() -> Duration {
+    ::storage::Config::default().detection_timeout
+}
+fn default_heartbeat() -> Duration {
+    ::storage::Config::default().heartbeat
+}
+fn default_storage_sample() -> Duration {
+    Duration::from_secs(3_600)
+}
+
+/// `[datacenter]`: the central baseline (the directory of the lookup
+/// experiment, the storage site of the storage experiment).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DatacenterSpec {
@@ -459,6 +625,28 @@ pub struct DatacenterSpec {
     /// attempts, `attempt_timeout × (retries + 1)` after it was first sent.
     #[serde(default = "default_retries")]
     pub retries: u32,
+    /// Storage experiment: disks at the site.
+    #[serde(default = "default_disks")]
+    pub disks: u32,
+    /// Storage experiment: bytes each of the site's disks holds.
+    #[serde(default = "default_disk_capacity")]
+    pub disk_capacity: Bytes,
+    /// Storage experiment: annualized failure rate of a disk (failures per
+    /// drive-year; Backblaze's fleet in 2024).
+    #[serde(default = "default_afr")]
+    pub afr: f64,
+    /// Storage experiment: time until a failed disk is back with its
+    /// fragments.
+    #[serde(default = "default_rebuild_time")]
+    pub rebuild_time: Duration,
+    /// Storage experiment: copies of each object inside the site (or
+    /// `erasure`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replicas: Option<u16>,
+    /// Storage experiment: m-of-n fragments inside the site, `"MofN"` (or
+    /// `replicas`; default 3 replicas).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub erasure: Option<String>,
 }
 
 fn default_servers() -> u32 {
@@ -486,6 +674,18 @@ fn default_attempt_timeout() -> Duration {
 fn default_retries() -> u32 {
     3
 }
+fn default_disks() -> u32 {
+    datacenter::storage::StoreSiteConfig::default().disks
+}
+fn default_disk_capacity() -> Bytes {
+    Bytes(datacenter::storage::StoreSiteConfig::default().disk_capacity)
+}
+fn default_afr() -> f64 {
+    datacenter::storage::BACKBLAZE_AFR_2024
+}
+fn default_rebuild_time() -> Duration {
+    Duration::from_secs(24 * 3_600)
+}
 
 impl Default for DatacenterSpec {
     fn default() -> Self {
@@ -498,6 +698,12 @@ impl Default for DatacenterSpec {
             mttr: default_mttr(),
             attempt_timeout: default_attempt_timeout(),
             retries: default_retries(),
+            disks: default_disks(),
+            disk_capacity: default_disk_capacity(),
+            afr: default_afr(),
+            rebuild_time: default_rebuild_time(),
+            replicas: None,
+            erasure: None,
         }
     }
 }

@@ -550,7 +550,7 @@ pub fn grid(
                     peers,
                     s.scenario.warmup,
                     s.scenario.duration,
-                    s.workload.clients
+                    experiment::clients(&s, peers)
                 )
             );
             let churn = match churns.get(&churn_key) {
@@ -565,6 +565,7 @@ pub fn grid(
             // scenario, with the same run id.
             s.topology = topology;
             s.churn = churn;
+            experiment::resolve_clients(&mut s, peers);
             let id = identity(&s, &prov).map_err(|e| e.to_string())?;
             points.push(Point {
                 index: points.len(),

@@ -40,6 +40,7 @@ pub fn validate_text(
     let peers = experiment::topology_peers(&s).map_err(named)?;
     s.churn = experiment::check_peers(&s, peers).map_err(named)?;
     s.topology = experiment::resolved_topology(&s.topology).map_err(named)?;
+    experiment::resolve_clients(&mut s, peers);
     if let Some(t) = &s.sweep {
         SweepSpec::parse(Some(t), s.scenario.seed).map_err(|e| {
             format!(

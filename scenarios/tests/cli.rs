@@ -125,7 +125,7 @@ fn bad_scenarios_give_clear_errors() {
     assert_eq!(o.status.code(), Some(2));
     assert!(
         stderr(&o).contains(
-            "bundled: city-mesh, city-mesh-sweep, freifunk-bremen, kademlia-lookup, kademlia-scale"
+            "bundled: backup, backup-sweep, city-mesh, city-mesh-sweep, freifunk-bremen, kademlia-lookup, kademlia-scale"
         ),
         "{}",
         stderr(&o)
@@ -428,8 +428,13 @@ fn interrupted_runs_leave_no_complete_looking_result() {
 
 #[test]
 fn the_reference_page_documents_every_key() {
-    let o = bin().args(["validate", "city-mesh"]).output().unwrap();
-    let text = String::from_utf8_lossy(&o.stdout).into_owned();
+    // The lookup and the storage experiment, every key written out.
+    let mut text = String::new();
+    for name in ["city-mesh", "backup"] {
+        let o = bin().args(["validate", name]).output().unwrap();
+        assert!(o.status.success(), "{name}: {}", stderr(&o));
+        text += &String::from_utf8_lossy(&o.stdout);
+    }
     let doc = std::fs::read_to_string(concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/../docs/scenario-reference.md"

@@ -338,6 +338,15 @@ fn parse_selector(s: &str) -> Result<sim_core::topo::NodeSelector, BuildError> {
 
 pub(crate) fn kad_config(s: &Scenario) -> Result<Config, BuildError> {
     let k = &s.kademlia;
+    if k.refresh && k.refresh_interval < Duration::from_secs(1) {
+        return Err(bad(
+            "kademlia.refresh_interval",
+            format!(
+                "{}: expected at least 1s (or kademlia.refresh = false)",
+                k.refresh_interval
+            ),
+        ));
+    }
     let cfg = Config {
         key_bits: u16::try_from(k.id_bits).map_err(|_| bad("kademlia.id_bits", "too large"))?,
         k: k.k as usize,
@@ -571,6 +580,14 @@ pub fn clients(s: &Scenario, peers: u32) -> u32 {
     }
 }
 
+/// Write out the default of `storage.clients` (every peer), so that a
+/// resolved scenario says how many clients ran.
+pub fn resolve_clients(s: &mut Scenario, peers: u32) {
+    if let Some(st) = &mut s.storage {
+        st.clients.get_or_insert(peers);
+    }
+}
+
 /// Progress callback: (side, simulated now, simulated end, events so far).
 pub type Progress<'a> = &'a mut dyn FnMut(&str, Time, Time, u64);
 
@@ -635,7 +652,8 @@ impl Driver<'_, '_> {
     {
         let from = sim.now().0;
         for i in 1..=slices {
-            let t = from + ((until.0.saturating_sub(from)) as u128 * i as u128 / slices as u128) as u64;
+            let t =
+                from + ((until.0.saturating_sub(from)) as u128 * i as u128 / slices as u128) as u64;
             if self.run_to(sim, Time(t))? {
                 return Ok(true);
             }
@@ -643,7 +661,6 @@ impl Driver<'_, '_> {
         Ok(false)
     }
 }
-
 
 /// Close a side: its metrics as CSV files, its run info appended to `info`.
 pub(crate) fn finish<N: Node>(
@@ -699,4 +716,3 @@ pub(crate) fn merge_tables(
     }
     out.into_bytes()
 }
-
