@@ -197,6 +197,38 @@ pub fn lines(
     both(base, &plot)
 }
 
+/// Time series like [`lines`], the y axis spanning the values only (not
+/// from zero): for a quantity that stays close to its maximum (objects
+/// readable, in %).
+pub fn lines_zoomed(
+    base: &Path,
+    title: &str,
+    x_label: &str,
+    y_label: &str,
+    series: &[(String, Vec<(f64, f64)>)],
+) -> Result<Vec<PathBuf>, PlotError> {
+    let xs: Vec<f64> = series
+        .iter()
+        .flat_map(|(_, p)| p.iter().map(|q| q.0))
+        .collect();
+    let ys: Vec<f64> = series
+        .iter()
+        .flat_map(|(_, p)| p.iter().map(|q| q.1))
+        .collect();
+    let (x0, x1) = extent(xs.into_iter());
+    let (y0, y1) = extent(ys.into_iter());
+    let plot = Lines {
+        title,
+        x_label,
+        y_label,
+        xr: nice_range(x0, x1),
+        yr: nice_range(y0, y1),
+        series,
+        legend: SeriesLabelPosition::LowerRight,
+    };
+    both(base, &plot)
+}
+
 /// Side-by-side bars: for each category, one bar per system, with an
 /// optional 95 % interval drawn as a whisker.
 pub fn bars(

@@ -466,15 +466,17 @@ pub(crate) fn diff_text(
 /// The summary as a fixed-width text table (the command line's summary):
 /// blank where there is no value.
 pub fn summary_text(rows: &[SummaryRow]) -> String {
+    let name = |r: &SummaryRow| format!("{} ({})", r.metric, r.unit);
+    let w = rows.iter().map(|r| name(r).chars().count()).fold(22, usize::max);
     let mut s = format!(
-        "{:<22} {:>14} {:>14} {:>28} {:>6}\n",
+        "{:<w$} {:>14} {:>14} {:>28} {:>6}\n",
         "metric", "P2P", "data center", "difference (95% CI)", "n"
     );
     for r in rows {
         let _ = writeln!(
             s,
-            "{:<22} {:>14} {:>14} {:>28} {:>6}",
-            format!("{} ({})", r.metric, r.unit),
+            "{:<w$} {:>14} {:>14} {:>28} {:>6}",
+            name(r),
             blank_or(r.p2p, 2),
             blank_or(r.datacenter, 2),
             diff_text(r.difference, 2, "-"),

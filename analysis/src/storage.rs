@@ -661,12 +661,15 @@ pub fn write(
             md,
             "![Read latency CDF](plots/read_latency_cdf.svg)\n\nThe fraction of each side's successful reads that finished within a given latency.\n"
         );
-        let over_time: [(&str, &str, &str, Curve, &str); 3] = [
+        // (file, title, y label, series, y scale, y axis from zero, sentence)
+        let over_time: [(&str, &str, &str, Curve, f64, bool, &str); 3] = [
             (
                 "readable_over_time",
                 "Objects readable over time",
                 "readable (% of objects written)",
                 StorageAnalysis::readable_over_time,
+                1.0,
+                false,
                 "The objects readable at each sampled instant, as a share of the objects written by then.",
             ),
             (
@@ -674,20 +677,33 @@ pub fn write(
                 "Objects lost over time",
                 "objects lost (cumulative)",
                 StorageAnalysis::lost_over_time,
+                1.0,
+                true,
                 "The number of objects no longer recoverable by each sampled instant.",
             ),
             (
                 "repair_over_time",
                 "Repair bandwidth",
-                "repair (bytes per peer per day)",
+                "repair (MB per peer per day)",
                 StorageAnalysis::repair_over_time,
+                1e-6,
+                true,
                 "Repair bytes per household per day within each interval between consecutive samples (for the data center, its internal disk rebuilds).",
             ),
         ];
-        for (file, title, y_label, f, sentence) in over_time {
-            let lines: Vec<(String, Vec<(f64, f64)>)> =
-                (0..2).map(|i| (LABELS[i].to_string(), f(&a, i))).collect();
-            plot::lines(
+        for (file, title, y_label, f, scale, from_zero, sentence) in over_time {
+            let lines: Vec<(String, Vec<(f64, f64)>)> = (0..2)
+                .map(|i| {
+                    let pts = f(&a, i).into_iter().map(|(x, y)| (x, y * scale));
+                    (LABELS[i].to_string(), pts.collect())
+                })
+                .collect();
+            let draw = if from_zero {
+                plot::lines
+            } else {
+                plot::lines_zoomed
+            };
+            draw(
                 &pdir.join(file),
                 title,
                 "simulated time (days)",
