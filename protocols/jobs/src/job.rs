@@ -133,6 +133,17 @@ impl Waste {
     }
 }
 
+/// A request from the workload driver to a submitter (a P2P peer or a
+/// data-center client).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Command {
+    /// Run this job and report its end ([`Event::Done`]).
+    Submit(Job),
+}
+
+/// Events seen by the experiment, with time and node.
+pub type EventLog = std::rc::Rc<std::cell::RefCell<Vec<(Time, NodeId, Event)>>>;
+
 /// What a node reports to the experiment.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Event {

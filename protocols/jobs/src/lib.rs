@@ -11,5 +11,7 @@
 pub mod job;
 pub mod report;
 
-pub use job::{Answer, Event, Fault, Job, JobFailure, Waste, answer_of, run_time};
+pub use job::{
+    Answer, Command, Event, EventLog, Fault, Job, JobFailure, Waste, answer_of, run_time,
+};
 pub use report::JobRow;
