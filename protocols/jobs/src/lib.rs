@@ -8,9 +8,11 @@
 //! identical tables for both sides.
 #![warn(missing_docs)]
 
+pub mod config;
 pub mod job;
 pub mod report;
 
+pub use config::{Config, ConfigError, Policy};
 pub use job::{
     Answer, Command, Event, EventLog, Fault, Job, JobFailure, Waste, answer_of, run_time,
 };
