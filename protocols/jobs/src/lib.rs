@@ -10,10 +10,12 @@
 
 pub mod config;
 pub mod job;
+pub mod message;
 pub mod report;
 
 pub use config::{Config, ConfigError, Policy};
 pub use job::{
     Answer, Command, Event, EventLog, Fault, Job, JobFailure, Waste, answer_of, run_time,
 };
+pub use message::{CopyKey, Msg};
 pub use report::JobRow;
