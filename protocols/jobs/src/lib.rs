@@ -11,6 +11,7 @@
 pub mod config;
 pub mod job;
 pub mod message;
+pub mod protocol;
 pub mod report;
 
 pub use config::{Config, ConfigError, Policy};
@@ -18,4 +19,5 @@ pub use job::{
     Answer, Command, Event, EventLog, Fault, Job, JobFailure, Waste, answer_of, run_time,
 };
 pub use message::{CopyKey, Msg};
+pub use protocol::{Bulk, Input, Jobs, Output, Timer, WorkerSpec};
 pub use report::JobRow;
