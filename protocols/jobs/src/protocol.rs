@@ -41,7 +41,7 @@
 //! comes back with the copy still runs it, and its result counts as a vote
 //! if the job is still open. A job with a deadline that is not accepted by
 //! `submitted + deadline` fails with [`JobFailure::Deadline`]; workers do
-//! not start a copy past its deadline.
+//! not start (or resume) a copy past its deadline.
 //!
 //! **Churn.** A worker going down transiently loses the progress of its
 //! running copy since its last checkpoint (`checkpoint` of running time;
@@ -58,7 +58,8 @@
 //! placement was in flight are lost and re-issued on return, and results
 //! that could not reach it are retried by their workers. A permanent
 //! departure abandons its pending jobs: nobody is left to report them, so
-//! they get no [`Event::Done`]; they are counted in `jobs.abandoned`.
+//! they get no [`Event::Done`]; they are counted in `jobs.abandoned`, and
+//! the results it had collected for them are churn waste.
 //!
 //! **CPU time.** Everything is CPU time of the machine that spent it: wall
 //! time running × `share` / 1000 ([`WorkerSpec::cpu`]). A result carries
@@ -617,75 +618,99 @@ impl Jobs {
         self.seek_work(now, rng);
     }
 
+    /// The peer stops; a permanent departure may also come while it is
+    /// already down (it then loses its disk where it is).
     fn stop(&mut self, now: Time, how: Stop) {
-        if !self.up {
-            return;
-        }
-        self.up = false;
-        // Worker.
-        if let Some(r) = self.running.take() {
-            let seg = now.since(r.since);
-            self.busy_wall = self.busy_wall.saturating_add(seg);
-            let mut task = r.task;
-            let progress = task.done.saturating_add(seg);
-            match how {
-                Stop::Transient => {
-                    let kept = match self.cfg.checkpoint {
-                        Some(c) => Duration(progress.0 / c.0 * c.0),
-                        None => Duration::ZERO,
-                    };
-                    let lost = Duration(progress.0 - kept.0);
-                    self.count("jobs.churn_losses", 1);
-                    self.waste(task.key.job, self.spec.cpu(lost), Waste::Churn);
-                    task.done = kept;
-                    self.queue.push_front(task);
-                }
-                Stop::Permanent => {
-                    self.count("jobs.churn_losses", 1);
-                    self.waste(task.key.job, self.spec.cpu(progress), Waste::Churn);
-                }
+        if self.up {
+            self.up = false;
+            self.stop_running(now, how);
+            for o in self.outbox.values_mut() {
+                o.sending = false;
             }
-        }
-        match how {
-            Stop::Transient => {
-                for o in self.outbox.values_mut() {
-                    o.sending = false;
-                }
-            }
-            Stop::Permanent => {
-                let lost: Vec<(u64, Duration)> =
-                    self.outbox.iter().map(|(k, o)| (k.job, o.cpu)).collect();
-                for (job, cpu) in lost {
-                    self.count("jobs.results_lost", 1);
-                    self.waste(job, cpu, Waste::Churn);
-                }
-                self.outbox.clear();
-                self.queue.clear();
-            }
-        }
-        self.asking = None;
-        self.round = 0;
-        // Submitter: exchanges in flight are forgotten; copies being placed
-        // are lost (the transfers fail with the stop).
-        self.rpcs.clear();
-        self.rpc_deadlines.clear();
-        self.pinged.clear();
-        for p in self.pending.values_mut() {
-            for c in &mut p.copies {
-                if matches!(c.state, CopyState::Probing | CopyState::Sending) {
-                    c.state = CopyState::Lost;
+            self.asking = None;
+            self.round = 0;
+            // Submitter: exchanges in flight are forgotten; copies being
+            // placed are lost (the transfers fail with the stop).
+            self.rpcs.clear();
+            self.rpc_deadlines.clear();
+            self.pinged.clear();
+            for p in self.pending.values_mut() {
+                for c in &mut p.copies {
+                    if matches!(c.state, CopyState::Probing | CopyState::Sending) {
+                        c.state = CopyState::Lost;
+                    }
                 }
             }
         }
         if how == Stop::Permanent {
-            let n = self.pending.len() as u64;
-            if n > 0 {
-                self.count("jobs.abandoned", n);
-            }
-            self.pending.clear();
-            self.pool.clear();
-            self.deadlines.clear();
+            self.lose_disk();
         }
+    }
+
+    /// The running copy stops: it loses its progress since the last
+    /// checkpoint (all of it on a departure) and, on a transient stop,
+    /// goes back to the head of the queue.
+    fn stop_running(&mut self, now: Time, how: Stop) {
+        let Some(r) = self.running.take() else {
+            return;
+        };
+        let seg = now.since(r.since);
+        self.busy_wall = self.busy_wall.saturating_add(seg);
+        let mut task = r.task;
+        let progress = task.done.saturating_add(seg);
+        self.count("jobs.churn_losses", 1);
+        match how {
+            Stop::Transient => {
+                let kept = match self.cfg.checkpoint {
+                    Some(c) => Duration(progress.0 / c.0 * c.0),
+                    None => Duration::ZERO,
+                };
+                self.waste(
+                    task.key.job,
+                    self.spec.cpu(Duration(progress.0 - kept.0)),
+                    Waste::Churn,
+                );
+                task.done = kept;
+                self.queue.push_front(task);
+            }
+            Stop::Permanent => {
+                self.waste(task.key.job, self.spec.cpu(progress), Waste::Churn);
+            }
+        }
+    }
+
+    /// A departure: the disk is lost, with the checkpoints of queued
+    /// copies, the undelivered results and, at a submitter, its pending
+    /// jobs (abandoned: nobody is left to report them) and the results it
+    /// had collected for them. All of that CPU is churn waste.
+    fn lose_disk(&mut self) {
+        let mut lost: Vec<(u64, Duration)> = Vec::new();
+        for t in &self.queue {
+            if t.done.0 > 0 {
+                lost.push((t.key.job, self.spec.cpu(t.done)));
+            }
+        }
+        for (k, o) in &self.outbox {
+            lost.push((k.job, o.cpu));
+        }
+        self.count("jobs.results_lost", self.outbox.len() as u64);
+        for (id, p) in &self.pending {
+            for v in &p.votes {
+                lost.push((*id, v.cpu));
+            }
+        }
+        for (job, cpu) in lost {
+            self.waste(job, cpu, Waste::Churn);
+        }
+        let n = self.pending.len() as u64;
+        if n > 0 {
+            self.count("jobs.abandoned", n);
+        }
+        self.queue.clear();
+        self.outbox.clear();
+        self.pending.clear();
+        self.pool.clear();
+        self.deadlines.clear();
     }
 
     // ------------------------------------------------------------ submitter
@@ -1064,7 +1089,10 @@ impl Jobs {
                 CopyState::Sending | CopyState::Placed | CopyState::Lost
             );
         if !expected {
+            // Not a result this submitter waits for (none is expected to
+            // come: kept for the accounting).
             self.count("jobs.unexpected_results", 1);
+            self.waste(key.job, cpu, Waste::Redundant);
             return;
         }
         c.state = CopyState::Returned;
@@ -1319,7 +1347,9 @@ impl Jobs {
         }
         while let Some(mut task) = self.queue.pop_front() {
             if task.deadline.is_some_and(|d| d <= now) {
+                // Its job has failed; checkpointed progress is wasted.
                 self.count("jobs.expired_at_worker", 1);
+                self.waste(task.key.job, self.spec.cpu(task.done), Waste::Redundant);
                 continue;
             }
             task.first_start.get_or_insert(now);
@@ -1388,12 +1418,14 @@ impl Jobs {
     }
 
     /// Drop a copy at this worker (its job ended): a queued copy costs
-    /// nothing, a running one's progress and a finished result not yet on
-    /// its way are redundant work.
+    /// nothing (but the progress its checkpoints saved), a running one's
+    /// progress and a finished result not yet on its way are redundant
+    /// work.
     fn cancel_task(&mut self, now: Time, key: CopyKey) {
         if let Some(i) = self.queue.iter().position(|t| t.key == key) {
-            self.queue.remove(i);
+            let done = self.queue.remove(i).map_or(Duration::ZERO, |t| t.done);
             self.count("jobs.cancelled_queued", 1);
+            self.waste(key.job, self.spec.cpu(done), Waste::Redundant);
         } else if let Some(r) = self.running.filter(|r| r.task.key == key) {
             self.running = None;
             let seg = now.since(r.since);
