@@ -272,6 +272,33 @@ impl Harness {
         }
     }
 
+    /// Run in steps of `step` until [`Harness::settled`] or `limit`;
+    /// returns whether it settled.
+    pub fn run_until_settled(&mut self, step: Duration, limit: Time) -> bool {
+        loop {
+            if self.settled() {
+                return true;
+            }
+            if self.sim.now() >= limit {
+                return false;
+            }
+            let until = self.sim.now().saturating_add(step).min(limit);
+            self.sim.run(RunLimits::until(until)).expect("run");
+        }
+    }
+
+    /// No job pending anywhere, and no worker holding a copy or a result
+    /// (the nodes' state, down ones included: what a down worker holds
+    /// runs or is dropped when it returns).
+    pub fn settled(&self) -> bool {
+        self.sim.nodes().iter().all(|n| {
+            n.jobs.pending() == 0
+                && n.jobs.queued() == 0
+                && !n.jobs.running()
+                && n.jobs.undelivered() == 0
+        })
+    }
+
     /// Jobs pending at all submitters.
     pub fn pending(&self) -> usize {
         self.sim.nodes().iter().map(|n| n.jobs.pending()).sum()
