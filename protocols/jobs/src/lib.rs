@@ -10,6 +10,7 @@
 
 pub mod job;
 pub mod report;
+pub mod swf;
 
 pub use job::{
     Answer, Command, Event, EventLog, Fault, Job, JobFailure, Waste, answer_of, run_time,
