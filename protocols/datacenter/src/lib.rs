@@ -21,12 +21,14 @@
 //! counted in it; every resend counts `dc.retries`.
 //!
 //! The storage baseline, a site holding every object on its own disks, is
-//! in [`storage`].
+//! in [`storage`]; the compute baseline, a site running jobs on its own
+//! servers, in [`compute`].
 //!
 //! Like the protocol crates, nothing here reads a clock, a socket or
 //! global randomness.
 #![warn(missing_docs)]
 
+pub mod compute;
 pub mod storage;
 
 use serde::{Deserialize, Serialize};
@@ -513,8 +515,8 @@ impl Node for DcNode {
 
 /// Take the site down during each `[from, to)` interval (transient stops:
 /// the records survive). Intervals must be sorted, disjoint and in the
-/// future. Works for either baseline's nodes ([`DcNode`],
-/// [`storage::DcStoreNode`]).
+/// future. Works for any baseline's nodes ([`DcNode`],
+/// [`storage::DcStoreNode`], [`compute::DcComputeNode`]).
 pub fn schedule_outages<N: Node>(
     sim: &mut Sim<N>,
     site: NodeId,

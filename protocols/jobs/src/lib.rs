@@ -29,6 +29,7 @@ pub mod message;
 pub mod node;
 pub mod protocol;
 pub mod report;
+pub mod swf;
 
 pub use config::{Config, ConfigError, Policy};
 pub use job::{
