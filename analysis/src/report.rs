@@ -467,7 +467,10 @@ pub(crate) fn diff_text(
 /// blank where there is no value.
 pub fn summary_text(rows: &[SummaryRow]) -> String {
     let name = |r: &SummaryRow| format!("{} ({})", r.metric, r.unit);
-    let w = rows.iter().map(|r| name(r).chars().count()).fold(22, usize::max);
+    let w = rows
+        .iter()
+        .map(|r| name(r).chars().count())
+        .fold(22, usize::max);
     let mut s = format!(
         "{:<w$} {:>14} {:>14} {:>28} {:>6}\n",
         "metric", "P2P", "data center", "difference (95% CI)", "n"
