@@ -14,6 +14,7 @@
 //! the same `summary.csv` form, which is what runs across seeds combine.
 #![warn(missing_docs)]
 
+pub mod compute;
 pub mod manifest;
 pub mod plot;
 pub mod report;
