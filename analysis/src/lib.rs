@@ -6,14 +6,19 @@
 //! with an embedded font) and writes `report.md`. It knows nothing of the
 //! engine.
 //!
-//! Two experiments have a report: the lookup experiment ([`report`]:
+//! Three experiments have a report: the lookup experiment ([`report`]:
 //! request success, exactness, latency and cost, Kademlia against a
-//! directory) and the storage experiment ([`storage`]: P2P backup against
+//! directory), the storage experiment ([`storage`]: P2P backup against
 //! data-center storage — read and write success and latency, durability,
-//! availability, repair bytes by cause and storage overhead). Both write
-//! the same `summary.csv` form, which is what runs across seeds combine.
+//! availability, repair bytes by cause and storage overhead) and the
+//! compute experiment ([`compute`]: jobs on volunteers' machines against a
+//! data center's servers — job success, completion time, throughput, wrong
+//! answers accepted, CPU time wasted by cause, idle fraction and bytes per
+//! job). All write the same `summary.csv` form, which is what runs across
+//! seeds combine.
 #![warn(missing_docs)]
 
+pub mod compute;
 pub mod manifest;
 pub mod plot;
 pub mod report;

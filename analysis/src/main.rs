@@ -1,10 +1,10 @@
 //! `analysis [--allow-mixed] DIR...`: (re)build `summary.csv`, plots and
-//! `report.md` of each result directory (the storage report for a
-//! directory with `reads.csv`, the lookup report otherwise); with several
-//! directories (the
-//! same scenario under different seeds), also the mean of every summary
-//! metric across them with its 95 % confidence interval (Student t over
-//! seeds), in `across-seeds.csv` beside the first directory.
+//! `report.md` of each result directory (the compute report for a
+//! directory with `jobs.csv`, the storage report for one with `reads.csv`,
+//! the lookup report otherwise); with several directories (the same
+//! scenario under different seeds), also the mean of every summary metric
+//! across them with its 95 % confidence interval (Student t over seeds),
+//! in `across-seeds.csv` beside the first directory.
 //!
 //! `across-seeds.csv`: `metric,unit,runs,p2p_n,p2p_mean,p2p_ci95,
 //! datacenter_n,datacenter_mean,datacenter_ci95`, where `runs` counts the
@@ -18,20 +18,26 @@
 
 use analysis::report::{self, SummaryRow, blank_or};
 use analysis::stats::{bounded_half_width, summarize};
-use analysis::{cut, manifest, storage};
+use analysis::{compute, cut, manifest, storage};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 const USAGE: &str = "usage: analysis [--allow-mixed] RESULT_DIR [RESULT_DIR...]
   rebuilds summary.csv, plots/ and report.md of each result directory
-  (a storage result, with reads.csv, or a lookup result, with lookups.csv);
+  (a compute result, with jobs.csv, a storage result, with reads.csv, or a
+  lookup result, with lookups.csv);
   with several (one scenario, several seeds) also writes across-seeds.csv
   beside the first.
 
   --allow-mixed  combine runs of different scenarios in across-seeds.csv
                  (by default their scenario.toml files, seed aside, must
                  be identical)";
+
+/// `d` holds a compute result (its jobs are in `jobs.csv`).
+fn is_compute(d: &Path) -> bool {
+    d.join("jobs.csv").is_file()
+}
 
 /// `d` holds a storage result (its reads are in `reads.csv`).
 fn is_storage(d: &Path) -> bool {
@@ -102,9 +108,9 @@ fn main() -> ExitCode {
         return ExitCode::from(2);
     }
     for d in &dirs {
-        if !is_storage(d) && !d.join("lookups.csv").is_file() {
+        if !is_compute(d) && !is_storage(d) && !d.join("lookups.csv").is_file() {
             eprintln!(
-                "error: {}: not a result directory (no lookups.csv or reads.csv)",
+                "error: {}: not a result directory (no lookups.csv, reads.csv or jobs.csv)",
                 d.display()
             );
             return ExitCode::from(2);
@@ -124,7 +130,9 @@ fn main() -> ExitCode {
         // that does not keeps its stale manifest (see `manifest`).
         let intact = d.join(manifest::FILE).is_file() && manifest::verify(d).is_ok();
         let notes = "Rebuilt by `analysis`.";
-        let written: Result<Vec<SummaryRow>, _> = if is_storage(d) {
+        let written: Result<Vec<SummaryRow>, _> = if is_compute(d) {
+            compute::write(d, &title, notes, true).map(|a| a.summary)
+        } else if is_storage(d) {
             storage::write(d, &title, notes, true).map(|a| a.summary)
         } else {
             report::write(d, &title, notes, true).map(|a| a.summary)

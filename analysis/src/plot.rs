@@ -137,11 +137,24 @@ pub fn cdf_points(values: &[f64]) -> Vec<(f64, f64)> {
     pts
 }
 
-/// Empirical CDFs of each series, on one chart (y from 0 to 1).
+/// Empirical CDFs of each series, on one chart (y from 0 to 1), of
+/// requests.
 pub fn cdf(
     base: &Path,
     title: &str,
     x_label: &str,
+    series: &[Series],
+) -> Result<Vec<PathBuf>, PlotError> {
+    cdf_labelled(base, title, x_label, "fraction of requests ≤ x", series)
+}
+
+/// Empirical CDFs like [`cdf`], of what `y_label` names (`fraction of
+/// jobs ≤ x`).
+pub fn cdf_labelled(
+    base: &Path,
+    title: &str,
+    x_label: &str,
+    y_label: &str,
     series: &[Series],
 ) -> Result<Vec<PathBuf>, PlotError> {
     let lines: Vec<(String, Vec<(f64, f64)>)> = series
@@ -158,7 +171,7 @@ pub fn cdf(
     let plot = Lines {
         title,
         x_label,
-        y_label: "fraction of requests ≤ x",
+        y_label,
         xr: nice_range(lo.min(0.0), hi),
         yr: (0.0, 1.0),
         series: &lines,

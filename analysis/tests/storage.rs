@@ -134,5 +134,5 @@ fn a_directory_without_a_result_is_refused() {
     let o = analysis_bin(&[root.0.as_os_str()]);
     assert_eq!(o.status.code(), Some(2));
     let e = String::from_utf8_lossy(&o.stderr);
-    assert!(e.contains("no lookups.csv or reads.csv"), "{e}");
+    assert!(e.contains("no lookups.csv, reads.csv or jobs.csv"), "{e}");
 }
