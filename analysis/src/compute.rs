@@ -62,7 +62,7 @@
 
 use crate::plot;
 use crate::report::{
-    BATCHES, ReportError, SYSTEMS, SummaryRow, Table, blank_or, diff_text, summary_csv,
+    BATCHES, ReportError, SYSTEMS, SummaryRow, Table, summary_csv, summary_markdown,
 };
 use crate::stats::{paired_difference, paired_rate_difference, quantile_sorted, summarize};
 use std::collections::{BTreeMap, BTreeSet};
@@ -780,23 +780,7 @@ pub fn write(
         md,
         "The other figures are one number per side, not paired (—). `throughput` is the jobs accepted per hour of the sampled period (n: jobs submitted). `wrong_accepted` is the share of accepted jobs whose answer was wrong (n: the smaller count of accepted jobs). The CPU figures are taken between the first and the last sample (n: samples), in CPU-hours: `wasted_cpu_churn` is the work lost when a machine went down mid-job (since its last checkpoint), `wasted_cpu_redundant` the copies beyond what the validator used (results after acceptance or failure, copies cancelled mid-run), `wasted_cpu_rejected` the work whose answer the validator did not accept (wrong or outvoted). `idle_fraction` is the share of the CPU time offered that ran no job. `bytes_per_job` is the bytes moved for job inputs and outputs over the sampled period per job submitted (n: jobs submitted). A blank value has no observation behind it (n counts them).\n"
     );
-    let _ = writeln!(
-        md,
-        "| metric | unit | P2P | data center | difference (95 % CI) | n |"
-    );
-    let _ = writeln!(md, "|---|---|---:|---:|---|---:|");
-    for r in &a.summary {
-        let _ = writeln!(
-            md,
-            "| {} | {} | {} | {} | {} | {} |",
-            r.metric,
-            r.unit,
-            blank_or(r.p2p, 3),
-            blank_or(r.datacenter, 3),
-            diff_text(r.difference, 3, "—"),
-            r.n
-        );
-    }
+    summary_markdown(&mut md, &a.summary);
     if plots {
         let pdir = dir.join("plots");
         std::fs::create_dir_all(&pdir).map_err(|e| out(pdir.clone(), e.to_string()))?;

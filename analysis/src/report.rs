@@ -489,6 +489,28 @@ pub fn summary_text(rows: &[SummaryRow]) -> String {
     s
 }
 
+/// The summary as a markdown table (the reports' `## Summary`), blank
+/// where there is no value, `—` for a metric without a paired difference.
+pub(crate) fn summary_markdown(md: &mut String, rows: &[SummaryRow]) {
+    let _ = writeln!(
+        md,
+        "| metric | unit | P2P | data center | difference (95 % CI) | n |"
+    );
+    let _ = writeln!(md, "|---|---|---:|---:|---|---:|");
+    for r in rows {
+        let _ = writeln!(
+            md,
+            "| {} | {} | {} | {} | {} | {} |",
+            r.metric,
+            r.unit,
+            blank_or(r.p2p, 3),
+            blank_or(r.datacenter, 3),
+            diff_text(r.difference, 3, "—"),
+            r.n
+        );
+    }
+}
+
 /// `summary.csv` text.
 pub fn summary_csv(rows: &[SummaryRow]) -> String {
     let mut s =
@@ -529,23 +551,7 @@ pub fn write(dir: &Path, title: &str, notes: &str, plots: bool) -> Result<Analys
         md,
         "Paired over the same requests; difference = P2P − data center, with its 95 % confidence interval. Means: batch means over {BATCHES} consecutive batches of requests (requests close in time are not independent). Rates (%): Newcombe's hybrid score interval from each side's Wilson interval, with the sample size divided by the design effect that batch means measure, so that it stays within ±100 points. A blank value has no observation behind it (n counts them).\n"
     );
-    let _ = writeln!(
-        md,
-        "| metric | unit | P2P | data center | difference (95 % CI) | n |"
-    );
-    let _ = writeln!(md, "|---|---|---:|---:|---|---:|");
-    for r in &a.summary {
-        let _ = writeln!(
-            md,
-            "| {} | {} | {} | {} | {} | {} |",
-            r.metric,
-            r.unit,
-            blank_or(r.p2p, 3),
-            blank_or(r.datacenter, 3),
-            diff_text(r.difference, 3, "—"),
-            r.n
-        );
-    }
+    summary_markdown(&mut md, &a.summary);
     if plots {
         let pdir = dir.join("plots");
         std::fs::create_dir_all(&pdir).map_err(|e| out(pdir.clone(), e.to_string()))?;

@@ -49,7 +49,7 @@
 
 use crate::plot;
 use crate::report::{
-    BATCHES, ReportError, SYSTEMS, SummaryRow, Table, blank_or, diff_text, summary_csv,
+    BATCHES, ReportError, SYSTEMS, SummaryRow, Table, summary_csv, summary_markdown,
 };
 use crate::stats::{paired_difference, paired_rate_difference, summarize};
 use std::collections::BTreeMap;
@@ -622,23 +622,7 @@ pub fn write(
         md,
         "The other figures are one number per side, not paired (—). `objects_written` counts the objects whose write succeeded and `objects_lost` those of them no longer recoverable at the end (n: objects listed); `durability` is the share of written objects not lost (n: written objects); `availability` is the mean over written objects of the fraction of sampled instants at which each was readable (n: objects sampled). `repair_bytes_per_peer_day` is the bytes moved by repair between the first and the last sample, per household and per day, then the same for each cause: rebuilding fragments that were truly lost, fragments wrongly presumed lost (a false alarm of the failure detector), and audits. The data center's repair bytes are its site's internal disk rebuilds, not traffic on home links. `storage_overhead` is the bytes on disks over the logical bytes of the objects still recoverable, at the last sample (n: samples). A blank value has no observation behind it (n counts them).\n"
     );
-    let _ = writeln!(
-        md,
-        "| metric | unit | P2P | data center | difference (95 % CI) | n |"
-    );
-    let _ = writeln!(md, "|---|---|---:|---:|---|---:|");
-    for r in &a.summary {
-        let _ = writeln!(
-            md,
-            "| {} | {} | {} | {} | {} | {} |",
-            r.metric,
-            r.unit,
-            blank_or(r.p2p, 3),
-            blank_or(r.datacenter, 3),
-            diff_text(r.difference, 3, "—"),
-            r.n
-        );
-    }
+    summary_markdown(&mut md, &a.summary);
     if plots {
         let pdir = dir.join("plots");
         std::fs::create_dir_all(&pdir).map_err(|e| out(pdir.clone(), e.to_string()))?;

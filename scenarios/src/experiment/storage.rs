@@ -765,7 +765,6 @@ fn stops(s: &Scenario, st: &StorageSpec) -> Vec<(Time, bool, bool, bool)> {
 /// Add the side's workloads due at this stop.
 fn add_workloads<N: Node<Request = Op>>(
     sim: &mut Sim<N>,
-    s: &Scenario,
     st: &StorageSpec,
     objs: &[Obj],
     clients: u32,
@@ -800,7 +799,6 @@ where
         .map_err(|e| bad("storage.read_rate", e))?;
         sim.add_workload(&ids, w).map_err(|e| bad("storage", e))?;
     }
-    let _ = s;
     Ok(())
 }
 
@@ -977,7 +975,7 @@ pub fn run(
                 aborted = true;
                 break;
             }
-            add_workloads(&mut p2p, s, st, &objs, clients, (writes, reads))?;
+            add_workloads(&mut p2p, st, &objs, clients, (writes, reads))?;
             if !sample {
                 continue;
             }
@@ -1155,7 +1153,7 @@ pub fn run(
     d.run_sliced(&mut dc, start, 20)?;
     for (t, writes, reads, sample) in stops(s, st) {
         d.run_to(&mut dc, t)?;
-        add_workloads(&mut dc, s, st, &objs, clients, (writes, reads))?;
+        add_workloads(&mut dc, st, &objs, clients, (writes, reads))?;
         if !sample {
             continue;
         }
