@@ -118,6 +118,9 @@ pub fn run_one(s: &Scenario, opts: &RunOptions, progress: Progress<'_>) -> Resul
         Kind::Storage => {
             analysis::storage::write(stage.dir(), &title, &notes, s.output.plots)?.summary
         }
+        Kind::Compute => {
+            analysis::compute::write(stage.dir(), &title, &notes, s.output.plots)?.summary
+        }
     };
     // Last: the hashes of every file written above (`merge` checks them).
     analysis::manifest::write(stage.dir())?;

@@ -26,13 +26,17 @@ pub struct Scenario {
     #[serde(default)]
     pub kademlia: KademliaSpec,
     /// The lookup experiment: lookups both systems serve. A scenario has
-    /// one experiment table: `[workload]` or `[storage]`.
+    /// one experiment table: `[workload]`, `[storage]` or `[compute]`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub workload: Option<WorkloadSpec>,
     /// The storage experiment: objects written, read and kept by both
     /// systems (see [`StorageSpec`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub storage: Option<StorageSpec>,
+    /// The compute experiment: jobs both systems run (see
+    /// [`ComputeSpec`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub compute: Option<ComputeSpec>,
     /// The central baseline.
     #[serde(default)]
     pub datacenter: DatacenterSpec,
@@ -594,6 +598,150 @@ fn default_storage_sample() -> Duration {
     Duration::from_secs(3_600)
 }
 
+/// `[compute]`: the compute experiment. Households (the first `clients`
+/// peers) submit jobs; every peer works on them with its idle CPU. The data
+/// center's side runs the same jobs on `datacenter.servers` servers.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ComputeSpec {
+    /// Households that submit jobs (the first peers).
+    #[serde(default = "default_compute_clients")]
+    pub clients: u32,
+    /// Mean time between a client's submissions (Poisson). Synthetic
+    /// workload only (default 1h; not with `swf`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mean_gap: Option<Duration>,
+    /// Work of a job, CPU time on the reference machine:
+    /// `"exponential(MEAN)"`, `"lognormal(MEAN, SIGMA)"`,
+    /// `"constant(MEAN)"` (also `weibull`, `pareto`). Synthetic workload
+    /// only (default `"exponential(10min)"`; not with `swf`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub work: Option<String>,
+    /// A Standard Workload Format log to replay instead of the synthetic
+    /// workload (path).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub swf: Option<String>,
+    /// Which client submits an SWF job: `user` (user id modulo clients) or
+    /// `round-robin`.
+    #[serde(default)]
+    pub swf_submitter: SwfSubmitterSpec,
+    /// Input bytes of every job.
+    #[serde(default = "default_job_input")]
+    pub input: Bytes,
+    /// Output bytes of every job.
+    #[serde(default = "default_job_output")]
+    pub output: Bytes,
+    /// Time from submission after which a job that has not finished fails
+    /// (none when absent).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deadline: Option<Duration>,
+    /// Placement of jobs on volunteers: `random`, `power-of-d`,
+    /// `work-stealing` or `pull`.
+    #[serde(default)]
+    pub policy: PolicySpec,
+    /// With `policy = "power-of-d"`: workers probed per job.
+    #[serde(default = "default_d")]
+    pub d: u32,
+    /// Copies of each job run on different volunteers.
+    #[serde(default = "default_redundancy")]
+    pub redundancy: u16,
+    /// Matching answers needed to accept a result.
+    #[serde(default = "default_quorum")]
+    pub quorum: u16,
+    /// Interval between a worker's checkpoints (`"0s"`: none; a worker
+    /// that goes down loses all the progress of its running copy).
+    #[serde(default = "default_checkpoint")]
+    pub checkpoint: Duration,
+    /// Fraction of volunteers that return wrong answers.
+    #[serde(default)]
+    pub faulty: f64,
+    /// Whether the faulty volunteers collude (all return the same wrong
+    /// answer) or each returns its own.
+    #[serde(default)]
+    pub colluding: bool,
+    /// Slowest volunteer, in multiples of the reference machine (speeds
+    /// are drawn uniformly between `speed_min` and `speed_max`).
+    #[serde(default = "one")]
+    pub speed_min: f64,
+    /// Fastest volunteer, in multiples of the reference machine.
+    #[serde(default = "one")]
+    pub speed_max: f64,
+    /// Share of its CPU a volunteer gives (its idle time), 0 to 1.
+    #[serde(default = "default_share")]
+    pub share: f64,
+    /// How often machines, queues and CPU time are sampled.
+    #[serde(default = "default_compute_sample")]
+    pub sample_every: Duration,
+}
+
+/// `compute.swf_submitter`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SwfSubmitterSpec {
+    /// User id modulo the clients.
+    #[default]
+    User,
+    /// Round-robin over the jobs in file order.
+    RoundRobin,
+}
+
+/// `compute.policy`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum PolicySpec {
+    /// A random volunteer.
+    Random,
+    /// The shortest queue of `d` random volunteers.
+    #[default]
+    PowerOfD,
+    /// A random volunteer; idle volunteers steal queued jobs.
+    WorkStealing,
+    /// Idle volunteers ask submitters for work (BOINC style).
+    Pull,
+}
+
+/// `datacenter.dispatch`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum DispatchSpec {
+    /// One FIFO queue for all servers.
+    #[default]
+    Shared,
+    /// One queue per server; a job joins the shortest.
+    ShortestQueue,
+}
+
+fn default_compute_clients() -> u32 {
+    10
+}
+fn default_job_input() -> Bytes {
+    Bytes(1 << 20)
+}
+fn default_job_output() -> Bytes {
+    Bytes(64 << 10)
+}
+fn default_d() -> u32 {
+    2
+}
+fn default_redundancy() -> u16 {
+    jobs::Config::default().redundancy
+}
+fn default_quorum() -> u16 {
+    jobs::Config::default().quorum
+}
+fn default_checkpoint() -> Duration {
+    jobs::Config::default().checkpoint.unwrap_or(Duration::ZERO)
+}
+fn one() -> f64 {
+    1.0
+}
+fn default_share() -> f64 {
+    1.0
+}
+fn default_compute_sample() -> Duration {
+    Duration::from_secs(600)
+}
+
 /// `[datacenter]`: the central baseline (the directory of the lookup
 /// experiment, the storage site of the storage experiment).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -647,8 +795,23 @@ pub struct DatacenterSpec {
     /// `replicas`; default 3 replicas).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub erasure: Option<String>,
+    /// Compute experiment: speed of each server, in multiples of the
+    /// reference machine.
+    #[serde(default = "one")]
+    pub server_speed: f64,
+    /// Compute experiment: `shared` (one FIFO queue) or `shortest-queue`
+    /// (one queue per server, a job joins the shortest).
+    #[serde(default)]
+    pub dispatch: DispatchSpec,
+    /// Compute experiment: most jobs waiting at the site; a job that would
+    /// wait beyond it is refused.
+    #[serde(default = "default_queue_max")]
+    pub queue_max: u32,
 }
 
+fn default_queue_max() -> u32 {
+    datacenter::compute::ComputeSiteConfig::default().queue_max as u32
+}
 fn default_servers() -> u32 {
     4
 }
@@ -704,6 +867,9 @@ impl Default for DatacenterSpec {
             rebuild_time: default_rebuild_time(),
             replicas: None,
             erasure: None,
+            server_speed: 1.0,
+            dispatch: DispatchSpec::default(),
+            queue_max: default_queue_max(),
         }
     }
 }

@@ -4,7 +4,8 @@
 //! A scenario's experiment table decides what runs: `[workload]` runs the
 //! lookup experiment ([`lookup`]: DHT lookups against a directory),
 //! `[storage]` the storage experiment ([`storage`]: P2P backup against
-//! data-center storage). This module holds what every experiment shares:
+//! data-center storage), `[compute]` the compute experiment ([`compute`]:
+//! jobs on volunteers' idle machines against a data center's servers). This module holds what every experiment shares:
 //! the network both sides run over ([`topology`](fn@topology)), the checks,
 //! the slices a side is driven in with progress ([`Driver`]), a side's
 //! metrics as files ([`finish`]) and the merge of the two sides' tables
@@ -21,6 +22,7 @@
 //! gateways. The workload starts when the warm-up ends, on both sides at the
 //! same instant.
 
+pub mod compute;
 pub mod lookup;
 pub mod storage;
 
@@ -45,20 +47,33 @@ pub enum Kind {
     Lookup,
     /// `[storage]`: storage.
     Storage,
+    /// `[compute]`: jobs.
+    Compute,
 }
 
 /// The experiment `s` runs: the one experiment table it has.
 pub fn kind(s: &Scenario) -> Result<Kind, BuildError> {
-    match (&s.workload, &s.storage) {
-        (Some(_), None) => Ok(Kind::Lookup),
-        (None, Some(_)) => Ok(Kind::Storage),
-        (Some(_), Some(_)) => Err(bad(
-            "storage",
-            "a scenario runs one experiment: `[workload]` (lookups) and `[storage]` are both set; remove one",
-        )),
-        (None, None) => Err(bad(
+    let tables = [
+        ("workload", s.workload.is_some(), Kind::Lookup),
+        ("storage", s.storage.is_some(), Kind::Storage),
+        ("compute", s.compute.is_some(), Kind::Compute),
+    ];
+    let set: Vec<_> = tables.iter().filter(|t| t.1).collect();
+    match set.as_slice() {
+        [one] => Ok(one.2),
+        [] => Err(bad(
             "workload",
-            "no experiment: add a `[workload]` table (lookups: `clients`, `mean_gap`) or a `[storage]` table (objects written and read)",
+            "no experiment: add a `[workload]` table (lookups: `clients`, `mean_gap`), a `[storage]` table (objects written and read) or a `[compute]` table (jobs run)",
+        )),
+        [_, second, ..] => Err(bad(
+            second.0,
+            format!(
+                "a scenario runs one experiment, but {} are set; keep one",
+                set.iter()
+                    .map(|t| format!("`[{}]`", t.0))
+                    .collect::<Vec<_>>()
+                    .join(" and ")
+            ),
         )),
     }
 }
@@ -452,6 +467,7 @@ pub fn check(s: &Scenario) -> Result<(), BuildError> {
     match kind(s)? {
         Kind::Lookup => lookup::check(s)?,
         Kind::Storage => storage::check(s)?,
+        Kind::Compute => compute::check(s)?,
     }
     if s.datacenter.servers == 0 {
         return Err(bad("datacenter.servers", "at least one server is needed"));
@@ -564,8 +580,10 @@ pub fn check_peers(
     peers: u32,
 ) -> Result<Option<crate::schema::ChurnSpec>, BuildError> {
     crate::bounds::check_peers(s, peers)?;
-    if kind(s)? == Kind::Storage {
-        storage::check_peers(s, peers)?;
+    match kind(s)? {
+        Kind::Storage => storage::check_peers(s, peers)?,
+        Kind::Compute => compute::check_peers(s, peers)?,
+        Kind::Lookup => {}
     }
     Ok(crate::churn::prepare(s, peers)?.map(|c| c.resolved))
 }
@@ -573,10 +591,11 @@ pub fn check_peers(
 /// The clients of `s`: the first peers that issue requests (`peers`: the
 /// network's size).
 pub fn clients(s: &Scenario, peers: u32) -> u32 {
-    match (&s.workload, &s.storage) {
-        (Some(w), _) => w.clients,
-        (None, Some(st)) => st.clients.unwrap_or(peers),
-        (None, None) => 0,
+    match (&s.workload, &s.storage, &s.compute) {
+        (Some(w), _, _) => w.clients,
+        (None, Some(st), _) => st.clients.unwrap_or(peers),
+        (None, None, Some(c)) => c.clients,
+        (None, None, None) => 0,
     }
 }
 
@@ -585,6 +604,9 @@ pub fn clients(s: &Scenario, peers: u32) -> u32 {
 pub fn resolve_clients(s: &mut Scenario, peers: u32) {
     if let Some(st) = &mut s.storage {
         st.clients.get_or_insert(peers);
+    }
+    if let Some(c) = &mut s.compute {
+        compute::resolve(c);
     }
 }
 
@@ -602,6 +624,7 @@ pub fn run(
     match kind(s)? {
         Kind::Lookup => lookup::run(s, abort_after, progress),
         Kind::Storage => storage::run(s, abort_after, progress),
+        Kind::Compute => compute::run(s, abort_after, progress),
     }
 }
 
