@@ -1,7 +1,7 @@
 //! Scenarios compiled into the binary, runnable by name from anywhere.
 
 /// Every bundled scenario: (name, TOML text).
-pub const ALL: [(&str, &str); 7] = [
+pub const ALL: [(&str, &str); 8] = [
     ("backup", include_str!("../bundled/backup.toml")),
     ("backup-sweep", include_str!("../bundled/backup-sweep.toml")),
     ("city-mesh", include_str!("../bundled/city-mesh.toml")),
@@ -20,6 +20,10 @@ pub const ALL: [(&str, &str); 7] = [
     (
         "kademlia-scale",
         include_str!("../bundled/kademlia-scale.toml"),
+    ),
+    (
+        "volunteer-compute",
+        include_str!("../bundled/volunteer-compute.toml"),
     ),
 ];
 

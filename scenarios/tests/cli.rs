@@ -428,9 +428,9 @@ fn interrupted_runs_leave_no_complete_looking_result() {
 
 #[test]
 fn the_reference_page_documents_every_key() {
-    // The lookup and the storage experiment, every key written out.
+    // The lookup, storage and compute experiments, every key written out.
     let mut text = String::new();
-    for name in ["city-mesh", "backup"] {
+    for name in ["city-mesh", "backup", "volunteer-compute"] {
         let o = bin().args(["validate", name]).output().unwrap();
         assert!(o.status.success(), "{name}: {}", stderr(&o));
         text += &String::from_utf8_lossy(&o.stdout);
