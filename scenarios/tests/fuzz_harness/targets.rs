@@ -73,6 +73,8 @@ fn base(name: &'static str) -> Base {
 /// Shared state of the targets: parsed seeds, a scratch file.
 pub struct Targets {
     internet: Base,
+    /// The other experiments' bundled scenarios on the internet topology.
+    experiments: Vec<Base>,
     meshes: Vec<Base>,
     sweep: Base,
     topologies: Vec<(String, serde_json::Value, Vec<Vec<mutate::PathPart>>, bool)>,
@@ -115,6 +117,7 @@ impl Targets {
         std::fs::create_dir_all(scratch_dir).expect("scratch directory");
         Targets {
             internet: base("kademlia-lookup"),
+            experiments: vec![base("backup"), base("volunteer-compute")],
             meshes: vec![base("city-mesh"), base("freifunk-bremen")],
             sweep: base("city-mesh-sweep"),
             topologies,
@@ -180,6 +183,8 @@ impl Targets {
     fn pick_base(&self, rng: &mut ChaCha8Rng) -> &Base {
         if rng.random_bool(self.mesh_share) {
             pick(rng, &self.meshes)
+        } else if rng.random_bool(0.2) {
+            pick(rng, &self.experiments)
         } else {
             &self.internet
         }
@@ -342,6 +347,7 @@ impl Targets {
         let name = parts.next().unwrap_or_default();
         let b = std::iter::once(&self.internet)
             .chain(&self.meshes)
+            .chain(&self.experiments)
             .find(|b| b.name == name)
             .unwrap_or(&self.internet);
         let sets = parts
