@@ -4,6 +4,7 @@
 
 pub mod bounds;
 pub mod bundled;
+pub mod check;
 pub mod churn;
 pub mod experiment;
 pub mod load;
