@@ -15,11 +15,25 @@
 
 use super::{CheckError, Measurement, Params};
 
+pub mod kademlia_churn;
+pub mod kademlia_survival;
+
 /// A measurement: parameters in, compared points out.
 pub type Driver = fn(&Params) -> Result<Measurement, CheckError>;
 
 /// Every driver: (name, function, one line on what it measures).
-pub const ALL: &[(&str, Driver, &str)] = &[];
+pub const ALL: &[(&str, Driver, &str)] = &[
+    (
+        "kademlia-survival",
+        kademlia_survival::run,
+        "records without republish retrieved after exponential node lifetimes",
+    ),
+    (
+        "kademlia-churn",
+        kademlia_churn::run,
+        "lookups determining the closest live node within a deadline under churn",
+    ),
+];
 
 /// The driver called `name`.
 pub fn find(name: &str) -> Option<Driver> {
