@@ -59,6 +59,17 @@
 //! lookup per bucket the slope is 0.1798, with the paper's bucket rule
 //! 0.2459 ± 0.0025, and the test rejects both. The paper's rules remain
 //! available (`bucket_spread: false, join_refresh_targets: 1`).
+//!
+//! ## Records and lookups under churn
+//! Two claims are carried by reproduction cases of the `scenarios` crate
+//! (`scenarios check`), which run this crate under the engine's churn
+//! models with several independent networks and a negative control each:
+//! `repro/kademlia-survival.toml` (a record stored on its r closest live
+//! nodes, without republish, is retrieved after exponential node lifetimes
+//! with probability 1 − (1 − p)^r; the holders are checked against
+//! [`oracle::true_closest`]) and `repro/kademlia-churn.toml` (lookups in
+//! the churn and workload of Li et al., INFOCOM 2005, determine the
+//! closest live node within 2 s and 4 s).
 #![warn(missing_docs)]
 
 pub mod config;
