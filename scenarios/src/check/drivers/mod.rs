@@ -15,11 +15,29 @@
 
 use super::{CheckError, Measurement, Params};
 
+pub mod jobs;
+
 /// A measurement: parameters in, compared points out.
 pub type Driver = fn(&Params) -> Result<Measurement, CheckError>;
 
 /// Every driver: (name, function, one line on what it measures).
-pub const ALL: &[(&str, Driver, &str)] = &[];
+pub const ALL: &[(&str, Driver, &str)] = &[
+    (
+        "jobs-supermarket",
+        jobs::supermarket_driver,
+        "mean time in system under the power of d choices (volunteer compute)",
+    ),
+    (
+        "jobs-quorum",
+        jobs::quorum_driver,
+        "wrong results accepted and jobs without a quorum among faulty workers",
+    ),
+    (
+        "jobs-churn-waste",
+        jobs::churn_driver,
+        "CPU lost to churn per job, with or without checkpoints",
+    ),
+];
 
 /// The driver called `name`.
 pub fn find(name: &str) -> Option<Driver> {
