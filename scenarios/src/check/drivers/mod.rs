@@ -15,6 +15,7 @@
 
 use super::{CheckError, Measurement, Params};
 
+pub mod datacenter;
 pub mod jobs;
 
 /// A measurement: parameters in, compared points out.
@@ -36,6 +37,11 @@ pub const ALL: &[(&str, Driver, &str)] = &[
         "jobs-churn-waste",
         jobs::churn_driver,
         "CPU lost to churn per job, with or without checkpoints",
+    ),
+    (
+        "dc-erlang-c",
+        datacenter::erlang_c_driver,
+        "the data-center compute site's time in system and waiting probability (M/M/c)",
     ),
 ];
 
