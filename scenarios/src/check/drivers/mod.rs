@@ -17,6 +17,7 @@ use super::{CheckError, Measurement, Params};
 
 pub mod datacenter;
 pub mod jobs;
+pub mod storage;
 
 /// A measurement: parameters in, compared points out.
 pub type Driver = fn(&Params) -> Result<Measurement, CheckError>;
@@ -42,6 +43,16 @@ pub const ALL: &[(&str, Driver, &str)] = &[
         "dc-erlang-c",
         datacenter::erlang_c_driver,
         "the data-center compute site's time in system and waiting probability (M/M/c)",
+    ),
+    (
+        "storage-availability",
+        storage::availability_driver,
+        "read success and readable objects under churn, replicas or m-of-n fragments",
+    ),
+    (
+        "storage-durability",
+        storage::durability_driver,
+        "mean time to data loss of replicated objects under permanent departures",
     ),
 ];
 
