@@ -472,7 +472,7 @@ pub fn churn_driver(p: &Params) -> Result<Measurement, CheckError> {
             "workers, submitters, up, down and work must be positive",
         ));
     }
-    if !(rate > 0.0) || span.0 == 0 {
+    if rate <= 0.0 || span.0 == 0 {
         return Err(CheckError::param(
             "jobs_per_hour",
             "positive, over a positive span",
@@ -596,7 +596,9 @@ mod tests {
         assert!((t100 - 1.9585).abs() < 2e-4, "{t100}");
         assert!((t100 - t - 0.0111).abs() < 2e-4, "{}", t100 - t);
         assert!((allow - 0.003).abs() < 1e-12);
-        assert_eq!(supermarket_prediction(100, 0.8, 1), (5.0, 0.0));
+        // d = 1: M/M/1's 1/(1 − λ), no allowance.
+        let (t1, a1) = supermarket_prediction(100, 0.8, 1);
+        assert!((t1 - 5.0).abs() < 1e-12 && a1 == 0.0, "{t1} {a1}");
     }
 
     #[test]

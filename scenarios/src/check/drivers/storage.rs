@@ -188,12 +188,12 @@ pub fn availability_driver(p: &Params) -> Result<Measurement, CheckError> {
         None
     };
     let mut h = Harness::new(s).map_err(sim_err)?;
-    if let Some(ids) = grouped_ids {
-        if (0..peers as u32).any(|i| h.ids.id(NodeId(i)) != ids.id(NodeId(i))) {
-            return Err(CheckError(
-                "the harness no longer draws the ids as the driver does".into(),
-            ));
-        }
+    if let Some(ids) = grouped_ids
+        && (0..peers as u32).any(|i| h.ids.id(NodeId(i)) != ids.id(NodeId(i)))
+    {
+        return Err(CheckError(
+            "the harness no longer draws the ids as the driver does".into(),
+        ));
     }
     let objs: Vec<ObjectId> = (0..objects).map(|i| ObjectId::synthetic(seed, i)).collect();
     for (i, &object) in objs.iter().enumerate() {
