@@ -88,6 +88,9 @@ fn both(base: &Path, p: &impl Painter) -> Result<Vec<PathBuf>, PlotError> {
 /// One named series of values.
 pub type Series = (String, Vec<f64>);
 
+/// A named run of points with whiskers: (name, points `(x, y, half-width)`).
+pub type Whiskers = (String, Vec<(f64, f64, f64)>);
+
 /// A bar: its height and an optional 95 % interval.
 pub type Bar = (f64, Option<(f64, f64)>);
 
@@ -276,7 +279,7 @@ pub fn agreement(
     x_label: &str,
     y_label: &str,
     expected: &[(f64, f64)],
-    runs: &[(String, Vec<(f64, f64, f64)>)],
+    runs: &[Whiskers],
 ) -> Result<Vec<PathBuf>, PlotError> {
     let xs = expected
         .iter()
@@ -314,7 +317,7 @@ struct Agreement<'a> {
     xr: (f64, f64),
     yr: (f64, f64),
     expected: &'a [(f64, f64)],
-    runs: &'a [(String, Vec<(f64, f64, f64)>)],
+    runs: &'a [Whiskers],
 }
 
 impl Painter for Agreement<'_> {
