@@ -300,8 +300,11 @@ pub struct LookupRow {
     /// Bytes of request and reply.
     pub bytes: u64,
     /// Answered and served.
-    pub success: bool,
-    /// Always empty (no oracle needed: the directory is exact).
+    pub answered: bool,
+    /// The answer is right: the directory's answer is the record itself,
+    /// so it is correct whenever it is answered.
+    pub correct: Option<bool>,
+    /// The answer is exactly what was asked for: as `correct`.
     pub exact: Option<bool>,
     /// Always empty.
     pub determined_ns: Option<u64>,
@@ -397,8 +400,9 @@ impl Client {
             hops: reply.map(|_| 1),
             messages: attempts + u32::from(reply.is_some()),
             bytes: sent_bytes + reply.map_or(0, |r| r.0.wire_size()),
-            success,
-            exact: None,
+            answered: success,
+            correct: Some(success),
+            exact: Some(success),
             determined_ns: None,
             table: "directory",
             attempts: Some(attempts),
