@@ -211,6 +211,19 @@ pub fn num(v: f64) -> String {
     }
 }
 
+/// A z score for tables: one decimal, `∞` when a difference has no error.
+pub fn zfmt(z: f64) -> String {
+    if z.is_infinite() {
+        if z > 0.0 {
+            "∞".into()
+        } else {
+            "−∞".into()
+        }
+    } else {
+        format!("{z:.1}")
+    }
+}
+
 /// The worst point of a run, for the one-line table.
 fn worst(run: &Run) -> Option<&Point> {
     run.result.as_ref().ok().and_then(Measurement::worst)
@@ -236,16 +249,16 @@ pub fn table(outcomes: &[Outcome]) -> String {
                 num(p.measured),
                 num(p.expected),
                 num(p.half_width(s)),
-                format!("{:.1}", p.z()),
+                zfmt(p.z()),
             ),
             None => ("—".into(), "—".into(), "—".into(), "—".into()),
         };
         let control = match (&o.control.result, worst(&o.control)) {
             (Err(_), _) => "error".to_string(),
             (Ok(_), Some(p)) => format!(
-                "{} (z = {:.1})",
+                "{} (z = {})",
                 if o.control_rejected() { "yes" } else { "NO" },
-                p.z()
+                zfmt(p.z())
             ),
             (Ok(_), None) => "NO (no point)".into(),
         };
@@ -419,13 +432,13 @@ pub fn write(dir: &Path, outcomes: &[Outcome], plots: bool) -> Result<(), CheckE
                     for p in &m.points {
                         let _ = writeln!(
                             md,
-                            "| {} | {} | {} | {} | ± {} | {:.2} | {} |",
+                            "| {} | {} | {} | {} | ± {} | {} | {} |",
                             p.label,
                             num(p.measured),
                             num(p.se),
                             num(p.expected),
                             num(p.half_width(c.sigmas)),
-                            p.z(),
+                            zfmt(p.z()),
                             if p.agrees(c.sigmas) { "yes" } else { "no" }
                         );
                     }
