@@ -15,8 +15,11 @@
 
 use super::{CheckError, Measurement, Params};
 
+pub mod churn;
 pub mod datacenter;
+pub mod directory_mmc;
 pub mod jobs;
+pub mod network;
 pub mod storage;
 
 /// A measurement: parameters in, compared points out.
@@ -24,6 +27,31 @@ pub type Driver = fn(&Params) -> Result<Measurement, CheckError>;
 
 /// Every driver: (name, function, one line on what it measures).
 pub const ALL: &[(&str, Driver, &str)] = &[
+    (
+        "directory-mmc",
+        directory_mmc::run,
+        "the directory site's mean time in system against M/M/c (Erlang C)",
+    ),
+    (
+        "churn-equilibrium",
+        churn::equilibrium,
+        "the engine's churn: availability over time and residual up sessions against renewal theory",
+    ),
+    (
+        "churn-snapshots",
+        churn::snapshots,
+        "session lengths measured by periodic snapshots (create-based or naive) against the session law",
+    ),
+    (
+        "maxmin-shares",
+        network::maxmin,
+        "flow rates on a small network against hand-computed max-min fair shares",
+    ),
+    (
+        "ba-degree-tail",
+        network::ba_tail,
+        "the degree tail exponent of grown graphs (discrete MLE) against Barabási–Albert's 3",
+    ),
     (
         "jobs-supermarket",
         jobs::supermarket_driver,
