@@ -15,11 +15,25 @@
 
 use super::{CheckError, Measurement, Params};
 
+pub mod kademlia_hops;
+pub mod kademlia_occupancy;
+
 /// A measurement: parameters in, compared points out.
 pub type Driver = fn(&Params) -> Result<Measurement, CheckError>;
 
 /// Every driver: (name, function, one line on what it measures).
-pub const ALL: &[(&str, Driver, &str)] = &[];
+pub const ALL: &[(&str, Driver, &str)] = &[
+    (
+        "kademlia-hops",
+        kademlia_hops::run,
+        "slope on log2 N of lookup hops over joined tables minus full-knowledge tables",
+    ),
+    (
+        "kademlia-occupancy",
+        kademlia_occupancy::run,
+        "routing-table occupancy (full knowledge or joined) against the binomial expectation",
+    ),
+];
 
 /// The driver called `name`.
 pub fn find(name: &str) -> Option<Driver> {
