@@ -44,4 +44,38 @@ fn main() {
     println!("cargo:rerun-if-changed=../.git/HEAD");
     println!("cargo:rerun-if-changed=../.git/index");
     println!("cargo:rerun-if-changed=build.rs");
+
+    repro_cases();
+}
+
+/// The `repro/` folder's case files, compiled into the binary as
+/// `[(name, text)]` (`scenarios check` runs them from anywhere).
+fn repro_cases() {
+    let dir = std::path::Path::new(&std::env::var("CARGO_MANIFEST_DIR").expect("set by cargo"))
+        .join("..")
+        .join("repro");
+    println!("cargo:rerun-if-changed={}", dir.display());
+    let mut files: Vec<std::path::PathBuf> = std::fs::read_dir(&dir)
+        .map(|rd| {
+            rd.filter_map(Result::ok)
+                .map(|e| e.path())
+                .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+                .collect()
+        })
+        .unwrap_or_default();
+    files.sort();
+    let mut out = String::from("&[\n");
+    for f in &files {
+        println!("cargo:rerun-if-changed={}", f.display());
+        let name = f.file_stem().expect("a file name").to_string_lossy();
+        let abs = f.canonicalize().expect("a readable case file");
+        out.push_str(&format!(
+            "    ({name:?}, include_str!({:?})),\n",
+            abs.display().to_string()
+        ));
+    }
+    out.push(']');
+    let path = std::path::Path::new(&std::env::var("OUT_DIR").expect("set by cargo"))
+        .join("repro_cases.rs");
+    std::fs::write(path, out).expect("OUT_DIR is writable");
 }

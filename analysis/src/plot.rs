@@ -88,6 +88,9 @@ fn both(base: &Path, p: &impl Painter) -> Result<Vec<PathBuf>, PlotError> {
 /// One named series of values.
 pub type Series = (String, Vec<f64>);
 
+/// A named run of points with whiskers: (name, points `(x, y, half-width)`).
+pub type Whiskers = (String, Vec<(f64, f64, f64)>);
+
 /// A bar: its height and an optional 95 % interval.
 pub type Bar = (f64, Option<(f64, f64)>);
 
@@ -264,6 +267,119 @@ pub fn bars(
         y1: if top > 0.0 { top * 1.15 } else { 1.0 },
     };
     both(base, &plot)
+}
+
+/// Measured points with whiskers against an expected curve: for a
+/// reproduction case. `expected` is drawn as a line (black); each run of
+/// `runs` (name, points `(x, y, half-width)`) as markers with a whisker of
+/// ± its half-width, in the palette's colours.
+pub fn agreement(
+    base: &Path,
+    title: &str,
+    x_label: &str,
+    y_label: &str,
+    expected: &[(f64, f64)],
+    runs: &[Whiskers],
+) -> Result<Vec<PathBuf>, PlotError> {
+    let xs = expected
+        .iter()
+        .map(|p| p.0)
+        .chain(runs.iter().flat_map(|(_, v)| v.iter().map(|p| p.0)));
+    // Whiskers count in the range up to 10 × the value's size (an
+    // infinite half-width, from a failed estimate, is cut at the frame).
+    let ys = expected
+        .iter()
+        .map(|p| p.1)
+        .chain(runs.iter().flat_map(|(_, v)| {
+            v.iter().flat_map(|p| {
+                let h = p.2.min(p.1.abs() * 10.0 + 1.0);
+                [p.1 - h, p.1 + h]
+            })
+        }));
+    let (x0, x1) = extent(xs.collect::<Vec<_>>().into_iter());
+    let (y0, y1) = extent(ys.collect::<Vec<_>>().into_iter());
+    let plot = Agreement {
+        title,
+        x_label,
+        y_label,
+        xr: nice_range(x0, x1),
+        yr: nice_range(y0, y1),
+        expected,
+        runs,
+    };
+    both(base, &plot)
+}
+
+struct Agreement<'a> {
+    title: &'a str,
+    x_label: &'a str,
+    y_label: &'a str,
+    xr: (f64, f64),
+    yr: (f64, f64),
+    expected: &'a [(f64, f64)],
+    runs: &'a [Whiskers],
+}
+
+impl Painter for Agreement<'_> {
+    fn paint<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>) -> Result<(), String> {
+        let mut chart = ChartBuilder::on(area)
+            .caption(self.title, ("sans-serif", 26))
+            .margin(16)
+            .x_label_area_size(48)
+            .y_label_area_size(70)
+            .build_cartesian_2d(self.xr.0..self.xr.1, self.yr.0..self.yr.1)
+            .map_err(|e| e.to_string())?;
+        chart
+            .configure_mesh()
+            .x_desc(self.x_label)
+            .y_desc(self.y_label)
+            .label_style(("sans-serif", 15))
+            .axis_desc_style(("sans-serif", 17))
+            .light_line_style(RGBColor(235, 235, 235))
+            .draw()
+            .map_err(|e| e.to_string())?;
+        if !self.expected.is_empty() {
+            chart
+                .draw_series(LineSeries::new(
+                    self.expected.iter().copied(),
+                    BLACK.stroke_width(2),
+                ))
+                .map_err(|e| e.to_string())?
+                .label("expected")
+                .legend(|(x, y)| {
+                    PathElement::new(vec![(x, y), (x + 24, y)], BLACK.stroke_width(3))
+                });
+        }
+        let (lo, hi) = self.yr;
+        for (i, (name, pts)) in self.runs.iter().enumerate() {
+            let c = color(i);
+            chart
+                .draw_series(pts.iter().map(|&(x, y, h)| {
+                    PathElement::new(
+                        vec![(x, (y - h).max(lo)), (x, (y + h).min(hi))],
+                        c.stroke_width(2),
+                    )
+                }))
+                .map_err(|e| e.to_string())?
+                .label(name.as_str())
+                .legend(move |(x, y)| Circle::new((x + 12, y), 5, c.filled()));
+            chart
+                .draw_series(
+                    pts.iter()
+                        .map(|&(x, y, _)| Circle::new((x, y), 5, c.filled())),
+                )
+                .map_err(|e| e.to_string())?;
+        }
+        chart
+            .configure_series_labels()
+            .position(SeriesLabelPosition::UpperLeft)
+            .label_font(("sans-serif", 16))
+            .background_style(WHITE.mix(0.85))
+            .border_style(BLACK)
+            .draw()
+            .map_err(|e| e.to_string())?;
+        Ok(())
+    }
 }
 
 struct Lines<'a> {

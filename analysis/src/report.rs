@@ -4,8 +4,11 @@
 //! Input files (tidy CSV, as the scenario runner writes them):
 //! - `lookups.csv`: one row per finished request, with a leading `system`
 //!   column (`p2p` or `datacenter`) and at least `node`, `start_ns`,
-//!   `latency_ns`, `messages`, `bytes`, `success`, and optionally `exact`
-//!   (empty when not checked: a successful answer then counts as exact);
+//!   `latency_ns`, `messages`, `bytes`, `answered` (the request got an
+//!   answer, right or wrong), and optionally `correct` (the true closest
+//!   live node is in the answer) and `exact` (the answer is the true k
+//!   closest live nodes); a `correct` or `exact` cell left empty was not
+//!   checked, and an answered request then counts as correct or exact;
 //! - `requests.csv`: one row per workload request (`system`, `time_ns`,
 //!   `client`, `seq`, `delivered`), byte-identical between the systems but
 //!   for the `system` column;
@@ -17,7 +20,8 @@
 //! Differences are P2P minus data center, per request. Requests close in
 //! time share network conditions and are not independent, so the 95 %
 //! confidence intervals of mean differences use batch means over 20
-//! consecutive batches of requests in time order. Rates (success, exact:
+//! consecutive batches of requests in time order. Rates (answered,
+//! correct, exact:
 //! unit `%`) are proportions, for which a symmetric batch-means interval
 //! can pass ±100 points at small n: their difference gets Newcombe's
 //! hybrid score interval from the Wilson intervals of each side, each side
@@ -25,10 +29,10 @@
 //! that batch means measure), which stays within ±100 points
 //! ([`crate::stats::paired_rate_difference`]).
 //!
-//! A value without observations (no request, no success on a side) is
+//! A value without observations (no request, no answer on a side) is
 //! blank in every output, with its `n`: never NaN.
 //!
-//! Input is checked strictly: a value of the wrong form (`success=maybe`,
+//! Input is checked strictly: a value of the wrong form (`answered=maybe`,
 //! a negative or non-numeric latency) is an error naming the file, line
 //! and column and the expected form, never a silent failure or a dropped
 //! row. Columns this module does not use are ignored.
@@ -226,10 +230,11 @@ const LABELS: [&str; 2] = ["P2P (Kademlia)", "data center"];
 /// Per-request outcome on one side.
 #[derive(Clone, Copy, Debug)]
 struct Out {
-    success: bool,
-    /// The answer was exactly right (the directory is exact when it
-    /// answers; the DHT's answer is checked against the true k closest live
-    /// nodes when the `exact` column is filled).
+    /// An answer came back, right or wrong.
+    answered: bool,
+    /// The answer holds the true closest live node.
+    correct: bool,
+    /// The answer is the true k closest live nodes.
     exact: bool,
     latency_ms: f64,
     messages: f64,
@@ -258,7 +263,7 @@ pub struct Analysis {
     /// `summary.csv` rows.
     pub summary: Vec<SummaryRow>,
     latencies: [Vec<f64>; 2],
-    success_over_time: [Vec<(f64, f64)>; 2],
+    answered_over_time: [Vec<(f64, f64)>; 2],
     nodes_up: Vec<(f64, f64)>,
 }
 
@@ -273,8 +278,9 @@ pub fn analyse(dir: &Path) -> Result<Analysis, ReportError> {
         lookups.col("latency_ns")?,
         lookups.col("messages")?,
         lookups.col("bytes")?,
-        lookups.col("success")?,
+        lookups.col("answered")?,
     );
+    let lcorrect = lookups.col("correct").ok();
     let lexact = lookups.col("exact").ok();
     let mut outcome: BTreeMap<(usize, u64, u64), Out> = BTreeMap::new();
     for i in 0..lookups.rows().len() {
@@ -283,16 +289,18 @@ pub fn analyse(dir: &Path) -> Result<Analysis, ReportError> {
             lookups.unsigned(i, ln)?,
             lookups.unsigned(i, lst)?,
         );
-        let success = lookups.flag(i, lok, false)? == Some(true);
-        let exact = match lexact {
-            Some(c) => lookups.flag(i, c, true)?,
-            None => None,
+        let answered = lookups.flag(i, lok, false)? == Some(true);
+        let check = |col: Option<usize>| match col {
+            Some(c) => lookups.flag(i, c, true),
+            None => Ok(None),
         };
+        let (correct, exact) = (check(lcorrect)?, check(lexact)?);
         outcome.insert(
             key,
             Out {
-                success,
-                exact: success && exact != Some(false),
+                answered,
+                correct: answered && correct != Some(false),
+                exact: answered && exact != Some(false),
                 latency_ms: lookups.non_negative(i, llat)? / 1e6,
                 messages: lookups.non_negative(i, lmsg)?,
                 bytes: lookups.non_negative(i, lbytes)?,
@@ -317,7 +325,8 @@ pub fn analyse(dir: &Path) -> Result<Analysis, ReportError> {
         }
     }
     let fail = Out {
-        success: false,
+        answered: false,
+        correct: false,
         exact: false,
         latency_ms: f64::NAN,
         messages: f64::NAN,
@@ -333,26 +342,22 @@ pub fn analyse(dir: &Path) -> Result<Analysis, ReportError> {
         .collect();
     let (a, b) = (&per_side[0], &per_side[1]);
     let n = issued.len();
-    let ok = |v: &[Out]| {
+    let rate = |v: &[Out], f: fn(&Out) -> bool| {
         v.iter()
-            .map(|o| if o.success { 100.0 } else { 0.0 })
+            .map(|o| if f(o) { 100.0 } else { 0.0 })
             .collect::<Vec<_>>()
     };
-    let both: Vec<usize> = (0..n).filter(|&i| a[i].success && b[i].success).collect();
+    let both: Vec<usize> = (0..n).filter(|&i| a[i].answered && b[i].answered).collect();
     let pick = |v: &[Out], f: fn(&Out) -> f64| both.iter().map(|&i| f(&v[i])).collect::<Vec<_>>();
-    let succ = (ok(a), ok(b));
-    let exact = |v: &[Out]| {
-        v.iter()
-            .map(|o| if o.exact { 100.0 } else { 0.0 })
-            .collect::<Vec<_>>()
-    };
-    let exact = (exact(a), exact(b));
+    let answered = (rate(a, |o| o.answered), rate(b, |o| o.answered));
+    let correct = (rate(a, |o| o.correct), rate(b, |o| o.correct));
+    let exact = (rate(a, |o| o.exact), rate(b, |o| o.exact));
     let lat = (pick(a, |o| o.latency_ms), pick(b, |o| o.latency_ms));
     let msgs = (pick(a, |o| o.messages), pick(b, |o| o.messages));
     let bytes = (pick(a, |o| o.bytes), pick(b, |o| o.bytes));
     let own = |v: &[Out]| {
         v.iter()
-            .filter(|o| o.success)
+            .filter(|o| o.answered)
             .map(|o| o.latency_ms)
             .collect::<Vec<_>>()
     };
@@ -374,7 +379,8 @@ pub fn analyse(dir: &Path) -> Result<Analysis, ReportError> {
         }
     };
     let mut summary = vec![
-        paired(&succ, "success_rate", "%"),
+        paired(&answered, "answered_rate", "%"),
+        paired(&correct, "correct_rate", "%"),
         paired(&exact, "exact_rate", "%"),
         paired(&lat, "latency_mean", "ms"),
     ];
@@ -395,7 +401,7 @@ pub fn analyse(dir: &Path) -> Result<Analysis, ReportError> {
     summary.push(paired(&msgs, "messages_per_request", "messages"));
     summary.push(paired(&bytes, "bytes_per_request", "bytes"));
 
-    // Success over time: 20 windows over the measured period.
+    // Answered over time: 20 windows over the measured period.
     let t0 = issued.first().map_or(0, |x| x.0) as f64;
     let t1 = issued.last().map_or(0, |x| x.0) as f64;
     let width = ((t1 - t0) / 20.0).max(1.0);
@@ -404,7 +410,7 @@ pub fn analyse(dir: &Path) -> Result<Analysis, ReportError> {
         for (i, &(t, _)) in issued.iter().enumerate() {
             let w = (((t as f64 - t0) / width) as usize).min(19);
             acc[w].0 += 1.0;
-            if v[i].success {
+            if v[i].answered {
                 acc[w].1 += 1.0;
             }
         }
@@ -428,7 +434,7 @@ pub fn analyse(dir: &Path) -> Result<Analysis, ReportError> {
     Ok(Analysis {
         summary,
         latencies: [own(a), own(b)],
-        success_over_time: [windows(a), windows(b)],
+        answered_over_time: [windows(a), windows(b)],
         nodes_up,
     })
 }
@@ -549,7 +555,7 @@ pub fn write(dir: &Path, title: &str, notes: &str, plots: bool) -> Result<Analys
     let _ = writeln!(md, "## Summary\n");
     let _ = writeln!(
         md,
-        "Paired over the same requests; difference = P2P − data center, with its 95 % confidence interval. Means: batch means over {BATCHES} consecutive batches of requests (requests close in time are not independent). Rates (%): Newcombe's hybrid score interval from each side's Wilson interval, with the sample size divided by the design effect that batch means measure, so that it stays within ±100 points. A blank value has no observation behind it (n counts them).\n"
+        "Paired over the same requests; difference = P2P − data center, with its 95 % confidence interval. Means: batch means over {BATCHES} consecutive batches of requests (requests close in time are not independent). Rates (%): Newcombe's hybrid score interval from each side's Wilson interval, with the sample size divided by the design effect that batch means measure, so that it stays within ±100 points. `answered_rate` is the share of requests that got an answer, right or wrong; `correct_rate` the share whose answer holds the true closest live node to the key; `exact_rate` the share whose answer is exactly the true k closest live nodes (or the n closest, when the DHT's termination rule promises only those). The truth comes from global knowledge at the lookup's end; the directory's answer is the record itself, so it is correct and exact whenever it is answered. Latencies are of answered requests. A blank value has no observation behind it (n counts them).\n"
     );
     summary_markdown(&mut md, &a.summary);
     if plots {
@@ -564,16 +570,16 @@ pub fn write(dir: &Path, title: &str, notes: &str, plots: bool) -> Result<Analys
             .collect();
         plot::cdf(
             &pdir.join("latency_cdf"),
-            "Request latency (successful requests)",
+            "Request latency (answered requests)",
             "latency (ms)",
             &series,
         )
         .map_err(plot_err)?;
         let lines: Vec<(String, Vec<(f64, f64)>)> = (0..2)
-            .map(|i| (LABELS[i].to_string(), a.success_over_time[i].clone()))
+            .map(|i| (LABELS[i].to_string(), a.answered_over_time[i].clone()))
             .collect();
         plot::lines(
-            &pdir.join("success_over_time"),
+            &pdir.join("answered_over_time"),
             "Requests answered over time",
             "simulated time (h)",
             "answered (%)",
@@ -590,7 +596,7 @@ pub fn write(dir: &Path, title: &str, notes: &str, plots: bool) -> Result<Analys
             .collect::<Vec<_>>();
         plot::bars(
             &pdir.join("latency_summary"),
-            "Latency of successful requests",
+            "Latency of answered requests",
             "latency (ms)",
             &systems,
             &lat,
@@ -599,7 +605,10 @@ pub fn write(dir: &Path, title: &str, notes: &str, plots: bool) -> Result<Analys
         let _ = writeln!(md, "\n## Plots\n");
         let _ = writeln!(md, "![Latency CDF](plots/latency_cdf.svg)\n");
         let _ = writeln!(md, "![Latency summary](plots/latency_summary.svg)\n");
-        let _ = writeln!(md, "![Success over time](plots/success_over_time.svg)\n");
+        let _ = writeln!(
+            md,
+            "![Requests answered over time](plots/answered_over_time.svg)\n"
+        );
         if !a.nodes_up.is_empty() {
             plot::lines(
                 &pdir.join("peers_up"),

@@ -12,7 +12,7 @@ fn tmp(name: &str) -> PathBuf {
     d
 }
 
-const LOOKUPS_HEAD: &str = "system,node,start_ns,latency_ns,messages,bytes,success,exact\n";
+const LOOKUPS_HEAD: &str = "system,node,start_ns,latency_ns,messages,bytes,answered,exact\n";
 const REQUESTS_HEAD: &str = "system,time_ns,client,seq,delivered\n";
 
 /// A result directory with `n` requests from client 1, one per second;
@@ -124,8 +124,46 @@ fn a_run_without_requests_gives_blanks_not_nan() {
     .unwrap();
     let a = report::write(&d, "t", "n", true).unwrap();
     assert_no_nan(&d);
-    assert_eq!(summary_line(&d, "success_rate"), "success_rate,%,,,,,,0");
+    assert_eq!(summary_line(&d, "answered_rate"), "answered_rate,%,,,,,,0");
     assert!(!report::summary_text(&a.summary).contains("NaN"));
+}
+
+/// Answered, correct and exact are three rates: a wrong answer is answered
+/// but not correct, a correct one need not be exact, and an empty cell
+/// (not checked) counts an answered request as correct or exact.
+#[test]
+fn answered_correct_and_exact_are_told_apart() {
+    let d = tmp("rates");
+    let mut req = String::from(REQUESTS_HEAD);
+    let mut look =
+        String::from("system,node,start_ns,latency_ns,messages,bytes,answered,correct,exact\n");
+    // P2P, 4 requests: unanswered; answered wrong; correct but not exact;
+    // exact. The directory answers all four, correct and exact.
+    let p2p = [
+        "false,false,false",
+        "true,false,false",
+        "true,true,false",
+        "true,true,true",
+    ];
+    for (i, tail) in p2p.iter().enumerate() {
+        let t = (i as u64 + 1) * 1_000_000_000;
+        for system in ["p2p", "datacenter"] {
+            req.push_str(&format!("{system},{t},1,{i},true\n"));
+        }
+        look.push_str(&format!("p2p,1,{t},2000000,4,100,{tail}\n"));
+        look.push_str(&format!("datacenter,1,{t},1000000,2,50,true,,\n"));
+    }
+    std::fs::write(d.join("requests.csv"), req).unwrap();
+    std::fs::write(d.join("lookups.csv"), look).unwrap();
+    report::write(&d, "t", "n", false).unwrap();
+    let p2p_dc = |metric: &str| -> (f64, f64) {
+        let l = summary_line(&d, metric);
+        let f: Vec<&str> = l.split(',').collect();
+        (f[2].parse().unwrap(), f[3].parse().unwrap())
+    };
+    assert_eq!(p2p_dc("answered_rate"), (75.0, 100.0));
+    assert_eq!(p2p_dc("correct_rate"), (50.0, 100.0));
+    assert_eq!(p2p_dc("exact_rate"), (25.0, 100.0));
 }
 
 #[test]
@@ -138,7 +176,7 @@ fn a_rate_difference_stays_within_100_points_at_small_n() {
         ok_row,
     );
     report::write(&d, "t", "n", false).unwrap();
-    let line = summary_line(&d, "success_rate");
+    let line = summary_line(&d, "answered_rate");
     let f: Vec<f64> = line
         .split(',')
         .skip(2)
@@ -161,7 +199,7 @@ fn bad_values_are_refused_with_file_line_and_column() {
     for (tail, column, expected) in [
         (
             "2000000,4,100,maybe,",
-            "column 7 (success)",
+            "column 7 (answered)",
             "true or false",
         ),
         ("-5,4,100,true,", "column 4 (latency_ns)", "a number ≥ 0"),

@@ -45,6 +45,42 @@ enum Command {
     /// Write Slurm job scripts for a sweep: a job array (one task per
     /// shard) and a merge job that runs after it.
     Slurm(SlurmArgs),
+    /// Run the reproduction cases (`repro/`): published and analytic
+    /// results, each with a negative control that must fail. Exit code 1
+    /// when a case fails.
+    Check(CheckArgs),
+}
+
+#[derive(Args)]
+struct CheckArgs {
+    /// Cases to run, by name (default: the quick set; with `--all`, every
+    /// case).
+    cases: Vec<String>,
+    /// The quick set (the default; what CI runs).
+    #[arg(long, conflicts_with = "all")]
+    quick: bool,
+    /// Every case, quick and full.
+    #[arg(long)]
+    all: bool,
+    /// Read the cases from this folder instead of the compiled-in `repro/`.
+    #[arg(long)]
+    repro: Option<PathBuf>,
+    /// Where the results go: `<out>/check/` (`check.csv`, `report.md`,
+    /// `plots/`), replaced atomically.
+    #[arg(long, default_value = "out")]
+    out: PathBuf,
+    /// Cases run at a time.
+    #[arg(long, short = 'j', default_value_t = 2)]
+    jobs: usize,
+    /// List the cases and the drivers; run nothing.
+    #[arg(long)]
+    list: bool,
+    /// No plots.
+    #[arg(long)]
+    no_plots: bool,
+    /// No per-case lines while running.
+    #[arg(long)]
+    quiet: bool,
 }
 
 /// The scenario a command reads: a file or bundled name, with the seed and
@@ -206,6 +242,11 @@ fn main() -> ExitCode {
         Some(Command::Merge(a)) => merge(a),
         Some(Command::Slurm(a)) => write_slurm(a),
         Some(Command::Run(r)) => run(r),
+        Some(Command::Check(a)) => match check(a) {
+            Ok(true) => Ok(()),
+            Ok(false) => return ExitCode::from(1),
+            Err(e) => Err(e),
+        },
         None => run(cli.run),
     };
     match result {
@@ -215,6 +256,71 @@ fn main() -> ExitCode {
             ExitCode::from(2)
         }
     }
+}
+
+/// `scenarios check`: Ok(true) when every case passed.
+fn check(a: CheckArgs) -> Result<bool, UserError> {
+    use scenarios::check::{drivers, run};
+    let err = |e: scenarios::check::CheckError| UserError(e.0);
+    let cases = match &a.repro {
+        Some(dir) => run::from_dir(dir).map_err(err)?,
+        None => run::bundled().map_err(err)?,
+    };
+    if a.list {
+        let mut cases = cases;
+        cases.sort_by(|x, y| x.name.cmp(&y.name));
+        println!("cases:");
+        for c in &cases {
+            println!("  {:<36} {:<5} {}", c.name, c.set.name(), c.title);
+        }
+        println!("drivers:");
+        for (name, _, what) in drivers::ALL {
+            println!("  {name:<36} {what}");
+        }
+        return Ok(true);
+    }
+    let sel = run::Selection {
+        all: a.all,
+        names: a.cases.clone(),
+    };
+    let cases = run::select(cases, &sel).map_err(err)?;
+    if cases.is_empty() {
+        return Err(UserError(
+            "no case to run (the folder has no case of that set; `--all` runs every set)".into(),
+        ));
+    }
+    let target = scenarios::output::inside(&a.out, Path::new("check"))
+        .map_err(|e| UserError(format!("{e:#}")))?;
+    let stage = scenarios::output::Staging::new(target).map_err(|e| UserError(format!("{e:#}")))?;
+    if !a.quiet {
+        println!(
+            "running {} case(s) and their controls, {} at a time",
+            cases.len(),
+            a.jobs.max(1)
+        );
+    }
+    let quiet = a.quiet;
+    let outcomes = run::run_all(&cases, a.jobs, &|o| {
+        if !quiet {
+            println!(
+                "  {:<36} {} ({:.1} s)",
+                o.case.name,
+                if o.passed() { "pass" } else { "FAIL" },
+                o.main.seconds + o.control.seconds
+            );
+        }
+    });
+    run::write(stage.dir(), &outcomes, !a.no_plots).map_err(err)?;
+    let dir = stage.commit().map_err(|e| UserError(format!("{e:#}")))?;
+    print!("{}", run::table(&outcomes));
+    let failed = outcomes.iter().filter(|o| !o.passed()).count();
+    println!(
+        "{} of {} cases passed; results: {}",
+        outcomes.len() - failed,
+        outcomes.len(),
+        dir.display()
+    );
+    Ok(failed == 0)
 }
 
 fn run(args: RunArgs) -> Result<(), UserError> {

@@ -186,7 +186,7 @@ fn jobs_1_and_2_give_identical_bytes_and_combined_tables() {
         "across-seeds.csv",
         "report.md",
         "metrics/latency_mean.csv",
-        "metrics/success_rate.csv",
+        "metrics/answered_rate.csv",
         "plots/latency_mean.svg",
         "plots/latency_mean.png",
     ] {
@@ -376,7 +376,7 @@ fn shards_merged_equal_the_local_sweep_and_merge_refuses_to_mix() {
     let summary = std::fs::read_to_string(&sp).unwrap();
     std::fs::write(
         &sp,
-        summary.replacen("success_rate,%,", "success_rate,%,1", 1),
+        summary.replacen("answered_rate,%,", "answered_rate,%,1", 1),
     )
     .unwrap();
     let o = merge(&dirs, &d.join("tampered"));

@@ -35,8 +35,8 @@
 //! queued when its `Submit` arrives (the `Accepted` answer says so, and no
 //! `Input` is sent), and a job of output 0 gets its `Output` as a datagram.
 //! On a zero-latency network such a job's latency is then exactly its wait
-//! in the queue plus its run time, which is how the queueing tests check
-//! the site against M/M/c.
+//! in the queue plus its run time, which is how the `scenarios check` case
+//! `dc-erlang-c` checks the site against M/M/c.
 //!
 //! Transfers go through the engine's network: with a routed topology (e.g.
 //! [`sim_core::topo::Star`]) the site's uplink and downlink are shared by
@@ -54,8 +54,8 @@
 //! - [`Dispatch::Shared`] (default): one FIFO queue for all servers; a job
 //!   starts on the lowest-numbered idle server, or waits, and a server
 //!   that frees up takes the job at the head of the queue. With Poisson
-//!   arrivals and exponential work this is M/M/c (tested against Erlang's C
-//!   formula).
+//!   arrivals and exponential work this is M/M/c (checked against Erlang's
+//!   C formula by the `scenarios check` case `dc-erlang-c`).
 //! - [`Dispatch::ShortestQueue`]: one FIFO queue per server, and a
 //!   dispatcher that sends each arriving job to the server with the fewest
 //!   jobs (waiting plus running; ties to the lowest number) — join the

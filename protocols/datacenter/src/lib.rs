@@ -3,7 +3,10 @@
 //! A data-center *site* of `c` servers answers the same get/put requests a
 //! DHT would, reached over the network in one round trip. Requests queue
 //! FIFO across the `c` servers (the next request starts on the first server
-//! that frees up) and each takes a fixed service time. The site can be
+//! that frees up) and each takes a fixed service time, or with
+//! [`ServiceDist::Exponential`] an exponential one of that mean (drawn from
+//! the site's own random stream), which makes the site under Poisson
+//! arrivals an M/M/c queue instead of M/D/c. The site can be
 //! down (scheduled with [`schedule_outages`]): requests that reach it while
 //! it is down are lost and their clients time out; requests it had queued
 //! are lost with it; the stored records survive (they are on disk).
@@ -98,13 +101,28 @@ pub enum DirTimer {
     },
 }
 
+/// How long a request's service takes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ServiceDist {
+    /// Exactly [`SiteConfig::service`] (M/D/c under Poisson arrivals).
+    #[default]
+    Fixed,
+    /// Exponential of mean [`SiteConfig::service`], drawn from the site's
+    /// own random stream, rounded to whole nanoseconds and at least 1 ns
+    /// (M/M/c under Poisson arrivals).
+    Exponential,
+}
+
 /// Site parameters.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SiteConfig {
     /// Servers.
     pub servers: usize,
-    /// Service time per request.
+    /// Service time per request (its mean with
+    /// [`ServiceDist::Exponential`]).
     pub service: Duration,
+    /// Fixed or exponential service times (fixed by default).
+    pub service_dist: ServiceDist,
     /// Most requests waiting or in service; more are refused.
     pub queue_max: usize,
     /// Most records stored.
@@ -116,6 +134,7 @@ impl Default for SiteConfig {
         SiteConfig {
             servers: 4,
             service: Duration::from_millis(1),
+            service_dist: ServiceDist::Fixed,
             queue_max: 10_000,
             records_max: 1 << 20,
         }
@@ -192,7 +211,17 @@ impl Site {
             .min_by_key(|&(i, t)| (t, i))
             .expect("at least one server");
         let start = free.max(cx.now());
-        let done = start + self.cfg.service;
+        let service = match self.cfg.service_dist {
+            ServiceDist::Fixed => self.cfg.service,
+            ServiceDist::Exponential => {
+                use rand::RngExt;
+                // Inversion: −ln(1 − U) is exponential of mean 1, U in [0, 1).
+                let u: f64 = cx.rng().random();
+                let ns = -(1.0 - u).ln() * self.cfg.service.as_nanos() as f64;
+                Duration::from_nanos((ns.round() as u64).max(1))
+            }
+        };
+        let done = start + service;
         self.busy_until[s] = done;
         cx.observe("dc.queue_wait_ns", start.since(cx.now()).0);
         let reply = match op {
@@ -271,8 +300,11 @@ pub struct LookupRow {
     /// Bytes of request and reply.
     pub bytes: u64,
     /// Answered and served.
-    pub success: bool,
-    /// Always empty (no oracle needed: the directory is exact).
+    pub answered: bool,
+    /// The answer is right: the directory's answer is the record itself,
+    /// so it is correct whenever it is answered.
+    pub correct: Option<bool>,
+    /// The answer is exactly what was asked for: as `correct`.
     pub exact: Option<bool>,
     /// Always empty.
     pub determined_ns: Option<u64>,
@@ -368,8 +400,9 @@ impl Client {
             hops: reply.map(|_| 1),
             messages: attempts + u32::from(reply.is_some()),
             bytes: sent_bytes + reply.map_or(0, |r| r.0.wire_size()),
-            success,
-            exact: None,
+            answered: success,
+            correct: Some(success),
+            exact: Some(success),
             determined_ns: None,
             table: "directory",
             attempts: Some(attempts),

@@ -1,10 +1,12 @@
-//! The data-center compute baseline: the site against M/M/c (Erlang's C
-//! formula), the exchange and its latency, rejection, dispatch, deadlines,
-//! outages and resubmission, CPU accounting, determinism.
+//! The data-center compute baseline: the exchange and its latency,
+//! rejection, dispatch, deadlines, outages and resubmission, CPU
+//! accounting, determinism.
 //!
-//! Statistical checks use independent batches (time windows of one run),
-//! bands of 4 standard errors of the batch means, and a control that must
-//! fall outside the band for the reason stated.
+//! The site against M/M/c (mean time in system and probability of waiting
+//! against Erlang's C formula, with fixed work, M/D/c, as the control) is
+//! the `scenarios check` case `repro/dc-erlang-c.toml` (driver
+//! `scenarios/src/check/drivers/datacenter.rs`), which replaces the test
+//! that made the same measurement here.
 
 use datacenter::compute::{
     ComputeClient, ComputeClientConfig, ComputeSite, ComputeSiteConfig, DcComputeMsg,
@@ -149,20 +151,10 @@ fn job(id: u64, work: Duration, input: u64, output: u64) -> Job {
     }
 }
 
-/// Mean and standard error of the mean of independent batch values.
-fn batch_stats(xs: &[f64]) -> (f64, f64) {
-    let n = xs.len() as f64;
-    let mean = xs.iter().sum::<f64>() / n;
-    let var = xs.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1.0);
-    (mean, (var / n).sqrt())
-}
-
 /// 100 Mbit/s: one byte takes exactly 80 ns.
 fn constant_net(one_way: Duration) -> SimpleNet {
     SimpleNet::constant(one_way, "100Mbit/s".parse().unwrap())
 }
-
-// ------------------------------------------------------------------ 1
 
 /// Poisson submissions until `until`, then none.
 struct Until<W> {
@@ -177,196 +169,7 @@ impl<R, W: Workload<R>> Workload<R> for Until<W> {
     }
 }
 
-/// Erlang's C formula: the probability that an arrival waits in M/M/c with
-/// offered load `a` = λ/μ, from Erlang's B by its recursion
-/// B(0) = 1, B(k) = a B(k−1) / (k + a B(k−1)), and C = B / (1 − ρ(1 − B)).
-fn erlang_c(c: u32, a: f64) -> f64 {
-    let mut b = 1.0;
-    for k in 1..=c {
-        b = a * b / (f64::from(k) + a * b);
-    }
-    let rho = a / f64::from(c);
-    b / (1.0 - rho * (1.0 - b))
-}
-
-const CLIENTS: usize = 20;
-const WARMUP: u64 = 500 * SEC;
-const BATCHES: usize = 40;
-
-/// Jobs of mean work 1 s (μ = 1/s on a site of speed 1000), with no input
-/// and no output (no transfers), submitted by `CLIENTS` clients at Poisson
-/// times of total rate λ = ρc (the superposition of Poisson streams is
-/// Poisson), on a zero-latency network: a job's latency is its wait in the
-/// queue plus its run. Work is exponential, or exactly 1 s with
-/// `deterministic`. Jobs submitted in `[WARMUP, end)` are kept, in
-/// `BATCHES` windows of equal length by submission time; returns per
-/// window the mean latency (s) and the fraction of jobs that waited, and
-/// the number of jobs kept.
-fn queue_run(
-    seed: u64,
-    c: u32,
-    rho: f64,
-    jobs_wanted: u64,
-    deterministic: bool,
-) -> (Vec<f64>, Vec<f64>, u64) {
-    let site = ComputeSiteConfig {
-        servers: c,
-        speed: 1000,
-        dispatch: Dispatch::Shared,
-        queue_max: 1_000_000,
-    };
-    let mut w = build(
-        seed,
-        constant_net(Duration::ZERO),
-        site,
-        ComputeClientConfig::default(),
-        CLIENTS,
-        None,
-        false,
-    );
-    let lambda = rho * f64::from(c);
-    let gap = Duration((CLIENTS as f64 / lambda * SEC as f64).round() as u64);
-    let mut next = 0u64;
-    let load = Poisson::new(gap, move |_, rng: &mut NodeRng| {
-        use rand::RngExt;
-        next += 1;
-        let work = if deterministic {
-            SEC
-        } else {
-            let u: f64 = rng.random();
-            ((-(1.0 - u).ln() * SEC as f64).round() as u64).max(1)
-        };
-        Command::Submit(job(next, Duration(work), 0, 0))
-    })
-    .unwrap();
-    let span = (jobs_wanted as f64 / lambda * SEC as f64) as u64;
-    let end = WARMUP + span;
-    let clients = w.clients.clone();
-    let load = Until {
-        until: Time(end),
-        inner: load,
-    };
-    w.sim.add_workload(&clients, load).unwrap();
-    // Let every job end (none takes a minute).
-    w.run_until(Time(end + 60 * SEC));
-    let done = w.done();
-    assert!(done.values().all(|d| d.result == Ok(Answer::Right)));
-    if deterministic {
-        // Every run lasts exactly its 1 s of work (on a zero-latency
-        // network the output arrives as it ends).
-        assert!(
-            done.values()
-                .all(|d| d.ended.since(d.started.unwrap()).0 == SEC)
-        );
-    }
-    let mut lat = vec![(0.0, 0u64, 0u64); BATCHES];
-    let mut kept = 0;
-    for d in done.values() {
-        let t = d.submitted.0;
-        if t < WARMUP || t >= end {
-            continue;
-        }
-        assert_eq!(d.attempts, 1);
-        let b = ((t - WARMUP) as u128 * BATCHES as u128 / span as u128) as usize;
-        let waited = d.started.expect("started") > d.submitted;
-        lat[b].0 += d.latency() as f64 / SEC as f64;
-        lat[b].1 += 1;
-        lat[b].2 += u64::from(waited);
-        kept += 1;
-    }
-    // Nothing is left behind.
-    assert_eq!(
-        w.site().queued() + w.site().busy_servers(),
-        0,
-        "the site drained"
-    );
-    let means = lat.iter().map(|b| b.0 / b.1 as f64).collect();
-    let waited = lat.iter().map(|b| b.2 as f64 / b.1 as f64).collect();
-    (means, waited, kept)
-}
-
-/// Check one (c, ρ) point: the mean time in system and the probability of
-/// waiting against M/M/c's, `w_pred` and `c_pred`; returns the measured
-/// mean latency and its standard error.
-fn check_mmc(seed: u64, c: u32, rho: f64, jobs: u64, w_pred: f64, c_pred: f64) -> (f64, f64) {
-    let (means, waited, n) = queue_run(seed, c, rho, jobs, false);
-    let (m, se) = batch_stats(&means);
-    let (pw, pse) = batch_stats(&waited);
-    println!(
-        "c = {c}, ρ = {rho}: {n} jobs; W = {m:.4} ± {se:.4} s (SE), M/M/c {w_pred:.4}; \
-         P(wait) = {pw:.4} ± {pse:.4}, Erlang C {c_pred:.4}"
-    );
-    assert!(n as f64 > 0.9 * jobs as f64, "{n} jobs");
-    assert!(
-        4.0 * se < 0.02,
-        "the band must be narrow enough to mean something"
-    );
-    assert!(
-        (m - w_pred).abs() <= 4.0 * se,
-        "W = {m:.4} vs M/M/c {w_pred:.4} (4 SE = {:.4})",
-        4.0 * se
-    );
-    assert!(
-        (pw - c_pred).abs() <= 4.0 * pse,
-        "P(wait) = {pw:.4} vs Erlang C {c_pred:.4} (4 SE = {:.4})",
-        4.0 * pse
-    );
-    (m, se)
-}
-
-/// The shared-FIFO site is M/M/c. With arrival rate λ, service rate μ,
-/// c servers, a = λ/μ and ρ = a/c, the mean time in system is
-/// W = C(c, a)/(cμ − λ) + 1/μ, C being Erlang's C formula (the
-/// probability of waiting). With μ = 1/s:
-///
-/// - c = 4, ρ = 0.5, a = 2: B(4, 2) = (2⁴/4!) / Σ_{k≤4} 2^k/k!
-///   = (2/3)/7 = 2/21, C = B/(1 − ρ(1 − B)) = (2/21)/(23/42) = 4/23
-///   = 0.17391, W = (4/23)/2 + 1 = 25/23 = 1.08696 s.
-/// - c = 16, ρ = 0.8, a = 12.8: C = 0.30488 (the same recursion, 16
-///   steps), W = 0.30488/3.2 + 1 = 1.09528 s.
-///
-/// Both the mean latency and the fraction of jobs that waited (started
-/// after their submission) are checked.
-///
-/// Control: deterministic work of the same mean, M/D/c. The wait in queue
-/// then is about half M/M/c's (for one server exactly half, by
-/// Pollaczek–Khinchine: Wq = (1 + c_s²)/2 × the exponential case's, c_s
-/// being the service time's coefficient of variation, 0 here; for c
-/// servers the halving is the usual approximation), so W ≈ 1.048 s at
-/// c = 16, ρ = 0.8, and the M/M/c value must be rejected. For the reason
-/// claimed: every run lasts exactly 1 s (checked in `queue_run`), and the
-/// measured wait is between a third and two thirds of M/M/c's.
-#[test]
-fn the_shared_queue_is_erlang_c() {
-    let c4 = erlang_c(4, 2.0);
-    assert!((c4 - 4.0 / 23.0).abs() < 1e-12);
-    let w4 = c4 / 2.0 + 1.0;
-    assert!((w4 - 25.0 / 23.0).abs() < 1e-12);
-    check_mmc(1, 4, 0.5, 1_000_000, w4, c4);
-
-    let c16 = erlang_c(16, 12.8);
-    assert!((c16 - 0.30488).abs() < 1e-5, "{c16}");
-    let w16 = c16 / 3.2 + 1.0;
-    assert!((w16 - 1.09528).abs() < 1e-5, "{w16}");
-    let (_, se) = check_mmc(2, 16, 0.8, 2_000_000, w16, c16);
-
-    // Control: M/D/c at the second point.
-    let (means, _, n) = queue_run(3, 16, 0.8, 2_000_000, true);
-    let (dm, dse) = batch_stats(&means);
-    println!("control M/D/16, ρ = 0.8: {n} jobs; W = {dm:.4} ± {dse:.4} s (SE)");
-    assert!(
-        (dm - w16).abs() > 4.0 * dse.max(se),
-        "the control must reject M/M/c: {dm:.4} vs {w16:.4}"
-    );
-    let wq_ratio = (dm - 1.0) / (w16 - 1.0);
-    println!("control: wait over M/M/c's wait = {wq_ratio:.3}");
-    assert!(
-        (1.0 / 3.0..2.0 / 3.0).contains(&wq_ratio),
-        "about half M/M/c's wait: {wq_ratio}"
-    );
-}
-
-// ------------------------------------------------------------------ 2
+// ------------------------------------------------------------------ 1
 
 const L: u64 = 20_000_000;
 
@@ -754,7 +557,7 @@ fn a_client_resubmits_its_jobs_after_its_own_restart() {
     assert_eq!(w.sim.metrics().counter("dccompute.duplicate_submits"), 1);
 }
 
-// ------------------------------------------------------------------ 3
+// ------------------------------------------------------------------ 2
 
 /// Each submitted job's work, by job id.
 type Works = Rc<RefCell<BTreeMap<u64, Duration>>>;

@@ -20,6 +20,16 @@
 //!   into an accepted result reported by cause ([`Waste`]).
 //!
 //! [`harness`] builds small runs for tests and benchmarks.
+//!
+//! The statistical claims about these mechanisms are reproduction cases of
+//! `scenarios check` (`repro/jobs-*.toml`, drivers in
+//! `scenarios/src/check/drivers/jobs.rs`), each with a negative control:
+//! power of two choices against the supermarket model and one choice
+//! against M/M/1, quorum acceptance of wrong results by non-colluding and
+//! colluding workers against the hypergeometric prediction, and work lost
+//! to churn with and without checkpoints against renewal theory. They
+//! replace the crate's integration tests of the same measurements; the
+//! crate's tests keep the end-to-end and accounting checks.
 #![warn(missing_docs)]
 
 pub mod config;

@@ -38,6 +38,9 @@ pub struct Completed {
     /// whether its first `n` entries are the true `n` closest live nodes
     /// (what that rule promises).
     pub exact: Option<bool>,
+    /// Whether the true closest live node is among the nodes found (with
+    /// the oracle, for `FindClosest`).
+    pub correct: Option<bool>,
     /// The true closest live node at the end (with the oracle).
     pub closest_live: Option<NodeId>,
     /// When the lookup had determined it (see [`determined_at`]).
@@ -63,8 +66,12 @@ pub struct LookupRow {
     pub messages: u32,
     /// Bytes of requests sent plus responses received.
     pub bytes: u64,
-    /// The operation produced a result (nodes, a value, a stored copy).
-    pub success: bool,
+    /// The operation produced a result (nodes, a value, a stored copy):
+    /// answered, right or wrong.
+    pub answered: bool,
+    /// The true closest live node is among the nodes returned (oracle;
+    /// `FindClosest` only, empty otherwise or without the oracle).
+    pub correct: Option<bool>,
     /// Result equals the true k closest live nodes (oracle; empty without);
     /// with [`Termination::ClosestAnswered`], its first `n` entries are the
     /// true `n` closest.
@@ -150,6 +157,7 @@ impl KadNode {
             node: cx.me(),
             event,
             exact: None,
+            correct: None,
             closest_live: None,
             determined_at: None,
         };
@@ -170,6 +178,9 @@ impl KadNode {
                 });
             }
             done.closest_live = truth.first().copied();
+            if let (Outcome::Closest(found), Some(c)) = (&e.outcome, done.closest_live) {
+                done.correct = Some(found.iter().any(|x| x.node == c));
+            }
             done.determined_at = done
                 .closest_live
                 .and_then(|c| determined_at(&e.report.peers, c));
@@ -177,7 +188,7 @@ impl KadNode {
         if self.observe.rows {
             let e = &done.event;
             let r = &e.report;
-            let success = match &e.outcome {
+            let answered = match &e.outcome {
                 Outcome::Closest(v) => !v.is_empty(),
                 Outcome::Got(v) => v.is_some(),
                 Outcome::Stored(n) => *n > 0,
@@ -192,7 +203,8 @@ impl KadNode {
                 hops: r.hops,
                 messages: r.requests + r.responses,
                 bytes: r.bytes_sent + r.bytes_received,
-                success,
+                answered,
+                correct: done.correct,
                 exact: done.exact,
                 determined_ns: done.determined_at.map(|t| t.since(r.started).0),
                 table: if self.warm { "warm" } else { "joined" },

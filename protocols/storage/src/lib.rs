@@ -18,6 +18,16 @@
 //!   ([`protocol::RepairBytes`]).
 //!
 //! See [`protocol`] for the drive loop and the roles.
+//!
+//! The statistical claims about availability and durability are
+//! reproduction cases of `scenarios check` (`repro/storage-*.toml`,
+//! drivers in `scenarios/src/check/drivers/storage.rs`), each with a
+//! negative control: read availability of replicas and of m-of-n fragments
+//! against independent availability (control: holders in correlated
+//! outage groups, the same availability per peer), and the mean time to
+//! data loss with repair against the birth–death chain (control: no
+//! repair). They replace the crate's integration tests of the same
+//! measurements.
 #![warn(missing_docs)]
 
 pub mod codec;

@@ -96,14 +96,6 @@ impl Case {
         let mut c: Case = toml::from_str(text)
             .map_err(|e| CheckError(format!("{file}: {}", e.to_string().trim_end())))?;
         c.name = name.to_string();
-        if super::drivers::find(&c.driver).is_none() {
-            let known: Vec<&str> = super::drivers::ALL.iter().map(|d| d.0).collect();
-            return Err(CheckError(format!(
-                "{file}: key `driver`: no driver {:?}; the drivers are {}",
-                c.driver,
-                known.join(", ")
-            )));
-        }
         if !c.sigmas.is_finite() || c.sigmas <= 0.0 {
             return Err(CheckError(format!(
                 "{file}: key `sigmas`: {}: expected a positive number of standard errors",
@@ -128,6 +120,14 @@ impl Case {
                 )));
             }
         }
+        if super::drivers::find(&c.driver).is_none() {
+            let known: Vec<&str> = super::drivers::ALL.iter().map(|d| d.0).collect();
+            return Err(CheckError(format!(
+                "{file}: key `driver`: no driver {:?}; the drivers are {}",
+                c.driver,
+                known.join(", ")
+            )));
+        }
         Ok(c)
     }
     /// The case's parameters.
@@ -137,5 +137,51 @@ impl Case {
     /// The control's parameters: the case's with the control's laid over.
     pub fn control_params(&self) -> Params {
         self.params().overlaid(&self.control.params)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GOOD: &str = r#"
+title = "t"
+set = "quick"
+driver = "nonesuch"
+citation = "c"
+expected = "e"
+tolerance = "4 SE"
+[params]
+a = 1
+[control]
+description = "d"
+[control.params]
+a = 2
+"#;
+
+    fn err(text: &str) -> String {
+        Case::parse("x", text, "repro/x.toml").unwrap_err().0
+    }
+
+    #[test]
+    fn bad_case_files_name_the_file_and_key() {
+        let e = err(GOOD);
+        assert!(
+            e.contains("repro/x.toml") && e.contains("`driver`") && e.contains("nonesuch"),
+            "{e}"
+        );
+        let e = err(&GOOD.replace("a = 2", "a = 1"));
+        assert!(
+            e.contains("control.params.a") && e.contains("must change"),
+            "{e}"
+        );
+        let e = err(&GOOD.replace("[control.params]\na = 2", "[control.params]"));
+        assert!(e.contains("control.params") && e.contains("empty"), "{e}");
+        let e = err(&GOOD.replace("tolerance = \"4 SE\"", "tolerance = \"4 SE\"\nsigmas = 2"));
+        assert!(e.contains("sigmas") && e.contains("sigmas_reason"), "{e}");
+        let e = err(&GOOD.replace("set = \"quick\"", "set = \"nightly\""));
+        assert!(e.contains("repro/x.toml") && e.contains("nightly"), "{e}");
+        let e = err(&GOOD.replace("title = \"t\"", "titel = \"t\""));
+        assert!(e.contains("titel"), "{e}");
     }
 }

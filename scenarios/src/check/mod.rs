@@ -21,6 +21,7 @@
 pub mod case;
 pub mod drivers;
 pub mod params;
+pub mod run;
 
 pub use case::Case;
 pub use params::Params;

@@ -329,7 +329,7 @@ fn drive<N: Node<Request = Lookup>>(
 fn empty_header(name: &str) -> &'static str {
     match name {
         "lookups.csv" => {
-            "node,kind,start_ns,end_ns,latency_ns,hops,messages,bytes,success,exact,determined_ns,table,attempts"
+            "node,kind,start_ns,end_ns,latency_ns,hops,messages,bytes,answered,correct,exact,determined_ns,table,attempts"
         }
         "requests.csv" => "time_ns,workload,client,seq,delivered,request",
         _ => "",
@@ -469,7 +469,8 @@ mod header_tests {
             hops: None,
             messages: 0,
             bytes: 0,
-            success: true,
+            answered: true,
+            correct: None,
             exact: None,
             determined_ns: None,
             table: "joined",
@@ -485,7 +486,8 @@ mod header_tests {
             hops: None,
             messages: 0,
             bytes: 0,
-            success: true,
+            answered: true,
+            correct: None,
             exact: None,
             determined_ns: None,
             table: "site",

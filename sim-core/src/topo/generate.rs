@@ -219,6 +219,32 @@ pub fn barabasi_albert(
     kind: LinkKind,
     rng: &mut impl Rng,
 ) -> Result<RouterGraph, TopoError> {
+    grown(n, m, side_m, kind, Attachment::Preferential, rng)
+}
+
+/// How a new router of a grown graph ([`grown`]) picks its neighbours.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Attachment {
+    /// With probability proportional to degree (Barabási–Albert: a
+    /// power-law degree tail of exponent 3).
+    #[default]
+    Preferential,
+    /// Uniformly among the existing routers (an exponential degree tail).
+    Uniform,
+}
+
+/// A graph grown like [`barabasi_albert`] (a complete graph on `m + 1`
+/// routers, then each new router links to `m` distinct existing ones), the
+/// neighbours picked by `attachment`. [`Attachment::Preferential`] is
+/// [`barabasi_albert`], draw for draw.
+pub fn grown(
+    n: usize,
+    m: usize,
+    side_m: f64,
+    kind: LinkKind,
+    attachment: Attachment,
+    rng: &mut impl Rng,
+) -> Result<RouterGraph, TopoError> {
     check_side(side_m)?;
     if m == 0 || n <= m {
         return Err(TopoError::config(format!(
@@ -244,7 +270,10 @@ pub fn barabasi_albert(
             if chosen.len() == m {
                 break;
             }
-            let t = ends[rng.random_range(0..ends.len())];
+            let t = match attachment {
+                Attachment::Preferential => ends[rng.random_range(0..ends.len())],
+                Attachment::Uniform => rng.random_range(0..v),
+            };
             if !chosen.contains(&t) {
                 chosen.push(t);
             }
@@ -267,11 +296,11 @@ pub fn barabasi_albert(
         .enumerate()
         .map(|(i, &(x, y))| router(i, x, y))
         .collect();
-    Ok(RouterGraph::from_parts(
-        format!("barabasi-albert(n={n}, m={m})"),
-        routers,
-        links,
-    ))
+    let name = match attachment {
+        Attachment::Preferential => format!("barabasi-albert(n={n}, m={m})"),
+        Attachment::Uniform => format!("uniform-attachment(n={n}, m={m})"),
+    };
+    Ok(RouterGraph::from_parts(name, routers, links))
 }
 
 /// A `width × height` grid with `spacing_m` between neighbours; router

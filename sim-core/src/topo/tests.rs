@@ -953,9 +953,46 @@ fn barabasi_albert_properties() {
     assert_eq!(deg.iter().sum::<usize>(), 2 * 1_494);
     assert!(deg.iter().all(|&d| d >= m));
     assert_eq!(g.components(|_, _| true, |_| true).len(), 1);
-    // Preferential attachment: the early routers are hubs.
-    let max = *deg.iter().max().unwrap();
-    assert!(max >= 20, "max degree {max}");
+    // Preferential attachment gives a power-law tail, P(K >= k) =
+    // m(m+1)/(k(k+1)) for large n: about 5000 x 12/2550 = 23.5 routers of
+    // degree 50 or more among 5000. Uniform attachment gives an exponential
+    // tail (router i ends with about m + m ln(n/i) links, the largest about
+    // 3 + 3 ln 1250 = 24 give or take a few), so none; the generator
+    // without preferential choice must fail this check.
+    let tail = |a: generate::Attachment, seed: u64| {
+        let g = generate::grown(
+            5_000,
+            m,
+            1_000.0,
+            LinkKind::Wifi,
+            a,
+            &mut ChaCha8Rng::seed_from_u64(seed),
+        )
+        .unwrap();
+        g.degrees().iter().filter(|&&d| d >= 50).count()
+    };
+    for seed in [9, 10] {
+        let pref = tail(generate::Attachment::Preferential, seed);
+        assert!((10..=50).contains(&pref), "{pref} routers of degree >= 50");
+        let unif = tail(generate::Attachment::Uniform, seed);
+        assert_eq!(
+            unif, 0,
+            "uniform attachment: {unif} routers of degree >= 50"
+        );
+    }
+    // Preferential is barabasi_albert itself.
+    assert_eq!(
+        generate::grown(
+            n,
+            m,
+            1_000.0,
+            LinkKind::Wifi,
+            generate::Attachment::Preferential,
+            &mut ChaCha8Rng::seed_from_u64(9)
+        )
+        .unwrap(),
+        g
+    );
     assert!(
         generate::barabasi_albert(3, 3, 1.0, LinkKind::Wifi, &mut ChaCha8Rng::seed_from_u64(0))
             .is_err()

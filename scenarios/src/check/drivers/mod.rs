@@ -15,14 +15,75 @@
 
 use super::{CheckError, Measurement, Params};
 
+pub mod churn;
+pub mod datacenter;
+pub mod directory_mmc;
+pub mod jobs;
 pub mod kademlia_hops;
 pub mod kademlia_occupancy;
+pub mod network;
+pub mod storage;
 
 /// A measurement: parameters in, compared points out.
 pub type Driver = fn(&Params) -> Result<Measurement, CheckError>;
 
 /// Every driver: (name, function, one line on what it measures).
 pub const ALL: &[(&str, Driver, &str)] = &[
+    (
+        "directory-mmc",
+        directory_mmc::run,
+        "the directory site's mean time in system against M/M/c (Erlang C)",
+    ),
+    (
+        "churn-equilibrium",
+        churn::equilibrium,
+        "the engine's churn: availability over time and residual up sessions against renewal theory",
+    ),
+    (
+        "churn-snapshots",
+        churn::snapshots,
+        "session lengths measured by periodic snapshots (create-based or naive) against the session law",
+    ),
+    (
+        "maxmin-shares",
+        network::maxmin,
+        "flow rates on a small network against hand-computed max-min fair shares",
+    ),
+    (
+        "ba-degree-tail",
+        network::ba_tail,
+        "the degree tail exponent of grown graphs (discrete MLE) against Barabási–Albert's 3",
+    ),
+    (
+        "jobs-supermarket",
+        jobs::supermarket_driver,
+        "mean time in system under the power of d choices (volunteer compute)",
+    ),
+    (
+        "jobs-quorum",
+        jobs::quorum_driver,
+        "wrong results accepted and jobs without a quorum among faulty workers",
+    ),
+    (
+        "jobs-churn-waste",
+        jobs::churn_driver,
+        "CPU lost to churn per job, with or without checkpoints",
+    ),
+    (
+        "dc-erlang-c",
+        datacenter::erlang_c_driver,
+        "the data-center compute site's time in system and waiting probability (M/M/c)",
+    ),
+    (
+        "storage-availability",
+        storage::availability_driver,
+        "read success and readable objects under churn, replicas or m-of-n fragments",
+    ),
+    (
+        "storage-durability",
+        storage::durability_driver,
+        "mean time to data loss of replicated objects under permanent departures",
+    ),
     (
         "kademlia-hops",
         kademlia_hops::run,
