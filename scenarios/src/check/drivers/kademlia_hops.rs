@@ -132,6 +132,12 @@ fn random_lookups(n: usize, count: usize, bits: u16, seed: u64) -> Vec<(NodeId, 
         .collect()
 }
 
+/// An integer or a list of integers.
+fn one_or_list(p: &Params, key: &str, default: u64) -> Result<Vec<u64>, CheckError> {
+    p.u64s(key, &[default])
+        .or_else(|_| p.u64(key, default).map(|v| vec![v]))
+}
+
 /// `values` for each of `len` values of N: one value for all, or one each.
 fn per_n(values: Vec<u64>, len: usize, key: &str) -> Result<Vec<u64>, CheckError> {
     match values.len() {
@@ -148,8 +154,8 @@ fn per_n(values: Vec<u64>, len: usize, key: &str) -> Result<Vec<u64>, CheckError
 pub fn run(p: &Params) -> Result<Measurement, CheckError> {
     p.only(KEYS)?;
     let exps = p.u64s("log2_n", &[8, 9, 10])?;
-    let networks = p.u64s("networks", &[4])?;
-    let lookups = p.u64s("lookups", &[2000])?;
+    let networks = one_or_list(p, "networks", 4)?;
+    let lookups = one_or_list(p, "lookups", 2000)?;
     let seed = p.u64("seed", 1)?;
     let spread = p.bool("bucket_spread", true)?;
     let targets = p.u64("join_refresh_targets", 4)? as usize;
@@ -303,6 +309,8 @@ mod tests {
         assert!(run(&p("networks = [1]")).is_err());
         assert!(run(&p("networks = [4, 4]")).is_err());
         assert!(run(&p("lookups = [0]")).is_err());
+        assert!(run(&p("lookups = 0")).is_err());
+        assert!(run(&p("lookups = \"many\"")).is_err());
         assert!(run(&p("join_refresh_target = 1")).is_err());
     }
 }
