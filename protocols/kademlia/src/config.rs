@@ -90,13 +90,13 @@ pub struct Config {
     /// around a single target. With [`Config::bucket_spread`] target `j` of
     /// `m` lies in the `j`-th of `m` equal groups of the bucket's sub-ranges.
     ///
-    /// 4 was chosen by measurement (`tests/hops.rs`, N = 2^8 … 2^14, with
-    /// spread buckets): with 1 lookup per bucket the slope of hops against
-    /// log2 N is 0.1798 against 0.1579 ± 0.0017 over full-knowledge tables,
-    /// a difference the test rejects; with 4 it is 0.1641 ± 0.0021, which
-    /// it accepts. With seeds that were not used to choose it: 0.1799 ±
-    /// 0.0021 (1, rejected) and 0.1583 ± 0.0018 (4, accepted) against
-    /// 0.1583 ± 0.0022.
+    /// 4 was chosen by measurement, with spread buckets: with 1 lookup per
+    /// bucket, hops grow faster with log2 N than over full-knowledge
+    /// tables, with 4 they do not (the reproduction cases
+    /// `repro/kademlia-hops-vs-one-refresh*.toml` of `scenarios check`;
+    /// N = 2^7 and 2^10, slope of the paired difference joined − full
+    /// knowledge 0.0131 ± 0.0020 with 1, rejected, and 0.0031 ± 0.0024
+    /// with 4, accepted).
     ///
     /// The refresh lookups are queued and started at most
     /// [`Config::join_refresh_parallel`] at a time, and only while fewer
@@ -126,11 +126,12 @@ pub struct Config {
     /// the responders of its refresh lookups, which cluster around the
     /// lookups' targets, and traffic or hourly refresh never replaces them
     /// (only churn does): lookups over such tables need more hops than over
-    /// converged tables, and the gap grows with N. Measured in
-    /// `tests/hops.rs` (N = 2^8 … 2^14, slope of hops against log2 N):
-    /// 0.2459 ± 0.0025 with the paper's rule, 0.1641 ± 0.0021 with spread
-    /// buckets and 4 refresh lookups per bucket, 0.1579 ± 0.0017 over
-    /// tables filled from full knowledge.
+    /// converged tables, and the gap grows with N. Measured by the
+    /// reproduction cases `repro/kademlia-hops-vs-bucket-rule*.toml` of
+    /// `scenarios check` (N = 2^7 and 2^10, slope on log2 N of the paired
+    /// difference of hops, joined − full knowledge): 0.0516 ± 0.0039 with
+    /// the paper's rule, −0.0002 ± 0.0029 with spread buckets (4 refresh
+    /// lookups per bucket in both).
     pub bucket_spread: bool,
     /// When a lookup may stop (see [`crate::lookup`]). The paper's rule
     /// ([`Termination::KClosest`]) by default: every result of the

@@ -20,6 +20,8 @@ pub mod datacenter;
 pub mod directory_mmc;
 pub mod jobs;
 pub mod kademlia_churn;
+pub mod kademlia_hops;
+pub mod kademlia_occupancy;
 pub mod kademlia_survival;
 pub mod network;
 pub mod storage;
@@ -93,6 +95,16 @@ pub const ALL: &[(&str, Driver, &str)] = &[
         "kademlia-churn",
         kademlia_churn::run,
         "lookups determining the closest live node within a deadline under churn",
+    ),
+    (
+        "kademlia-hops",
+        kademlia_hops::run,
+        "slope on log2 N of lookup hops over joined tables minus full-knowledge tables",
+    ),
+    (
+        "kademlia-occupancy",
+        kademlia_occupancy::run,
+        "routing-table occupancy (full knowledge or joined) against the binomial expectation",
     ),
 ];
 
