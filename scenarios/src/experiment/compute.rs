@@ -27,7 +27,8 @@
 //! gives its whole CPU), kept exactly by the node wrapper [`Kept`].
 
 use super::{
-    BuildError, Driver, Kind, Outcome, Progress, bad, finish, merge_tables, retry_policy, topology,
+    BuildError, Driver, Kind, Outcome, Progress, bad, finish, merge_tables, retry_policy,
+    sample_times, site_outages, topology,
 };
 use crate::bounds::{REQUESTS_MAX, SAMPLES_MAX, SIM_TIME_MAX, TRACE_BYTES_MAX};
 use crate::schema::{ComputeSpec, DispatchSpec, PolicySpec, Scenario, SwfSubmitterSpec};
@@ -41,7 +42,7 @@ use jobs::{
 };
 use rand::RngExt;
 use rand_distr::{Distribution, Exp1};
-use sim_core::churn::{Dist, Group};
+use sim_core::churn::Dist;
 use sim_core::prelude::*;
 use sim_core::rng::{Purpose, node_rng};
 use std::cell::RefCell;
@@ -581,18 +582,6 @@ fn row(out: &mut String, system: &str, t: Time, x: &Sample, waste: [u64; 3]) {
     );
 }
 
-/// The sample times: every `every` from `from` to `end`, and `end`.
-fn sample_times(from: Time, end: Time, every: Duration) -> Vec<Time> {
-    let mut v = Vec::new();
-    let mut t = from.0;
-    while t < end.0 {
-        v.push(Time(t));
-        t = t.saturating_add(every.0);
-    }
-    v.push(end);
-    v
-}
-
 // ------------------------------------------------------------------- run
 
 /// The volunteers: speed (thousandths) and fault of each peer.
@@ -740,16 +729,7 @@ pub fn run(
         dc.set_churn(ch.model.clone())
             .map_err(|e| bad("churn", e))?;
     }
-    if let Some(mtbf) = s.datacenter.mtbf {
-        let g = Group {
-            name: "datacenter".into(),
-            members: vec![built.site],
-            mtbf,
-            mttr: s.datacenter.mttr,
-        };
-        dc.set_outage_groups(&[g])
-            .map_err(|e| bad("datacenter", e))?;
-    }
+    site_outages(&mut dc, s, built.site)?;
     let site = NodeId(built.site);
     let (attempt_timeout, retries) = retry_policy(s)?;
     let ccfg = ComputeClientConfig {

@@ -9,13 +9,12 @@
 
 use super::{
     BuildError, Driver, Kind, Outcome, Progress, bad, finish, kad_config, merge_tables,
-    retry_policy, topology,
+    retry_policy, site_outages, topology,
 };
 use crate::schema::Scenario;
 use datacenter::{Client, DcNode, DirOp, Site, SiteConfig};
 use kademlia::{Command, IdTable, KadNode, Kademlia, Key, Observe};
 use rand::RngExt;
-use sim_core::churn::Group;
 use sim_core::prelude::*;
 use sim_core::rng::{Purpose, node_rng};
 use std::collections::BTreeMap;
@@ -218,16 +217,7 @@ pub fn run(
     if let Some(c) = &churn {
         dc.set_churn(c.model.clone()).map_err(|e| bad("churn", e))?;
     }
-    if let Some(mtbf) = s.datacenter.mtbf {
-        let g = Group {
-            name: "datacenter".into(),
-            members: vec![built.site],
-            mtbf,
-            mttr: s.datacenter.mttr,
-        };
-        dc.set_outage_groups(&[g])
-            .map_err(|e| bad("datacenter", e))?;
-    }
+    site_outages(&mut dc, s, built.site)?;
     let site = NodeId(built.site);
     // A client waits `attempt_timeout` for each attempt and retries up to
     // `retries` times.

@@ -439,6 +439,41 @@ pub(crate) fn retry_policy(s: &Scenario) -> Result<(Duration, u32), BuildError> 
     Ok((d.attempt_timeout, d.retries))
 }
 
+/// Schedule the site's outages (`datacenter.mtbf`, `mttr`) on a baseline
+/// side.
+pub(crate) fn site_outages<N: Node>(
+    dc: &mut Sim<N>,
+    s: &Scenario,
+    site: u32,
+) -> Result<(), BuildError>
+where
+    N::Request: std::fmt::Debug,
+{
+    if let Some(mtbf) = s.datacenter.mtbf {
+        let g = sim_core::churn::Group {
+            name: "datacenter".into(),
+            members: vec![site],
+            mtbf,
+            mttr: s.datacenter.mttr,
+        };
+        dc.set_outage_groups(&[g])
+            .map_err(|e| bad("datacenter", e))?;
+    }
+    Ok(())
+}
+
+/// Sample instants: every `every` from `from` to `end`, and `end`.
+pub(crate) fn sample_times(from: Time, end: Time, every: Duration) -> Vec<Time> {
+    let mut v = Vec::new();
+    let mut t = from.0;
+    while t < end.0 {
+        v.push(Time(t));
+        t = t.saturating_add(every.0);
+    }
+    v.push(end);
+    v
+}
+
 /// Everything a run produced, before it is written.
 pub struct Outcome {
     /// CSV files by name (relative paths, e.g. `p2p/counters.csv`).

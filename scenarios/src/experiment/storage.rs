@@ -50,7 +50,7 @@
 
 use super::{
     BuildError, Driver, Kind, Outcome, Progress, bad, finish, kad_config, merge_tables,
-    retry_policy, topology,
+    retry_policy, sample_times, site_outages, topology,
 };
 use crate::schema::{PlacementSpec, RepairSpec, Scenario, StorageSpec, TopologyKind};
 use ::storage::harness::Ledger;
@@ -66,7 +66,6 @@ use kademlia::warm::SortedIds;
 use kademlia::{IdTable, Kademlia, WireContact};
 use rand::RngExt;
 use rand_distr::{Distribution, LogNormal, Zipf};
-use sim_core::churn::Group;
 use sim_core::prelude::*;
 use sim_core::rng::{Purpose, node_rng};
 use std::cell::{Cell, RefCell};
@@ -734,18 +733,6 @@ fn hex(o: &ObjectId) -> String {
     o.0[..8].iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// The sample times: every `every` from `from` to `end`, and `end`.
-fn sample_times(from: Time, end: Time, every: Duration) -> Vec<Time> {
-    let mut v = Vec::new();
-    let mut t = from.0;
-    while t < end.0 {
-        v.push(Time(t));
-        t = t.saturating_add(every.0);
-    }
-    v.push(end);
-    v
-}
-
 /// The stops of a side: (time, writes start, reads start, sample).
 fn stops(s: &Scenario, st: &StorageSpec) -> Vec<(Time, bool, bool, bool)> {
     let start = Time(s.scenario.warmup.0);
@@ -1104,16 +1091,7 @@ pub fn run(
     if let Some(c) = &churn {
         dc.set_churn(c.model.clone()).map_err(|e| bad("churn", e))?;
     }
-    if let Some(mtbf) = s.datacenter.mtbf {
-        let g = Group {
-            name: "datacenter".into(),
-            members: vec![built.site],
-            mtbf,
-            mttr: s.datacenter.mttr,
-        };
-        dc.set_outage_groups(&[g])
-            .map_err(|e| bad("datacenter", e))?;
-    }
+    site_outages(&mut dc, s, built.site)?;
     let site = NodeId(built.site);
     let (timeout, retries) = retry_policy(s)?;
     let ccfg = StoreClientConfig {
