@@ -139,4 +139,27 @@ impl Params {
             )),
         }
     }
+    /// `"none"` or a positive duration (`"2h"`), `default` when absent;
+    /// `none_means` says what `"none"` stands for in the error of a zero.
+    pub fn duration_or_none(
+        &self,
+        key: &str,
+        default: &str,
+        none_means: &str,
+    ) -> Result<Option<sim_core::Duration>, CheckError> {
+        let s = self.str(key, default)?;
+        if s == "none" {
+            return Ok(None);
+        }
+        let d: sim_core::Duration = s.parse().map_err(|e| {
+            CheckError::param(key, format!("{s:?}: {e}; expected \"none\" or a duration"))
+        })?;
+        if d.0 == 0 {
+            return Err(CheckError::param(
+                key,
+                format!("zero; say \"none\"{none_means}"),
+            ));
+        }
+        Ok(Some(d))
+    }
 }

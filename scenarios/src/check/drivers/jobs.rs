@@ -425,17 +425,7 @@ fn churn_waste(u: f64, w: f64, c: f64) -> f64 {
 }
 
 fn checkpoint_of(p: &Params, key: &str, default: &str) -> Result<Option<Duration>, CheckError> {
-    let s = p.str(key, default)?;
-    if s == "none" {
-        return Ok(None);
-    }
-    let d: Duration = s.parse().map_err(|e| {
-        CheckError::param(key, format!("{s:?}: {e}; expected \"none\" or a duration"))
-    })?;
-    if d.0 == 0 {
-        return Err(CheckError::param(key, "zero; say \"none\""));
-    }
-    Ok(Some(d))
+    p.duration_or_none(key, default, "")
 }
 
 /// `jobs-churn-waste`: CPU lost to churn per job, with or without

@@ -294,17 +294,7 @@ fn mttdl(r: usize, lambda: f64, mu: f64) -> f64 {
 }
 
 fn repair_of(p: &Params, key: &str, default: &str) -> Result<Option<Duration>, CheckError> {
-    let s = p.str(key, default)?;
-    if s == "none" {
-        return Ok(None);
-    }
-    let d: Duration = s.parse().map_err(|e| {
-        CheckError::param(key, format!("{s:?}: {e}; expected \"none\" or a duration"))
-    })?;
-    if d.0 == 0 {
-        return Err(CheckError::param(key, "zero; say \"none\" for no repair"));
-    }
-    Ok(Some(d))
+    p.duration_or_none(key, default, " for no repair")
 }
 
 /// Mean loss time (hours) of the objects of one network.
