@@ -32,7 +32,9 @@ pub mod testbed;
 pub mod topo;
 pub mod units;
 
-pub use node::{Ctx, Cx, Message, Node, NodeId, Stop, TimerId, TransferId, TransferOutcome};
+pub use node::{
+    Context, Ctx, Cx, Layer, Message, Node, NodeId, Stop, TimerId, TransferId, TransferOutcome,
+};
 pub use sim::{RunLimits, RunOutcome, Sim, SimConfig, SimError, SimpleNet, StopReason};
 pub use units::{Bytes, Duration, Rate, Time};
 

@@ -316,3 +316,191 @@ impl<M: Message, T: Copy> Ctx<'_, M, T> {
         self.core.meta.get(id.index()).is_some_and(|m| m.is_up())
     }
 }
+
+// ------------------------------------------------------------ composition
+
+/// What a protocol layer acts through: the operations of [`Ctx`], with the
+/// layer's own message type `M` and timer type `T`.
+///
+/// A node that runs several layers (the DHT, storage on top of it, compute
+/// beside it) has a message type that wraps each layer's messages and a
+/// timer type that wraps each layer's timers. Its context,
+/// `Ctx<'_, Wrapped, WrappedTimer>`, is a `Context<M, T>` for every layer
+/// whose `M` and `T` convert into the wrapped types (`From`), so the
+/// layer's code, written against `Context<M, T>`, sends its own messages
+/// and sets its own timers and never sees the others'. A layer run alone
+/// gets `Ctx<'_, M, T>` itself (every type converts into itself).
+pub trait Context<M, T> {
+    /// The current simulated time.
+    fn now(&self) -> Time;
+    /// This node's id.
+    fn me(&self) -> NodeId;
+    /// This node's incarnation (see [`Ctx::incarnation`]).
+    fn incarnation(&self) -> u32;
+    /// Number of node slots in the simulation.
+    fn node_count(&self) -> usize;
+    /// This node's random stream (shared by the node's layers).
+    fn rng(&mut self) -> &mut NodeRng;
+    /// Send a datagram (see [`Ctx::send`]).
+    fn send(&mut self, to: NodeId, msg: M);
+    /// Start a bulk transfer (see [`Ctx::send_bulk`]).
+    fn send_bulk(&mut self, to: NodeId, msg: M) -> TransferId;
+    /// Bytes a bulk transfer this node started has moved so far.
+    fn transfer_moved(&self, id: TransferId) -> Option<Bytes>;
+    /// Fire `timer` after `after`.
+    fn set_timer(&mut self, after: Duration, timer: T) -> TimerId;
+    /// Cancel a pending timer.
+    fn cancel_timer(&mut self, id: TimerId) -> bool;
+    /// Add `delta` to counter `name`.
+    fn count(&mut self, name: &'static str, delta: u64);
+    /// Record `value` in histogram `name`.
+    fn observe(&mut self, name: &'static str, value: u64);
+    /// Append a row to table `table`.
+    fn record<R: Serialize>(&mut self, table: &'static str, row: &R);
+    /// The metrics sink.
+    fn metrics(&mut self) -> &mut Metrics;
+    /// Whether node `id` is up (global knowledge: oracles and metrics only).
+    fn oracle_is_up(&self, id: NodeId) -> bool;
+}
+
+impl<M, T, W, U> Context<M, T> for Ctx<'_, W, U>
+where
+    W: Message + From<M>,
+    U: Copy + From<T>,
+{
+    #[inline]
+    fn now(&self) -> Time {
+        Ctx::now(self)
+    }
+    #[inline]
+    fn me(&self) -> NodeId {
+        Ctx::me(self)
+    }
+    #[inline]
+    fn incarnation(&self) -> u32 {
+        Ctx::incarnation(self)
+    }
+    #[inline]
+    fn node_count(&self) -> usize {
+        Ctx::node_count(self)
+    }
+    #[inline]
+    fn rng(&mut self) -> &mut NodeRng {
+        Ctx::rng(self)
+    }
+    #[inline]
+    fn send(&mut self, to: NodeId, msg: M) {
+        Ctx::send(self, to, W::from(msg))
+    }
+    #[inline]
+    fn send_bulk(&mut self, to: NodeId, msg: M) -> TransferId {
+        Ctx::send_bulk(self, to, W::from(msg))
+    }
+    #[inline]
+    fn transfer_moved(&self, id: TransferId) -> Option<Bytes> {
+        Ctx::transfer_moved(self, id)
+    }
+    #[inline]
+    fn set_timer(&mut self, after: Duration, timer: T) -> TimerId {
+        Ctx::set_timer(self, after, U::from(timer))
+    }
+    #[inline]
+    fn cancel_timer(&mut self, id: TimerId) -> bool {
+        Ctx::cancel_timer(self, id)
+    }
+    #[inline]
+    fn count(&mut self, name: &'static str, delta: u64) {
+        Ctx::count(self, name, delta)
+    }
+    #[inline]
+    fn observe(&mut self, name: &'static str, value: u64) {
+        Ctx::observe(self, name, value)
+    }
+    fn record<R: Serialize>(&mut self, table: &'static str, row: &R) {
+        Ctx::record(self, table, row)
+    }
+    fn metrics(&mut self) -> &mut Metrics {
+        Ctx::metrics(self)
+    }
+    fn oracle_is_up(&self, id: NodeId) -> bool {
+        Ctx::oracle_is_up(self, id)
+    }
+}
+
+/// A protocol layer: the handlers of a [`Node`], written against a
+/// [`Context`] so that the layer runs alone (its own node type, through
+/// [`impl_node_for_layer!`](crate::impl_node_for_layer)) or inside a node
+/// that stacks several layers and hands each its events.
+pub trait Layer {
+    /// The layer's messages.
+    type Msg: Message;
+    /// The layer's timers.
+    type Timer: Copy + fmt::Debug;
+    /// The layer's requests from a workload.
+    type Request;
+    /// The node starts (see [`Node::on_start`]).
+    fn start(&mut self, cx: &mut impl Context<Self::Msg, Self::Timer>);
+    /// One of this layer's messages arrived.
+    fn message(
+        &mut self,
+        cx: &mut impl Context<Self::Msg, Self::Timer>,
+        from: NodeId,
+        msg: Self::Msg,
+    );
+    /// One of this layer's timers fired.
+    fn timer(&mut self, cx: &mut impl Context<Self::Msg, Self::Timer>, timer: Self::Timer);
+    /// A request for this layer.
+    fn request(&mut self, cx: &mut impl Context<Self::Msg, Self::Timer>, req: Self::Request);
+    /// A bulk transfer the node started has ended. Returns false, having
+    /// done nothing, when this layer did not start it (a stacked node offers
+    /// the outcome to each of its layers in turn).
+    fn transfer(
+        &mut self,
+        cx: &mut impl Context<Self::Msg, Self::Timer>,
+        id: TransferId,
+        outcome: TransferOutcome,
+    ) -> bool;
+    /// The node stops (see [`Node::on_stop`]).
+    fn stop(&mut self, cx: &mut impl Context<Self::Msg, Self::Timer>, how: Stop);
+}
+
+/// Implement [`Node`] for a type that implements [`Layer`], by handing
+/// every event to the layer: `impl_node_for_layer!(MyLayer);`.
+#[macro_export]
+macro_rules! impl_node_for_layer {
+    ($t:ty) => {
+        impl $crate::node::Node for $t {
+            type Msg = <$t as $crate::node::Layer>::Msg;
+            type Timer = <$t as $crate::node::Layer>::Timer;
+            type Request = <$t as $crate::node::Layer>::Request;
+            fn on_start(&mut self, cx: &mut $crate::node::Cx<'_, Self>) {
+                $crate::node::Layer::start(self, cx)
+            }
+            fn on_message(
+                &mut self,
+                cx: &mut $crate::node::Cx<'_, Self>,
+                from: $crate::node::NodeId,
+                msg: Self::Msg,
+            ) {
+                $crate::node::Layer::message(self, cx, from, msg)
+            }
+            fn on_timer(&mut self, cx: &mut $crate::node::Cx<'_, Self>, timer: Self::Timer) {
+                $crate::node::Layer::timer(self, cx, timer)
+            }
+            fn on_request(&mut self, cx: &mut $crate::node::Cx<'_, Self>, req: Self::Request) {
+                $crate::node::Layer::request(self, cx, req)
+            }
+            fn on_transfer(
+                &mut self,
+                cx: &mut $crate::node::Cx<'_, Self>,
+                id: $crate::node::TransferId,
+                outcome: $crate::node::TransferOutcome,
+            ) {
+                $crate::node::Layer::transfer(self, cx, id, outcome);
+            }
+            fn on_stop(&mut self, cx: &mut $crate::node::Cx<'_, Self>, how: $crate::node::Stop) {
+                $crate::node::Layer::stop(self, cx, how)
+            }
+        }
+    };
+}

@@ -148,6 +148,7 @@ use jobs::{Answer, Command, Event, EventLog, Job, JobFailure, JobRow, Waste, run
 use serde::{Deserialize, Serialize};
 use sim_core::node::class;
 use sim_core::prelude::*;
+use sim_core::{Context, Layer};
 use std::collections::BTreeMap;
 
 /// How the site's servers share arriving jobs.
@@ -452,7 +453,13 @@ impl ComputeSite {
         self.lost
     }
 
-    fn wasted(&self, cx: &mut Cx<'_, DcComputeNode>, job: u64, cpu: Duration, cause: Waste) {
+    fn wasted(
+        &self,
+        cx: &mut impl Context<DcComputeMsg, DcComputeTimer>,
+        job: u64,
+        cpu: Duration,
+        cause: Waste,
+    ) {
         if let Some(log) = &self.log {
             log.borrow_mut()
                 .push((cx.now(), cx.me(), Event::Wasted { job, cpu, cause }));
@@ -471,7 +478,7 @@ impl ComputeSite {
     #[allow(clippy::too_many_arguments)]
     fn admit(
         &mut self,
-        cx: &mut Cx<'_, DcComputeNode>,
+        cx: &mut impl Context<DcComputeMsg, DcComputeTimer>,
         key: Key,
         id: u64,
         work: u64,
@@ -526,7 +533,12 @@ impl ComputeSite {
         }
     }
 
-    fn start(&mut self, cx: &mut Cx<'_, DcComputeNode>, server: usize, key: Key) {
+    fn start(
+        &mut self,
+        cx: &mut impl Context<DcComputeMsg, DcComputeTimer>,
+        server: usize,
+        key: Key,
+    ) {
         let now = cx.now();
         let j = self.jobs.get_mut(&key).expect("started jobs are held");
         j.at = Where::Running { server };
@@ -557,7 +569,7 @@ impl ComputeSite {
     }
 
     /// Server `server` is free: start the next job of its queue.
-    fn next(&mut self, cx: &mut Cx<'_, DcComputeNode>, server: usize) {
+    fn next(&mut self, cx: &mut impl Context<DcComputeMsg, DcComputeTimer>, server: usize) {
         let q = match self.cfg.dispatch {
             Dispatch::Shared => 0,
             Dispatch::ShortestQueue => server,
@@ -571,7 +583,7 @@ impl ComputeSite {
     /// End the run on `server`; returns its job and the CPU it used.
     fn end_run(
         &mut self,
-        cx: &mut Cx<'_, DcComputeNode>,
+        cx: &mut impl Context<DcComputeMsg, DcComputeTimer>,
         server: usize,
     ) -> Option<(Key, SiteJob, Duration)> {
         let run = self.servers[server].take()?;
@@ -586,7 +598,7 @@ impl ComputeSite {
         Some((run.key, job, cpu))
     }
 
-    fn on_server(&mut self, cx: &mut Cx<'_, DcComputeNode>, server: usize) {
+    fn on_server(&mut self, cx: &mut impl Context<DcComputeMsg, DcComputeTimer>, server: usize) {
         let Some(((client, rid), job, cpu)) = self.end_run(cx, server) else {
             return;
         };
@@ -609,7 +621,7 @@ impl ComputeSite {
         self.next(cx, server);
     }
 
-    fn on_drop(&mut self, cx: &mut Cx<'_, DcComputeNode>, key: Key) {
+    fn on_drop(&mut self, cx: &mut impl Context<DcComputeMsg, DcComputeTimer>, key: Key) {
         let Some(j) = self.jobs.get(&key) else {
             return;
         };
@@ -629,7 +641,12 @@ impl ComputeSite {
         }
     }
 
-    fn on_message(&mut self, cx: &mut Cx<'_, DcComputeNode>, from: NodeId, msg: DcComputeMsg) {
+    fn on_message(
+        &mut self,
+        cx: &mut impl Context<DcComputeMsg, DcComputeTimer>,
+        from: NodeId,
+        msg: DcComputeMsg,
+    ) {
         match msg {
             DcComputeMsg::Submit {
                 rid,
@@ -677,9 +694,14 @@ impl ComputeSite {
         }
     }
 
-    fn on_transfer(&mut self, cx: &mut Cx<'_, DcComputeNode>, id: TransferId, o: TransferOutcome) {
+    fn on_transfer(
+        &mut self,
+        cx: &mut impl Context<DcComputeMsg, DcComputeTimer>,
+        id: TransferId,
+        o: TransferOutcome,
+    ) -> bool {
         let Some((job, cpu)) = self.outputs.remove(&id) else {
-            return;
+            return false;
         };
         match o {
             TransferOutcome::Completed { bytes, .. } => {
@@ -691,9 +713,10 @@ impl ComputeSite {
                 self.wasted(cx, job, cpu, Waste::Churn);
             }
         }
+        true
     }
 
-    fn on_stop(&mut self, cx: &mut Cx<'_, DcComputeNode>) {
+    fn on_stop(&mut self, cx: &mut impl Context<DcComputeMsg, DcComputeTimer>) {
         // Running jobs: their CPU so far is spent and lost.
         for s in 0..self.servers.len() {
             if let Some((_, job, cpu)) = self.end_run(cx, s) {
@@ -751,6 +774,10 @@ pub struct ComputeClient {
     pub cfg: ComputeClientConfig,
     jobs: BTreeMap<u32, Pending>,
     uploads: BTreeMap<TransferId, u32>,
+    /// Every transfer this client started and has not heard the end of
+    /// (an upload stays here after its job has ended), so that a node
+    /// stacking this client with other layers can tell its transfers.
+    started: std::collections::BTreeSet<TransferId>,
     next_rid: u32,
     /// Where to append events (experiment side), if anywhere.
     pub log: Option<EventLog>,
@@ -766,6 +793,7 @@ impl ComputeClient {
             cfg,
             jobs: BTreeMap::new(),
             uploads: BTreeMap::new(),
+            started: std::collections::BTreeSet::new(),
             next_rid: 0,
             log: None,
             rows: false,
@@ -777,7 +805,7 @@ impl ComputeClient {
         self.jobs.len()
     }
 
-    fn emit(&mut self, cx: &mut Cx<'_, DcComputeNode>, e: Event) {
+    fn emit(&mut self, cx: &mut impl Context<DcComputeMsg, DcComputeTimer>, e: Event) {
         if self.rows
             && let Some(r) = JobRow::of(cx.me().0, &e)
         {
@@ -798,7 +826,7 @@ impl ComputeClient {
         Self::deadline_at(p).map(|t| t.since(now).0)
     }
 
-    fn send_submit(&mut self, cx: &mut Cx<'_, DcComputeNode>, rid: u32) {
+    fn send_submit(&mut self, cx: &mut impl Context<DcComputeMsg, DcComputeTimer>, rid: u32) {
         let p = &self.jobs[&rid];
         let msg = DcComputeMsg::Submit {
             rid,
@@ -811,7 +839,7 @@ impl ComputeClient {
         cx.send(self.site, msg);
     }
 
-    fn command(&mut self, cx: &mut Cx<'_, DcComputeNode>, c: Command) {
+    fn command(&mut self, cx: &mut impl Context<DcComputeMsg, DcComputeTimer>, c: Command) {
         let Command::Submit(job) = c;
         let rid = self.next_rid;
         self.next_rid = self.next_rid.wrapping_add(1);
@@ -836,7 +864,12 @@ impl ComputeClient {
     }
 
     /// End job `rid` (Ok: its output came back).
-    fn finish(&mut self, cx: &mut Cx<'_, DcComputeNode>, rid: u32, result: Result<(), JobFailure>) {
+    fn finish(
+        &mut self,
+        cx: &mut impl Context<DcComputeMsg, DcComputeTimer>,
+        rid: u32,
+        result: Result<(), JobFailure>,
+    ) {
         let Some(p) = self.jobs.remove(&rid) else {
             return;
         };
@@ -861,7 +894,7 @@ impl ComputeClient {
 
     /// The current attempt was silent (timeout, a failed upload, a
     /// restart): submit again, or give up.
-    fn silent(&mut self, cx: &mut Cx<'_, DcComputeNode>, rid: u32) {
+    fn silent(&mut self, cx: &mut impl Context<DcComputeMsg, DcComputeTimer>, rid: u32) {
         let Some(p) = self.jobs.get_mut(&rid) else {
             return;
         };
@@ -880,7 +913,7 @@ impl ComputeClient {
         self.send_submit(cx, rid);
     }
 
-    fn on_timer(&mut self, cx: &mut Cx<'_, DcComputeNode>, t: DcComputeTimer) {
+    fn on_timer(&mut self, cx: &mut impl Context<DcComputeMsg, DcComputeTimer>, t: DcComputeTimer) {
         match t {
             DcComputeTimer::Phase { rid } if self.jobs.contains_key(&rid) => {
                 cx.count("dccompute.timeouts", 1);
@@ -894,7 +927,12 @@ impl ComputeClient {
         }
     }
 
-    fn on_message(&mut self, cx: &mut Cx<'_, DcComputeNode>, from: NodeId, msg: DcComputeMsg) {
+    fn on_message(
+        &mut self,
+        cx: &mut impl Context<DcComputeMsg, DcComputeTimer>,
+        from: NodeId,
+        msg: DcComputeMsg,
+    ) {
         if from != self.site {
             cx.count("dccompute.unexpected_message", 1);
             return;
@@ -928,6 +966,7 @@ impl ComputeClient {
                     let id = cx.send_bulk(self.site, up);
                     p.upload = Some(id);
                     self.uploads.insert(id, rid);
+                    self.started.insert(id);
                 }
             }
             DcComputeMsg::Rejected { rid } => {
@@ -969,14 +1008,22 @@ impl ComputeClient {
         }
     }
 
-    fn on_transfer(&mut self, cx: &mut Cx<'_, DcComputeNode>, id: TransferId, o: TransferOutcome) {
+    fn on_transfer(
+        &mut self,
+        cx: &mut impl Context<DcComputeMsg, DcComputeTimer>,
+        id: TransferId,
+        o: TransferOutcome,
+    ) -> bool {
+        if !self.started.remove(&id) {
+            return false;
+        }
         let (delivered, bytes) = match o {
             TransferOutcome::Completed { bytes, .. } => (true, bytes.0),
             TransferOutcome::Failed { moved, .. } => (false, moved.0),
         };
         cx.count("dccompute.input_bytes", bytes);
         let Some(rid) = self.uploads.remove(&id) else {
-            return;
+            return true;
         };
         if let Some(p) = self.jobs.get_mut(&rid)
             && p.upload == Some(id)
@@ -987,9 +1034,10 @@ impl ComputeClient {
                 self.silent(cx, rid);
             }
         }
+        true
     }
 
-    fn on_start(&mut self, cx: &mut Cx<'_, DcComputeNode>) {
+    fn on_start(&mut self, cx: &mut impl Context<DcComputeMsg, DcComputeTimer>) {
         if cx.incarnation() == 0 {
             return;
         }
@@ -1014,7 +1062,8 @@ impl ComputeClient {
         }
     }
 
-    fn on_stop(&mut self, cx: &mut Cx<'_, DcComputeNode>, how: Stop) {
+    fn on_stop(&mut self, cx: &mut impl Context<DcComputeMsg, DcComputeTimer>, how: Stop) {
+        self.started.clear();
         for (id, _) in std::mem::take(&mut self.uploads) {
             let moved = cx.transfer_moved(id).map_or(0, |b| b.0);
             cx.count("dccompute.input_bytes", moved);
@@ -1041,25 +1090,36 @@ pub enum DcComputeNode {
     Client(ComputeClient),
 }
 
-impl Node for DcComputeNode {
+sim_core::impl_node_for_layer!(DcComputeNode);
+
+impl Layer for DcComputeNode {
     type Msg = DcComputeMsg;
     type Timer = DcComputeTimer;
     type Request = Command;
 
-    fn on_start(&mut self, cx: &mut Cx<'_, Self>) {
+    fn start(&mut self, cx: &mut impl Context<DcComputeMsg, DcComputeTimer>) {
         if let DcComputeNode::Client(c) = self {
             c.on_start(cx);
         }
     }
 
-    fn on_message(&mut self, cx: &mut Cx<'_, Self>, from: NodeId, msg: DcComputeMsg) {
+    fn message(
+        &mut self,
+        cx: &mut impl Context<DcComputeMsg, DcComputeTimer>,
+        from: NodeId,
+        msg: DcComputeMsg,
+    ) {
         match self {
             DcComputeNode::Site(s) => s.on_message(cx, from, msg),
             DcComputeNode::Client(c) => c.on_message(cx, from, msg),
         }
     }
 
-    fn on_timer(&mut self, cx: &mut Cx<'_, Self>, timer: DcComputeTimer) {
+    fn timer(
+        &mut self,
+        cx: &mut impl Context<DcComputeMsg, DcComputeTimer>,
+        timer: DcComputeTimer,
+    ) {
         match (self, timer) {
             (DcComputeNode::Site(s), DcComputeTimer::Server { server }) => {
                 s.on_server(cx, server as usize);
@@ -1072,21 +1132,26 @@ impl Node for DcComputeNode {
         }
     }
 
-    fn on_request(&mut self, cx: &mut Cx<'_, Self>, req: Command) {
+    fn request(&mut self, cx: &mut impl Context<DcComputeMsg, DcComputeTimer>, req: Command) {
         match self {
             DcComputeNode::Client(c) => c.command(cx, req),
             DcComputeNode::Site(_) => cx.count("dccompute.request_at_site", 1),
         }
     }
 
-    fn on_transfer(&mut self, cx: &mut Cx<'_, Self>, id: TransferId, outcome: TransferOutcome) {
+    fn transfer(
+        &mut self,
+        cx: &mut impl Context<DcComputeMsg, DcComputeTimer>,
+        id: TransferId,
+        outcome: TransferOutcome,
+    ) -> bool {
         match self {
             DcComputeNode::Site(s) => s.on_transfer(cx, id, outcome),
             DcComputeNode::Client(c) => c.on_transfer(cx, id, outcome),
         }
     }
 
-    fn on_stop(&mut self, cx: &mut Cx<'_, Self>, how: Stop) {
+    fn stop(&mut self, cx: &mut impl Context<DcComputeMsg, DcComputeTimer>, how: Stop) {
         match self {
             DcComputeNode::Site(s) => s.on_stop(cx),
             DcComputeNode::Client(c) => c.on_stop(cx, how),

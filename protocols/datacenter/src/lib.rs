@@ -36,6 +36,7 @@ pub mod storage;
 
 use serde::{Deserialize, Serialize};
 use sim_core::prelude::*;
+use sim_core::{Context, Layer};
 use std::collections::BTreeMap;
 
 /// A request from a client.
@@ -180,7 +181,7 @@ impl Site {
         self.records.len()
     }
 
-    fn arm(&mut self, cx: &mut Cx<'_, DcNode>) {
+    fn arm(&mut self, cx: &mut impl Context<DirMsg, DirTimer>) {
         if let Some((&(t, _), _)) = self.jobs.first_key_value()
             && self.next_wake.is_none_or(|w| t < w)
         {
@@ -189,7 +190,13 @@ impl Site {
         }
     }
 
-    fn on_request(&mut self, cx: &mut Cx<'_, DcNode>, from: NodeId, rid: u32, op: DirOp) {
+    fn on_request(
+        &mut self,
+        cx: &mut impl Context<DirMsg, DirTimer>,
+        from: NodeId,
+        rid: u32,
+        op: DirOp,
+    ) {
         if self.jobs.len() >= self.cfg.queue_max {
             cx.count("dc.refused", 1);
             cx.send(
@@ -255,7 +262,7 @@ impl Site {
         self.arm(cx);
     }
 
-    fn on_completion(&mut self, cx: &mut Cx<'_, DcNode>) {
+    fn on_completion(&mut self, cx: &mut impl Context<DirMsg, DirTimer>) {
         self.next_wake = None;
         let now = cx.now();
         // Bounded by the queue size.
@@ -380,7 +387,7 @@ impl Client {
 
     fn finish(
         &mut self,
-        cx: &mut Cx<'_, DcNode>,
+        cx: &mut impl Context<DirMsg, DirTimer>,
         p: (DirOp, Time, u64, u32),
         reply: Option<(&DirMsg, bool, Option<u32>)>,
     ) {
@@ -420,7 +427,7 @@ impl Client {
         }
     }
 
-    fn request(&mut self, cx: &mut Cx<'_, DcNode>, op: DirOp) {
+    fn request(&mut self, cx: &mut impl Context<DirMsg, DirTimer>, op: DirOp) {
         let rid = self.next_rid;
         self.next_rid = self.next_rid.wrapping_add(1);
         let msg = DirMsg::Request { rid, op };
@@ -443,7 +450,7 @@ impl Client {
         });
     }
 
-    fn on_reply(&mut self, cx: &mut Cx<'_, DcNode>, from: NodeId, msg: DirMsg) {
+    fn on_reply(&mut self, cx: &mut impl Context<DirMsg, DirTimer>, from: NodeId, msg: DirMsg) {
         let DirMsg::Reply { rid, ok, found } = msg else {
             cx.count("dc.unexpected_message", 1);
             return;
@@ -465,7 +472,7 @@ impl Client {
         );
     }
 
-    fn on_timeout(&mut self, cx: &mut Cx<'_, DcNode>, rid: u32) {
+    fn on_timeout(&mut self, cx: &mut impl Context<DirMsg, DirTimer>, rid: u32) {
         let Some(i) = self.pending.iter().position(|p| p.rid == rid) else {
             return;
         };
@@ -499,14 +506,16 @@ pub enum DcNode {
     Client(Client),
 }
 
-impl Node for DcNode {
+sim_core::impl_node_for_layer!(DcNode);
+
+impl Layer for DcNode {
     type Msg = DirMsg;
     type Timer = DirTimer;
     type Request = DirOp;
 
-    fn on_start(&mut self, _cx: &mut Cx<'_, Self>) {}
+    fn start(&mut self, _cx: &mut impl Context<DirMsg, DirTimer>) {}
 
-    fn on_message(&mut self, cx: &mut Cx<'_, Self>, from: NodeId, msg: DirMsg) {
+    fn message(&mut self, cx: &mut impl Context<DirMsg, DirTimer>, from: NodeId, msg: DirMsg) {
         match (self, msg) {
             (DcNode::Site(s), DirMsg::Request { rid, op }) => s.on_request(cx, from, rid, op),
             (DcNode::Client(c), m @ DirMsg::Reply { .. }) => c.on_reply(cx, from, m),
@@ -514,7 +523,7 @@ impl Node for DcNode {
         }
     }
 
-    fn on_timer(&mut self, cx: &mut Cx<'_, Self>, timer: DirTimer) {
+    fn timer(&mut self, cx: &mut impl Context<DirMsg, DirTimer>, timer: DirTimer) {
         match (self, timer) {
             (DcNode::Site(s), DirTimer::Completion) => s.on_completion(cx),
             (DcNode::Client(c), DirTimer::RequestTimeout { rid }) => c.on_timeout(cx, rid),
@@ -522,14 +531,24 @@ impl Node for DcNode {
         }
     }
 
-    fn on_request(&mut self, cx: &mut Cx<'_, Self>, req: DirOp) {
+    fn transfer(
+        &mut self,
+        _cx: &mut impl Context<DirMsg, DirTimer>,
+        _id: TransferId,
+        _outcome: TransferOutcome,
+    ) -> bool {
+        // The directory moves no bulk data.
+        false
+    }
+
+    fn request(&mut self, cx: &mut impl Context<DirMsg, DirTimer>, req: DirOp) {
         match self {
             DcNode::Client(c) => c.request(cx, req),
             DcNode::Site(_) => cx.count("dc.request_at_site", 1),
         }
     }
 
-    fn on_stop(&mut self, cx: &mut Cx<'_, Self>, how: Stop) {
+    fn stop(&mut self, cx: &mut impl Context<DirMsg, DirTimer>, how: Stop) {
         match self {
             DcNode::Site(s) => {
                 s.on_stop();

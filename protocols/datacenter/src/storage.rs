@@ -126,6 +126,7 @@ use rand::RngExt;
 use serde::{Deserialize, Serialize};
 use sim_core::node::class;
 use sim_core::prelude::*;
+use sim_core::{Context, Layer};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// The annualized failure rate of Backblaze's drive fleet in 2024: 1.57 %
@@ -495,7 +496,7 @@ impl StoreSite {
         (l > 0).then(|| self.bytes_on_disks() as f64 / l as f64)
     }
 
-    fn draw_exp(cx: &mut Cx<'_, DcStoreNode>, mean_ns: f64) -> Duration {
+    fn draw_exp(cx: &mut impl Context<DcStoreMsg, DcStoreTimer>, mean_ns: f64) -> Duration {
         let u: f64 = cx.rng().random();
         let d = -(1.0 - u).ln() * mean_ns;
         // At least 1 ns; saturate far beyond any run.
@@ -506,7 +507,12 @@ impl StoreSite {
         })
     }
 
-    fn schedule_failure(&mut self, cx: &mut Cx<'_, DcStoreNode>, disk: u32, from: Time) {
+    fn schedule_failure(
+        &mut self,
+        cx: &mut impl Context<DcStoreMsg, DcStoreTimer>,
+        disk: u32,
+        from: Time,
+    ) {
         if self.cfg.afr <= 0.0 {
             self.disks[disk as usize].next = None;
             return;
@@ -517,7 +523,12 @@ impl StoreSite {
         self.schedule.insert((at, disk));
     }
 
-    fn schedule_rebuild(&mut self, cx: &mut Cx<'_, DcStoreNode>, disk: u32, from: Time) {
+    fn schedule_rebuild(
+        &mut self,
+        cx: &mut impl Context<DcStoreMsg, DcStoreTimer>,
+        disk: u32,
+        from: Time,
+    ) {
         let after = match self.cfg.rebuild {
             Rebuild::Never => None,
             Rebuild::Fixed(d) => Some(d),
@@ -532,7 +543,7 @@ impl StoreSite {
 
     /// Apply every disk event due by now, in time order at its own time,
     /// then arm the timer for the next one.
-    fn catch_up(&mut self, cx: &mut Cx<'_, DcStoreNode>) {
+    fn catch_up(&mut self, cx: &mut impl Context<DcStoreMsg, DcStoreTimer>) {
         let now = cx.now();
         while let Some(&(t, d)) = self.schedule.first() {
             if t > now {
@@ -556,7 +567,7 @@ impl StoreSite {
         }
     }
 
-    fn fail(&mut self, cx: &mut Cx<'_, DcStoreNode>, disk: u32, t: Time) {
+    fn fail(&mut self, cx: &mut impl Context<DcStoreMsg, DcStoreTimer>, disk: u32, t: Time) {
         self.disks[disk as usize].failed_since = Some(t);
         self.disk_failures += 1;
         cx.count("dcstore.disk_failures", 1);
@@ -590,7 +601,7 @@ impl StoreSite {
         self.schedule_rebuild(cx, disk, t);
     }
 
-    fn rebuilt(&mut self, cx: &mut Cx<'_, DcStoreNode>, disk: u32, t: Time) {
+    fn rebuilt(&mut self, cx: &mut impl Context<DcStoreMsg, DcStoreTimer>, disk: u32, t: Time) {
         self.disks[disk as usize].failed_since = None;
         self.rebuilds += 1;
         cx.count("dcstore.rebuilds", 1);
@@ -631,7 +642,7 @@ impl StoreSite {
 
     /// Disks for the n fragments of an object of `len` stored bytes, or
     /// None when there is no room.
-    fn place(&self, cx: &mut Cx<'_, DcStoreNode>, len: u64) -> Option<Vec<u32>> {
+    fn place(&self, cx: &mut impl Context<DcStoreMsg, DcStoreTimer>, len: u64) -> Option<Vec<u32>> {
         let n = self.cfg.scheme.n();
         let f = self.cfg.scheme.fragment_len(len);
         let per_disk = if self.cfg.distinct_disks {
@@ -686,7 +697,12 @@ impl StoreSite {
             == want
     }
 
-    fn store(&mut self, cx: &mut Cx<'_, DcStoreNode>, object: ObjectId, len: u64) -> bool {
+    fn store(
+        &mut self,
+        cx: &mut impl Context<DcStoreMsg, DcStoreTimer>,
+        object: ObjectId,
+        len: u64,
+    ) -> bool {
         if self.objects.contains_key(&object) {
             // Content-addressed: the same bytes are already here.
             return true;
@@ -710,7 +726,7 @@ impl StoreSite {
         true
     }
 
-    fn on_start(&mut self, cx: &mut Cx<'_, DcStoreNode>) {
+    fn on_start(&mut self, cx: &mut impl Context<DcStoreMsg, DcStoreTimer>) {
         self.wake = None;
         if !self.started {
             self.started = true;
@@ -722,7 +738,12 @@ impl StoreSite {
         self.catch_up(cx);
     }
 
-    fn on_message(&mut self, cx: &mut Cx<'_, DcStoreNode>, from: NodeId, msg: DcStoreMsg) {
+    fn on_message(
+        &mut self,
+        cx: &mut impl Context<DcStoreMsg, DcStoreTimer>,
+        from: NodeId,
+        msg: DcStoreMsg,
+    ) {
         self.catch_up(cx);
         let n = self.cfg.scheme.n();
         match msg {
@@ -759,17 +780,24 @@ impl StoreSite {
         }
     }
 
-    fn on_transfer(&mut self, cx: &mut Cx<'_, DcStoreNode>, id: TransferId, o: TransferOutcome) {
-        if self.downloads.remove(&id) {
-            let bytes = match o {
-                TransferOutcome::Completed { bytes, .. } => bytes.0,
-                TransferOutcome::Failed { moved, .. } => moved.0,
-            };
-            cx.count("dcstore.read_bytes", bytes);
+    fn on_transfer(
+        &mut self,
+        cx: &mut impl Context<DcStoreMsg, DcStoreTimer>,
+        id: TransferId,
+        o: TransferOutcome,
+    ) -> bool {
+        if !self.downloads.remove(&id) {
+            return false;
         }
+        let bytes = match o {
+            TransferOutcome::Completed { bytes, .. } => bytes.0,
+            TransferOutcome::Failed { moved, .. } => moved.0,
+        };
+        cx.count("dcstore.read_bytes", bytes);
+        true
     }
 
-    fn on_stop(&mut self, cx: &mut Cx<'_, DcStoreNode>, how: Stop) {
+    fn on_stop(&mut self, cx: &mut impl Context<DcStoreMsg, DcStoreTimer>, how: Stop) {
         self.wake = None;
         // The downloads fail with the site; the network counts what they
         // moved, and so does the site.
@@ -888,7 +916,7 @@ impl StoreClient {
         self.ops.len()
     }
 
-    fn emit(&mut self, cx: &mut Cx<'_, DcStoreNode>, e: Event) {
+    fn emit(&mut self, cx: &mut impl Context<DcStoreMsg, DcStoreTimer>, e: Event) {
         if self.rows
             && let Some(Row::Op(r)) = Row::of(cx.me().0, cx.now().0, &e)
         {
@@ -913,7 +941,7 @@ impl StoreClient {
         }
     }
 
-    fn command(&mut self, cx: &mut Cx<'_, DcStoreNode>, c: Command) {
+    fn command(&mut self, cx: &mut impl Context<DcStoreMsg, DcStoreTimer>, c: Command) {
         let (tag, kind, object, len) = match c {
             Command::Write { tag, object, len } => (
                 tag,
@@ -949,7 +977,12 @@ impl StoreClient {
 
     /// End operation `rid` with `result` (Ok: for a write the fragments
     /// stored, for a read the bytes fetched).
-    fn finish(&mut self, cx: &mut Cx<'_, DcStoreNode>, rid: u32, result: Result<u64, Failure>) {
+    fn finish(
+        &mut self,
+        cx: &mut impl Context<DcStoreMsg, DcStoreTimer>,
+        rid: u32,
+        result: Result<u64, Failure>,
+    ) {
         let Some(op) = self.ops.remove(&rid) else {
             return;
         };
@@ -1002,7 +1035,7 @@ impl StoreClient {
 
     /// The current attempt was silent (timeout, or a failed upload): send
     /// the request again, or give up.
-    fn silent(&mut self, cx: &mut Cx<'_, DcStoreNode>, rid: u32) {
+    fn silent(&mut self, cx: &mut impl Context<DcStoreMsg, DcStoreTimer>, rid: u32) {
         let Some(op) = self.ops.get_mut(&rid) else {
             return;
         };
@@ -1020,14 +1053,19 @@ impl StoreClient {
         cx.send(self.site, msg);
     }
 
-    fn on_timer(&mut self, cx: &mut Cx<'_, DcStoreNode>, rid: u32) {
+    fn on_timer(&mut self, cx: &mut impl Context<DcStoreMsg, DcStoreTimer>, rid: u32) {
         if self.ops.contains_key(&rid) {
             cx.count("dcstore.timeouts", 1);
             self.silent(cx, rid);
         }
     }
 
-    fn on_message(&mut self, cx: &mut Cx<'_, DcStoreNode>, from: NodeId, msg: DcStoreMsg) {
+    fn on_message(
+        &mut self,
+        cx: &mut impl Context<DcStoreMsg, DcStoreTimer>,
+        from: NodeId,
+        msg: DcStoreMsg,
+    ) {
         if from != self.site {
             cx.count("dcstore.unexpected_message", 1);
             return;
@@ -1092,9 +1130,14 @@ impl StoreClient {
         }
     }
 
-    fn on_transfer(&mut self, cx: &mut Cx<'_, DcStoreNode>, id: TransferId, o: TransferOutcome) {
+    fn on_transfer(
+        &mut self,
+        cx: &mut impl Context<DcStoreMsg, DcStoreTimer>,
+        id: TransferId,
+        o: TransferOutcome,
+    ) -> bool {
         let Some(rid) = self.uploads.remove(&id) else {
-            return;
+            return false;
         };
         let (delivered, bytes) = match o {
             TransferOutcome::Completed { bytes, .. } => (true, bytes.0),
@@ -1105,9 +1148,10 @@ impl StoreClient {
             cx.count("dcstore.upload_failed", 1);
             self.silent(cx, rid);
         }
+        true
     }
 
-    fn on_stop(&mut self, cx: &mut Cx<'_, DcStoreNode>) {
+    fn on_stop(&mut self, cx: &mut impl Context<DcStoreMsg, DcStoreTimer>) {
         for (id, _) in std::mem::take(&mut self.uploads) {
             let moved = cx.transfer_moved(id).map_or(0, |b| b.0);
             cx.count("dcstore.write_bytes", moved);
@@ -1136,25 +1180,32 @@ pub enum DcStoreNode {
     Client(StoreClient),
 }
 
-impl Node for DcStoreNode {
+sim_core::impl_node_for_layer!(DcStoreNode);
+
+impl Layer for DcStoreNode {
     type Msg = DcStoreMsg;
     type Timer = DcStoreTimer;
     type Request = Command;
 
-    fn on_start(&mut self, cx: &mut Cx<'_, Self>) {
+    fn start(&mut self, cx: &mut impl Context<DcStoreMsg, DcStoreTimer>) {
         if let DcStoreNode::Site(s) = self {
             s.on_start(cx);
         }
     }
 
-    fn on_message(&mut self, cx: &mut Cx<'_, Self>, from: NodeId, msg: DcStoreMsg) {
+    fn message(
+        &mut self,
+        cx: &mut impl Context<DcStoreMsg, DcStoreTimer>,
+        from: NodeId,
+        msg: DcStoreMsg,
+    ) {
         match self {
             DcStoreNode::Site(s) => s.on_message(cx, from, msg),
             DcStoreNode::Client(c) => c.on_message(cx, from, msg),
         }
     }
 
-    fn on_timer(&mut self, cx: &mut Cx<'_, Self>, timer: DcStoreTimer) {
+    fn timer(&mut self, cx: &mut impl Context<DcStoreMsg, DcStoreTimer>, timer: DcStoreTimer) {
         match (self, timer) {
             (DcStoreNode::Site(s), DcStoreTimer::Disk) => {
                 s.wake = None;
@@ -1165,21 +1216,26 @@ impl Node for DcStoreNode {
         }
     }
 
-    fn on_request(&mut self, cx: &mut Cx<'_, Self>, req: Command) {
+    fn request(&mut self, cx: &mut impl Context<DcStoreMsg, DcStoreTimer>, req: Command) {
         match self {
             DcStoreNode::Client(c) => c.command(cx, req),
             DcStoreNode::Site(_) => cx.count("dcstore.request_at_site", 1),
         }
     }
 
-    fn on_transfer(&mut self, cx: &mut Cx<'_, Self>, id: TransferId, outcome: TransferOutcome) {
+    fn transfer(
+        &mut self,
+        cx: &mut impl Context<DcStoreMsg, DcStoreTimer>,
+        id: TransferId,
+        outcome: TransferOutcome,
+    ) -> bool {
         match self {
             DcStoreNode::Site(s) => s.on_transfer(cx, id, outcome),
             DcStoreNode::Client(c) => c.on_transfer(cx, id, outcome),
         }
     }
 
-    fn on_stop(&mut self, cx: &mut Cx<'_, Self>, how: Stop) {
+    fn stop(&mut self, cx: &mut impl Context<DcStoreMsg, DcStoreTimer>, how: Stop) {
         match self {
             DcStoreNode::Site(s) => s.on_stop(cx, how),
             DcStoreNode::Client(c) => c.on_stop(cx),

@@ -12,7 +12,9 @@ use crate::job::{Command, Event, EventLog};
 use crate::message::Msg;
 use crate::protocol::{Bulk, Input, Jobs, Output, Timer, WorkerSpec};
 use crate::report::JobRow;
-use sim_core::{Cx, Duration, Node, NodeId, Stop, Time, TimerId, TransferId, TransferOutcome};
+use sim_core::{
+    Context, Duration, Layer, NodeId, Stop, Time, TimerId, TransferId, TransferOutcome,
+};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -63,7 +65,7 @@ impl JobsNode {
 
     /// Feed `input` and carry out the outputs (use from
     /// [`sim_core::Sim::with_node`] to inject commands in tests).
-    pub fn input(&mut self, cx: &mut Cx<'_, Self>, input: Input) {
+    pub fn input(&mut self, cx: &mut impl Context<Msg, Timer>, input: Input) {
         let now = cx.now();
         self.jobs.handle(now, cx.rng(), input);
         self.pump(cx);
@@ -71,7 +73,7 @@ impl JobsNode {
 
     /// Bounded: each input produces finitely many outputs, and pumping feeds
     /// no input back.
-    fn pump(&mut self, cx: &mut Cx<'_, Self>) {
+    fn pump(&mut self, cx: &mut impl Context<Msg, Timer>) {
         while let Some(o) = self.jobs.poll_output() {
             match o {
                 Output::Send { to, msg } => cx.send(to, msg),
@@ -92,7 +94,7 @@ impl JobsNode {
         }
     }
 
-    fn on_event(&mut self, cx: &mut Cx<'_, Self>, e: Event) {
+    fn on_event(&mut self, cx: &mut impl Context<Msg, Timer>, e: Event) {
         if self.rows
             && let Some(row) = JobRow::of(cx.me().0, &e)
         {
@@ -104,39 +106,47 @@ impl JobsNode {
     }
 }
 
-impl Node for JobsNode {
+sim_core::impl_node_for_layer!(JobsNode);
+
+impl Layer for JobsNode {
     type Msg = Msg;
     type Timer = Timer;
     type Request = Command;
 
-    fn on_start(&mut self, cx: &mut Cx<'_, Self>) {
+    fn start(&mut self, cx: &mut impl Context<Msg, Timer>) {
         self.timers = [None; Timer::COUNT];
         self.bulks.clear();
         self.input(cx, Input::Start);
     }
 
-    fn on_message(&mut self, cx: &mut Cx<'_, Self>, from: NodeId, msg: Msg) {
+    fn message(&mut self, cx: &mut impl Context<Msg, Timer>, from: NodeId, msg: Msg) {
         self.input(cx, Input::Message { from, msg });
     }
 
-    fn on_timer(&mut self, cx: &mut Cx<'_, Self>, timer: Timer) {
+    fn timer(&mut self, cx: &mut impl Context<Msg, Timer>, timer: Timer) {
         self.timers[timer.index()] = None;
         self.input(cx, Input::Timer(timer));
     }
 
-    fn on_request(&mut self, cx: &mut Cx<'_, Self>, req: Command) {
+    fn request(&mut self, cx: &mut impl Context<Msg, Timer>, req: Command) {
         self.input(cx, Input::Command(req));
     }
 
-    fn on_transfer(&mut self, cx: &mut Cx<'_, Self>, id: TransferId, outcome: TransferOutcome) {
+    fn transfer(
+        &mut self,
+        cx: &mut impl Context<Msg, Timer>,
+        id: TransferId,
+        outcome: TransferOutcome,
+    ) -> bool {
         let Some(bulk) = self.bulks.remove(&id) else {
-            return;
+            return false;
         };
         let delivered = matches!(outcome, TransferOutcome::Completed { .. });
         self.input(cx, Input::BulkDone { bulk, delivered });
+        true
     }
 
-    fn on_stop(&mut self, cx: &mut Cx<'_, Self>, how: Stop) {
+    fn stop(&mut self, cx: &mut impl Context<Msg, Timer>, how: Stop) {
         // The transfers this peer started fail with it; the machine treats
         // their copies as lost and their results as undelivered.
         self.timers = [None; Timer::COUNT];

@@ -12,7 +12,7 @@ use crate::message::{KadMsg, WireContact};
 use crate::oracle::{determined_at, true_closest};
 use crate::protocol::{Command, Event, Input, Kademlia, OpKind, Outcome, Output, Timer};
 use serde::Serialize;
-use sim_core::{Cx, Node, NodeId, Stop, Time, TimerId};
+use sim_core::{Context, Cx, Node, NodeId, Stop, Time, TimerId};
 
 /// What the adapter records.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -153,69 +153,85 @@ impl KadNode {
             cx.count("kad.joins_done", 1);
             return;
         }
-        let mut done = Completed {
-            node: cx.me(),
-            event,
-            exact: None,
-            correct: None,
-            closest_live: None,
-            determined_at: None,
-        };
-        if self.observe.oracle {
-            let ids: &IdTable = self.kad.ids();
-            let e = &done.event;
-            let k = self.kad.config().k;
-            let truth = true_closest(ids, &e.key, k, Some(cx.me()), |n| cx.oracle_is_up(n));
-            if let Outcome::Closest(found) = &e.outcome {
-                let got: Vec<NodeId> = found.iter().map(|c| c.node).collect();
-                done.exact = Some(match self.kad.config().termination {
-                    Termination::KClosest => got == truth,
-                    // The rule promises the n closest: compare those.
-                    Termination::ClosestAnswered { n, .. } => {
-                        let m = n.min(truth.len());
-                        got.len() >= m && got[..m] == truth[..m]
-                    }
-                });
-            }
-            done.closest_live = truth.first().copied();
-            if let (Outcome::Closest(found), Some(c)) = (&e.outcome, done.closest_live) {
-                done.correct = Some(found.iter().any(|x| x.node == c));
-            }
-            done.determined_at = done
-                .closest_live
-                .and_then(|c| determined_at(&e.report.peers, c));
-        }
-        if self.observe.rows {
-            let e = &done.event;
-            let r = &e.report;
-            let answered = match &e.outcome {
-                Outcome::Closest(v) => !v.is_empty(),
-                Outcome::Got(v) => v.is_some(),
-                Outcome::Stored(n) => *n > 0,
-                Outcome::Rejected => false,
-            };
-            let row = LookupRow {
-                node: cx.me().0,
-                kind: e.kind,
-                start_ns: r.started.0,
-                end_ns: r.ended.0,
-                latency_ns: r.ended.since(r.started).0,
-                hops: r.hops,
-                messages: r.requests + r.responses,
-                bytes: r.bytes_sent + r.bytes_received,
-                answered,
-                correct: done.correct,
-                exact: done.exact,
-                determined_ns: done.determined_at.map(|t| t.since(r.started).0),
-                table: if self.warm { "warm" } else { "joined" },
-                attempts: None,
-            };
-            cx.record("lookups", &row);
-        }
+        let done = observe_op(&self.kad, self.warm, self.observe, cx, event);
         if self.observe.keep_events {
             self.events.push(done);
         }
     }
+}
+
+/// What an adapter does with a finished user operation (not a join):
+/// with `observe.oracle`, compare it with the true k closest live nodes;
+/// with `observe.rows`, append its row to the `lookups` table. `warm`
+/// says whether the node's table came from global knowledge. Shared by
+/// [`KadNode`] and the adapters that stack Kademlia under other layers.
+pub fn observe_op<M, T>(
+    kad: &Kademlia,
+    warm: bool,
+    observe: Observe,
+    cx: &mut impl Context<M, T>,
+    event: Event,
+) -> Completed {
+    let mut done = Completed {
+        node: cx.me(),
+        event,
+        exact: None,
+        correct: None,
+        closest_live: None,
+        determined_at: None,
+    };
+    if observe.oracle {
+        let ids: &IdTable = kad.ids();
+        let e = &done.event;
+        let k = kad.config().k;
+        let truth = true_closest(ids, &e.key, k, Some(cx.me()), |n| cx.oracle_is_up(n));
+        if let Outcome::Closest(found) = &e.outcome {
+            let got: Vec<NodeId> = found.iter().map(|c| c.node).collect();
+            done.exact = Some(match kad.config().termination {
+                Termination::KClosest => got == truth,
+                // The rule promises the n closest: compare those.
+                Termination::ClosestAnswered { n, .. } => {
+                    let m = n.min(truth.len());
+                    got.len() >= m && got[..m] == truth[..m]
+                }
+            });
+        }
+        done.closest_live = truth.first().copied();
+        if let (Outcome::Closest(found), Some(c)) = (&e.outcome, done.closest_live) {
+            done.correct = Some(found.iter().any(|x| x.node == c));
+        }
+        done.determined_at = done
+            .closest_live
+            .and_then(|c| determined_at(&e.report.peers, c));
+    }
+    if observe.rows {
+        let e = &done.event;
+        let r = &e.report;
+        let answered = match &e.outcome {
+            Outcome::Closest(v) => !v.is_empty(),
+            Outcome::Got(v) => v.is_some(),
+            Outcome::Stored(n) => *n > 0,
+            Outcome::Rejected => false,
+        };
+        let row = LookupRow {
+            node: cx.me().0,
+            kind: e.kind,
+            start_ns: r.started.0,
+            end_ns: r.ended.0,
+            latency_ns: r.ended.since(r.started).0,
+            hops: r.hops,
+            messages: r.requests + r.responses,
+            bytes: r.bytes_sent + r.bytes_received,
+            answered,
+            correct: done.correct,
+            exact: done.exact,
+            determined_ns: done.determined_at.map(|t| t.since(r.started).0),
+            table: if warm { "warm" } else { "joined" },
+            attempts: None,
+        };
+        cx.record("lookups", &row);
+    }
+    done
 }
 
 impl Node for KadNode {

@@ -13,13 +13,14 @@
 
 use crate::message::StoreMsg;
 use crate::protocol::{Bulk, Command, Event, Input, Output, Storage, Timer};
+use kademlia::node::{Observe, observe_op};
 use kademlia::{
-    Command as KadCommand, Event as KadEvent, IdTable, Input as KadInput, KadMsg, Kademlia,
-    Outcome, Timer as KadTimer, WireContact,
+    Command as KadCommand, IdTable, Input as KadInput, KadMsg, Kademlia, Outcome,
+    Timer as KadTimer, WireContact,
 };
 use serde::{Deserialize, Serialize};
 use sim_core::node::encoded_len;
-use sim_core::{Cx, Message, Node, NodeId, Stop, Time, TimerId, TransferId, TransferOutcome};
+use sim_core::{Context, Layer, Message, NodeId, Stop, Time, TimerId, TransferId, TransferOutcome};
 use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::rc::Rc;
@@ -109,8 +110,10 @@ pub struct StackNode {
     pub placement: Placement,
     /// Where to append storage events (experiment side), if anywhere.
     pub log: Option<EventLog>,
-    /// Keep the DHT events of the workload's own commands (tests).
-    pub kad_events: Vec<KadEvent>,
+    /// What to do with the workload's own DHT operations when they end
+    /// (compare with the oracle, record `lookups` rows; see
+    /// [`kademlia::node::observe_op`]).
+    pub observe: Observe,
     /// Record the `storage_ops` and `storage_repairs` tables (see
     /// [`crate::report`]).
     pub rows: bool,
@@ -129,18 +132,18 @@ impl StackNode {
             warm: false,
             placement: Placement::Dht,
             log: None,
-            kad_events: Vec::new(),
+            observe: Observe::default(),
             rows: false,
         }
     }
 
-    fn kad_input(&mut self, cx: &mut Cx<'_, Self>, input: KadInput) {
+    fn kad_input(&mut self, cx: &mut impl Context<Msg, Tm>, input: KadInput) {
         let now = cx.now();
         self.kad.handle(now, cx.rng(), input);
         self.pump(cx);
     }
 
-    fn store_input(&mut self, cx: &mut Cx<'_, Self>, input: Input) {
+    fn store_input(&mut self, cx: &mut impl Context<Msg, Tm>, input: Input) {
         let now = cx.now();
         self.store.handle(now, cx.rng(), input);
         self.pump(cx);
@@ -148,7 +151,7 @@ impl StackNode {
 
     /// Drain both machines until neither has output. Bounded: a placement
     /// answer feeds the storage machine, whose outputs are finite.
-    fn pump(&mut self, cx: &mut Cx<'_, Self>) {
+    fn pump(&mut self, cx: &mut impl Context<Msg, Tm>) {
         loop {
             let mut progressed = false;
             while let Some(o) = self.kad.poll_output() {
@@ -165,7 +168,7 @@ impl StackNode {
         }
     }
 
-    fn kad_output(&mut self, cx: &mut Cx<'_, Self>, o: kademlia::Output) {
+    fn kad_output(&mut self, cx: &mut impl Context<Msg, Tm>, o: kademlia::Output) {
         match o {
             kademlia::Output::Send { to, msg } => cx.send(to, Msg::Kad(msg)),
             kademlia::Output::SetTimer { timer, at } => {
@@ -191,14 +194,17 @@ impl StackNode {
                             nodes,
                         },
                     );
-                } else if e.kind != kademlia::OpKind::Join {
-                    self.kad_events.push(e);
+                } else if e.kind != kademlia::OpKind::Join
+                    && (self.observe.oracle || self.observe.rows)
+                {
+                    let warm = self.warm;
+                    observe_op(&self.kad, warm, self.observe, cx, e);
                 }
             }
         }
     }
 
-    fn store_output(&mut self, cx: &mut Cx<'_, Self>, o: Output) {
+    fn store_output(&mut self, cx: &mut impl Context<Msg, Tm>, o: Output) {
         match o {
             Output::Send { to, msg } => cx.send(to, Msg::Store(msg)),
             Output::SendBulk { to, msg, bulk } => {
@@ -252,12 +258,14 @@ impl StackNode {
     }
 }
 
-impl Node for StackNode {
+sim_core::impl_node_for_layer!(StackNode);
+
+impl Layer for StackNode {
     type Msg = Msg;
     type Timer = Tm;
     type Request = Request;
 
-    fn on_start(&mut self, cx: &mut Cx<'_, Self>) {
+    fn start(&mut self, cx: &mut impl Context<Msg, Tm>) {
         self.kad_timers = [None; KadTimer::COUNT];
         self.store_timers = [None; Timer::COUNT];
         let join = !(self.warm && cx.incarnation() == 0);
@@ -266,14 +274,14 @@ impl Node for StackNode {
         self.store_input(cx, Input::Start);
     }
 
-    fn on_message(&mut self, cx: &mut Cx<'_, Self>, from: NodeId, msg: Msg) {
+    fn message(&mut self, cx: &mut impl Context<Msg, Tm>, from: NodeId, msg: Msg) {
         match msg {
             Msg::Kad(msg) => self.kad_input(cx, KadInput::Message { from, msg }),
             Msg::Store(msg) => self.store_input(cx, Input::Message { from, msg }),
         }
     }
 
-    fn on_timer(&mut self, cx: &mut Cx<'_, Self>, timer: Tm) {
+    fn timer(&mut self, cx: &mut impl Context<Msg, Tm>, timer: Tm) {
         match timer {
             Tm::Kad(t) => {
                 self.kad_timers[t.index()] = None;
@@ -286,16 +294,21 @@ impl Node for StackNode {
         }
     }
 
-    fn on_request(&mut self, cx: &mut Cx<'_, Self>, req: Request) {
+    fn request(&mut self, cx: &mut impl Context<Msg, Tm>, req: Request) {
         match req {
             Request::Store(c) => self.store_input(cx, Input::Command(c)),
             Request::Kad(c) => self.kad_input(cx, KadInput::Command(c)),
         }
     }
 
-    fn on_transfer(&mut self, cx: &mut Cx<'_, Self>, id: TransferId, outcome: TransferOutcome) {
+    fn transfer(
+        &mut self,
+        cx: &mut impl Context<Msg, Tm>,
+        id: TransferId,
+        outcome: TransferOutcome,
+    ) -> bool {
         let Some(bulk) = self.bulks.remove(&id) else {
-            return;
+            return false;
         };
         let (delivered, bytes) = match outcome {
             TransferOutcome::Completed { bytes, .. } => (true, bytes.0),
@@ -309,9 +322,10 @@ impl Node for StackNode {
                 bytes,
             },
         );
+        true
     }
 
-    fn on_stop(&mut self, cx: &mut Cx<'_, Self>, how: Stop) {
+    fn stop(&mut self, cx: &mut impl Context<Msg, Tm>, how: Stop) {
         self.kad_timers = [None; KadTimer::COUNT];
         self.store_timers = [None; Timer::COUNT];
         // The transfers this node started fail with it, and the network
