@@ -189,7 +189,7 @@ impl Node for Stacked {
         }
     }
     fn on_transfer(&mut self, cx: &mut Cx<'_, Self>, id: TransferId, outcome: TransferOutcome) {
-        if !self.tick.transfer(cx, id, outcome.clone()) && !self.push.transfer(cx, id, outcome) {
+        if !self.tick.transfer(cx, id, outcome) && !self.push.transfer(cx, id, outcome) {
             self.unclaimed += 1;
         }
     }
