@@ -1229,6 +1229,73 @@ mod tests {
         assert!(md.contains("| p2p | lookups | 5.000e-4 |"), "{md}");
     }
 
+    /// The worked example of `docs/scenario-reference.md` (section
+    /// `[cost]`), every default, figures as written there:
+    /// - P2P `marginal`: compute 500 h × 30 W + 50 GB × 0.0001 kWh/GB =
+    ///   15.005 kWh; storage 3 TB-months × 0.5 W/TB × 730 h + 0.05 =
+    ///   1.145 kWh; per GB-month 1.145 / 1 000 kWh, 1.145 × 0.2225 / 1 000
+    ///   USD;
+    /// - `full`: plus 72 000 h × 30 W = 2 160 kWh, 480.60 USD;
+    /// - data center: IT 288 + 50 + 1.095 = 339.095 kWh, × 1.58 + 0.0555 =
+    ///   535.8256 kWh (× 1.10: 373.06); storage 1 000 × 0.023 + 100 × 0.09
+    ///   = 32 USD.
+    #[test]
+    fn the_reference_pages_worked_example() {
+        let gb = |s: u64, c: u64, l: u64| Services {
+            storage: s * 1_000_000_000,
+            compute: c * 1_000_000_000,
+            lookups: l * 1_000_000_000,
+        };
+        let p = P2pUsage {
+            hours: 720.0,
+            hosts: 100,
+            host_up_hours: 72_000.0,
+            busy_cpu_hours: 500.0,
+            routers: 100,
+            bytes_by_service: gb(500, 50, 5),
+            stored_gb_months: 3_000.0,
+            logical_gb_months: 1_000.0,
+            jobs: 2_000,
+            lookups: 1_000_000,
+        };
+        let d = DcUsage {
+            hours: 720.0,
+            servers: 4,
+            busy_server_hours: 250.0,
+            bytes_by_service: gb(500, 50, 5),
+            egress_bytes: gb(100, 50, 5),
+            stored_gb_months: 3_000.0,
+            logical_gb_months: 1_000.0,
+            jobs: 2_000,
+            lookups: 1_000_000,
+        };
+        let m = CostModel::default();
+        let [pb, db] = m.bills(&p, &d).unwrap();
+        near!(pb.energy.compute.total(), 15.005);
+        near!(pb.energy.storage.total(), 1.145);
+        near!(pb.energy.lookups.total(), 0.0005);
+        near!(pb.energy_per_unit.storage.unwrap(), 0.001145);
+        near!(pb.cost_per_unit.storage.unwrap(), 1.145 * 0.2225 / 1000.0);
+        near!(pb.energy_per_unit.compute.unwrap(), 15.005 / 2000.0);
+        near!(pb.energy_per_unit.lookups.unwrap(), 5e-10);
+        near!(db.total_energy(), 535.8256);
+        near!(db.cost.storage, 32.0);
+        near!(db.cost_per_unit.storage.unwrap(), 0.032);
+        let full = CostModel {
+            home_allocation: Allocation::Full,
+            ..CostModel::default()
+        };
+        let [pf, _] = full.bills(&p, &d).unwrap();
+        near!(pf.total_energy() - pb.total_energy(), 2160.0);
+        near!(pf.total_cost() - pb.total_cost(), 480.6);
+        let hyper = CostModel {
+            pue_preset: PuePreset::Hyperscale,
+            ..CostModel::default()
+        };
+        let [_, dh] = hyper.bills(&p, &d).unwrap();
+        near!(dh.total_energy(), 373.06);
+    }
+
     #[test]
     fn the_defaults_are_the_documented_ones() {
         let m = CostModel::default();
