@@ -385,7 +385,8 @@ fn within(key: &str, v: f64, min: f64, max: f64, what: &str) -> Result<(), CostE
 pub struct P2pUsage {
     /// Simulated span, h.
     pub hours: f64,
-    /// Home machines.
+    /// Home machines (carried for reports; the arithmetic uses
+    /// `host_up_hours`).
     pub hosts: u32,
     /// Up time summed over the home machines, h.
     pub host_up_hours: f64,
