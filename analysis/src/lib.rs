@@ -15,10 +15,12 @@
 //! data center's servers — job success, completion time, throughput, wrong
 //! answers accepted, CPU time wasted by cause, idle fraction and bytes per
 //! job). All write the same `summary.csv` form, which is what runs across
-//! seeds combine.
+//! seeds combine. [`cost`] is the cost and energy model: usage figures of
+//! both sides to kWh and US dollars, by service and per unit.
 #![warn(missing_docs)]
 
 pub mod compute;
+pub mod cost;
 pub mod manifest;
 pub mod plot;
 pub mod report;

@@ -5,7 +5,7 @@
 //! with an example; a test checks that the page mentions every key of this
 //! schema.
 
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize};
 use sim_core::units::{Bytes, Duration, Rate};
 
 /// A whole scenario file.
@@ -40,6 +40,14 @@ pub struct Scenario {
     /// The central baseline.
     #[serde(default)]
     pub datacenter: DatacenterSpec,
+    /// The cost and energy model (see [`CostSpec`]); every key's default
+    /// when absent. Checked when the scenario is loaded.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "checked_cost"
+    )]
+    pub cost: Option<CostSpec>,
     /// What to write.
     #[serde(default)]
     pub output: OutputSpec,
@@ -48,6 +56,33 @@ pub struct Scenario {
     /// part of the resolved scenario of a single run.
     #[serde(default, skip_serializing)]
     pub sweep: Option<toml::Table>,
+}
+
+impl Scenario {
+    /// The cost and energy model: `[cost]` resolved, or every default
+    /// without one.
+    pub fn cost_model(&self) -> analysis::cost::CostModel {
+        self.cost.clone().map(|c| c.0).unwrap_or_default()
+    }
+}
+
+/// `[cost]`: the cost and energy model of both sides, every key optional
+/// (unknown keys are errors). The keys, units, defaults and bounds are
+/// those of [`analysis::cost::CostModel`], documented with their sources
+/// in `docs/scenario-reference.md`. A scenario whose experiment does not
+/// use it accepts it all the same.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct CostSpec(pub analysis::cost::CostModel);
+
+/// `[cost]` read and checked: a value out of bounds is an error naming its
+/// key (`cost.pue`) and what was expected.
+fn checked_cost<'de, D: Deserializer<'de>>(d: D) -> Result<Option<CostSpec>, D::Error> {
+    let spec = CostSpec::deserialize(d)?;
+    spec.0
+        .check()
+        .map_err(|e| serde::de::Error::custom(format!("{e}")))?;
+    Ok(Some(spec))
 }
 
 /// `[scenario]`
@@ -898,6 +933,75 @@ impl Default for OutputSpec {
         OutputSpec {
             plots: true,
             sample_every: default_sample(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::load::{Origin, load};
+
+    const BASE: &str = "[scenario]\nname = \"t\"\nduration = \"1min\"\n\n[topology]\nkind = \"internet\"\nnodes = 10\n";
+
+    fn read(cost: &str) -> Result<Scenario, String> {
+        load::<Scenario>(
+            &format!("{BASE}\n[cost]\n{cost}"),
+            &Origin::File("t.toml".into()),
+            &[],
+        )
+        .map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn cost_is_optional_and_resolves_to_the_model() {
+        let s: Scenario = load(BASE, &Origin::File("t.toml".into()), &[]).unwrap();
+        assert_eq!(s.cost, None);
+        assert_eq!(s.cost_model(), analysis::cost::CostModel::default());
+        assert!(!toml::to_string(&s).unwrap().contains("[cost]"));
+        let s = read("pue_preset = \"hyperscale\"\nhome_idle_watts = 12\n").unwrap();
+        let m = s.cost_model();
+        assert_eq!(m.effective_pue(), 1.10);
+        assert_eq!(m.home_idle_watts, 12.0);
+        assert_eq!(m.home_active_watts, 60.0);
+        // The resolved scenario writes every key out and reads back.
+        let text = toml::to_string(&s).unwrap();
+        assert!(
+            text.contains("[cost]") && text.contains("dc_price_per_kwh = "),
+            "{text}"
+        );
+        let again: Scenario = load(&text, &Origin::File("r.toml".into()), &[]).unwrap();
+        assert_eq!(again, s);
+    }
+
+    #[test]
+    fn bad_cost_values_name_the_key() {
+        for (text, words) in [
+            (
+                "home_idle_watts = -5",
+                &["cost.home_idle_watts", "-5", "from 0"][..],
+            ),
+            ("pue = 0.8", &["cost.pue", "from 1"]),
+            ("pue_preset = \"best\"", &["cost.pue_preset", "hyperscale"]),
+            (
+                "home_allocation = \"half\"",
+                &["cost.home_allocation", "marginal", "full"],
+            ),
+            (
+                "network_model = \"bytes\"",
+                &["cost.network_model", "baseline-per-byte"],
+            ),
+            (
+                "home_active_watts = 10",
+                &["cost.home_active_watts", "cost.home_idle_watts"],
+            ),
+            ("dc_price_per_kwh = -0.1", &["cost.dc_price_per_kwh"]),
+            ("hom_idle_watts = 3", &["cost", "home_idle_watts"]),
+        ] {
+            let e = read(text).expect_err(text);
+            for w in words {
+                assert!(e.contains(w), "{text}: {w:?} missing from {e}");
+            }
         }
     }
 }
