@@ -13,11 +13,12 @@
 //! - `gateways.csv`: `system,time_ns,link,capacity_bps,bytes`, one row per
 //!   sampled instant per gateway link per system. `system` is `p2p` or
 //!   `datacenter`; `time_ns` the instant (an integer ≥ 0); `link` a
-//!   non-empty label such as `gw-3→internet`; `capacity_bps` the link's
-//!   capacity in bits per second (a number > 0); `bytes` the bytes the link
-//!   carried since the run's start (an integer ≥ 0, non-decreasing per
-//!   link). Both systems are sampled at the same instants, and every link of
-//!   a system has a row at every instant of that system;
+//!   non-empty label without control characters, such as `gw-3→internet`;
+//!   `capacity_bps` the link's capacity in bits per second (a number > 0);
+//!   `bytes` the bytes the link carried since the run's start (an integer
+//!   ≥ 0, non-decreasing per link). Both systems are sampled at the same
+//!   instants, and every link of a system has a row at every instant of
+//!   that system;
 //! - `cost.csv`: `system,service,quantity,unit,value`. `system` is `p2p` or
 //!   `datacenter`; `service` one of `storage`, `compute`, `lookups`,
 //!   `total`; `quantity` one of `energy`, `cost`, `energy_per_unit`,
@@ -357,8 +358,8 @@ pub fn gateways(path: &Path) -> Result<[GatewayLoad; 2], ReportError> {
         let s = t.system(i, cs)?;
         let time = t.unsigned(i, ct)?;
         let label = &t.rows()[i][cl];
-        if label.is_empty() {
-            return Err(t.bad(i, cl, "a link label (not empty)"));
+        if label.is_empty() || label.chars().any(char::is_control) {
+            return Err(t.bad(i, cl, "a link label (not empty, no control characters)"));
         }
         let cap = t
             .non_negative(i, cc)
@@ -892,7 +893,15 @@ pub fn write(
         "Both sides served the same workload: every lookup, read, write and job was issued to the People's Cloud (P2P: one node stack per home of the mesh) and to the data center (reached through the mesh's gateways). Difference = P2P − data center, with its 95 % confidence interval, for the figures the parts pair request by request (see each part's report for how the interval is made). **Which wins:** when the interval excludes 0 in the better direction, that side wins; when it holds 0, there is no clear difference. A figure without a paired difference (a percentile, a count, a utilisation, a cost) is one number per side: the better value is named, marked *unpaired*, with no claim that the difference is beyond chance. — marks a figure without a value (nothing measured).\n"
     );
     glance_markdown(&mut md, &glance);
-    let _ = writeln!(md);
+    let sources: Vec<String> = GLANCE
+        .iter()
+        .map(|(label, metric, _)| format!("{label}: `{metric}`"))
+        .collect();
+    let _ = writeln!(
+        md,
+        "\nEach row is a figure of the summary below ({}); each part's report defines its own figures.\n",
+        sources.join("; ")
+    );
     for s in 0..2 {
         let g = &gateways[s];
         if g.busiest.is_empty() {
@@ -1074,4 +1083,86 @@ pub fn write(
         storage,
         compute,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    //! Strict reading never panics, and no value is written as NaN.
+
+    use super::*;
+
+    /// The fixture's two files with one cell replaced by each of a set of
+    /// odd values: each read is an error or a result, never a panic.
+    #[test]
+    fn mutated_inputs_give_an_error_or_a_result_never_a_panic() {
+        let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/city");
+        let d = std::env::temp_dir().join(format!("pc-city-unit-{}", std::process::id()));
+        std::fs::create_dir_all(&d).unwrap();
+        let odd = [
+            "",
+            "-1",
+            "0",
+            "1e400",
+            "inf",
+            "NaN",
+            "x",
+            "p2p",
+            "datacenter",
+            "total",
+            "energy",
+            "18446744073709551616",
+            "3600000000000",
+            "é→",
+        ];
+        let (mut errors, mut results) = (0, 0);
+        for file in ["gateways.csv", "cost.csv"] {
+            let text = std::fs::read_to_string(fixture.join(file)).unwrap();
+            let lines: Vec<&str> = text.lines().collect();
+            for (l, line) in lines.iter().enumerate() {
+                let cells: Vec<&str> = line.split(',').collect();
+                for c in 0..cells.len() {
+                    for v in odd {
+                        let mut cells = cells.clone();
+                        cells[c] = v;
+                        let mut out = lines.clone();
+                        let changed = cells.join(",");
+                        out[l] = &changed;
+                        let p = d.join(file);
+                        std::fs::write(&p, out.join("\n") + "\n").unwrap();
+                        let ok = if file == "gateways.csv" {
+                            gateways(&p).map(|_| ()).is_ok()
+                        } else {
+                            costs(&p).map(|_| ()).is_ok()
+                        };
+                        if ok {
+                            results += 1;
+                        } else {
+                            errors += 1;
+                        }
+                    }
+                }
+            }
+        }
+        let _ = std::fs::remove_dir_all(&d);
+        assert!(
+            errors > 100 && results > 10,
+            "{errors} errors, {results} results"
+        );
+    }
+
+    #[test]
+    fn values_without_a_finite_value_are_blank_or_a_dash() {
+        for v in [f64::NAN, f64::INFINITY, f64::NEG_INFINITY] {
+            assert_eq!(csv_num(v), "");
+            assert_eq!(show(v), "—");
+        }
+        assert_eq!(csv_num(2.5e-7), "2.5e-7");
+        assert_eq!(csv_num(0.0), "0.000000");
+        assert_eq!(csv_num(1234.5), "1234.500000");
+        assert_eq!(show(0.0), "0");
+        assert_eq!(show(2.5e-7), "2.500e-7");
+        assert_eq!(show(0.0124), "0.0124");
+        assert_eq!(show(18.888_888_9), "18.89");
+        assert_eq!(show(2908.88), "2909");
+    }
 }
