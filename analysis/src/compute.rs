@@ -490,8 +490,8 @@ fn samples(t: &Table) -> Result<[Vec<Sample>; 2], ReportError> {
 /// A row without a paired difference.
 fn unpaired(metric: &'static str, unit: &'static str, v: [f64; 2], n: usize) -> SummaryRow {
     SummaryRow {
-        metric,
-        unit,
+        metric: metric.into(),
+        unit: unit.into(),
         p2p: v[0],
         datacenter: v[1],
         difference: None,
@@ -539,8 +539,8 @@ pub fn analyse(dir: &Path) -> Result<ComputeAnalysis, ReportError> {
     let (a, b) = (pct(&outcomes[0]), pct(&outcomes[1]));
     let (d, lo, hi, n) = paired_rate_difference(&a, &b, BATCHES);
     let mut summary = vec![SummaryRow {
-        metric: "success_rate",
-        unit: "%",
+        metric: "success_rate".into(),
+        unit: "%".into(),
         p2p: summarize(&a).mean,
         datacenter: summarize(&b).mean,
         difference: Some((d, lo, hi)),
@@ -554,8 +554,8 @@ pub fn analyse(dir: &Path) -> Result<ComputeAnalysis, ReportError> {
     let (a, b) = (paired_times(&outcomes[0]), paired_times(&outcomes[1]));
     let (d, lo, hi, n) = paired_difference(&a, &b, BATCHES);
     summary.push(SummaryRow {
-        metric: "completion_time_mean",
-        unit: "s",
+        metric: "completion_time_mean".into(),
+        unit: "s".into(),
         p2p: summarize(&a).mean,
         datacenter: summarize(&b).mean,
         difference: Some((d, lo, hi)),
@@ -670,6 +670,12 @@ pub fn analyse(dir: &Path) -> Result<ComputeAnalysis, ReportError> {
 }
 
 impl ComputeAnalysis {
+    /// Each side's completion times of accepted jobs (s), in submission
+    /// order, in [`SYSTEMS`] order.
+    pub fn completion_times(&self) -> &[Vec<f64>; 2] {
+        &self.completion_times
+    }
+
     /// Jobs waiting, per sample, against hours.
     fn queue_over_time(&self, s: usize) -> Vec<(f64, f64)> {
         self.samples[s]
@@ -1024,7 +1030,7 @@ mod tests {
         worked_example(&d.0);
         let an = write(&d.0, "t", "n", false).unwrap();
         let d = &d.0;
-        let order: Vec<&str> = an.summary.iter().map(|r| r.metric).collect();
+        let order: Vec<&str> = an.summary.iter().map(|r| r.metric.as_ref()).collect();
         assert_eq!(
             order,
             [
@@ -1042,7 +1048,7 @@ mod tests {
                 "bytes_per_job",
             ]
         );
-        let units: Vec<&str> = an.summary.iter().map(|r| r.unit).collect();
+        let units: Vec<&str> = an.summary.iter().map(|r| r.unit.as_ref()).collect();
         assert_eq!(
             units,
             [

@@ -6,7 +6,7 @@
 //! with an embedded font) and writes `report.md`. It knows nothing of the
 //! engine.
 //!
-//! Three experiments have a report: the lookup experiment ([`report`]:
+//! Three experiments have a report of their own: the lookup experiment ([`report`]:
 //! request success, exactness, latency and cost, Kademlia against a
 //! directory), the storage experiment ([`storage`]: P2P backup against
 //! data-center storage — read and write success and latency, durability,
@@ -14,11 +14,16 @@
 //! compute experiment ([`compute`]: jobs on volunteers' machines against a
 //! data center's servers — job success, completion time, throughput, wrong
 //! answers accepted, CPU time wasted by cause, idle fraction and bytes per
-//! job). All write the same `summary.csv` form, which is what runs across
-//! seeds combine. [`cost`] is the cost and energy model: usage figures of
-//! both sides to kWh and US dollars, by service and per unit.
+//! job). The flagship experiment ([`city`]: every home of a city mesh
+//! running lookups, storage and compute at once, against a data center
+//! behind the mesh's gateways) runs those three reports on its parts and
+//! adds gateway-link load, energy and cost, and an at-a-glance table. All
+//! write the same `summary.csv` form, which is what runs across seeds
+//! combine. [`cost`] is the cost and energy model: usage figures of both
+//! sides to kWh and US dollars, by service and per unit.
 #![warn(missing_docs)]
 
+pub mod city;
 pub mod compute;
 pub mod cost;
 pub mod manifest;

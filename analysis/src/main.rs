@@ -1,5 +1,7 @@
 //! `analysis [--allow-mixed] DIR...`: (re)build `summary.csv`, plots and
-//! `report.md` of each result directory (the compute report for a
+//! `report.md` of each result directory (the flagship report, parts
+//! included, for a directory with `gateways.csv` or the three part folders
+//! `lookups/`, `storage/` and `compute/`; the compute report for a
 //! directory with `jobs.csv`, the storage report for one with `reads.csv`,
 //! the lookup report otherwise); with several directories (the same
 //! scenario under different seeds), also the mean of every summary metric
@@ -18,21 +20,28 @@
 
 use analysis::report::{self, SummaryRow, blank_or};
 use analysis::stats::{bounded_half_width, summarize};
-use analysis::{compute, cut, manifest, storage};
+use analysis::{city, compute, cut, manifest, storage};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 const USAGE: &str = "usage: analysis [--allow-mixed] RESULT_DIR [RESULT_DIR...]
   rebuilds summary.csv, plots/ and report.md of each result directory
-  (a compute result, with jobs.csv, a storage result, with reads.csv, or a
-  lookup result, with lookups.csv);
+  (a flagship result, with gateways.csv or the folders lookups/, storage/
+  and compute/, a compute result, with jobs.csv, a storage result, with
+  reads.csv, or a lookup result, with lookups.csv);
   with several (one scenario, several seeds) also writes across-seeds.csv
   beside the first.
 
   --allow-mixed  combine runs of different scenarios in across-seeds.csv
                  (by default their scenario.toml files, seed aside, must
                  be identical)";
+
+/// `d` holds a flagship result: its own `gateways.csv`, or the three part
+/// folders.
+fn is_city(d: &Path) -> bool {
+    d.join("gateways.csv").is_file() || city::PARTS.iter().all(|p| d.join(p).is_dir())
+}
 
 /// `d` holds a compute result (its jobs are in `jobs.csv`).
 fn is_compute(d: &Path) -> bool {
@@ -108,9 +117,9 @@ fn main() -> ExitCode {
         return ExitCode::from(2);
     }
     for d in &dirs {
-        if !is_compute(d) && !is_storage(d) && !d.join("lookups.csv").is_file() {
+        if !is_city(d) && !is_compute(d) && !is_storage(d) && !d.join("lookups.csv").is_file() {
             eprintln!(
-                "error: {}: not a result directory (no lookups.csv, reads.csv or jobs.csv)",
+                "error: {}: not a result directory (no lookups.csv, reads.csv or jobs.csv, nor a flagship's gateways.csv)",
                 d.display()
             );
             return ExitCode::from(2);
@@ -130,7 +139,9 @@ fn main() -> ExitCode {
         // that does not keeps its stale manifest (see `manifest`).
         let intact = d.join(manifest::FILE).is_file() && manifest::verify(d).is_ok();
         let notes = "Rebuilt by `analysis`.";
-        let written: Result<Vec<SummaryRow>, _> = if is_compute(d) {
+        let written: Result<Vec<SummaryRow>, _> = if is_city(d) {
+            city::write(d, &title, &city::CityNotes::same(notes), true).map(|a| a.summary)
+        } else if is_compute(d) {
             compute::write(d, &title, notes, true).map(|a| a.summary)
         } else if is_storage(d) {
             storage::write(d, &title, notes, true).map(|a| a.summary)

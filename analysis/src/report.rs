@@ -39,6 +39,7 @@
 
 use crate::plot;
 use crate::stats::{paired_difference, paired_rate_difference, summarize};
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -245,9 +246,9 @@ struct Out {
 #[derive(Debug, Clone, PartialEq)]
 pub struct SummaryRow {
     /// Metric name.
-    pub metric: &'static str,
+    pub metric: Cow<'static, str>,
     /// Its unit.
-    pub unit: &'static str,
+    pub unit: Cow<'static, str>,
     /// P2P value.
     pub p2p: f64,
     /// Data-center value.
@@ -362,7 +363,7 @@ pub fn analyse(dir: &Path) -> Result<Analysis, ReportError> {
             .collect::<Vec<_>>()
     };
     let (la, lb) = (summarize(&own(a)), summarize(&own(b)));
-    let paired = |x: &(Vec<f64>, Vec<f64>), metric, unit| {
+    let paired = |x: &(Vec<f64>, Vec<f64>), metric: &'static str, unit: &'static str| {
         // Rates are proportions: a bounded interval (see the module doc).
         let (m, lo, hi, pairs) = if unit == "%" {
             paired_rate_difference(&x.0, &x.1, BATCHES)
@@ -370,8 +371,8 @@ pub fn analyse(dir: &Path) -> Result<Analysis, ReportError> {
             paired_difference(&x.0, &x.1, BATCHES)
         };
         SummaryRow {
-            metric,
-            unit,
+            metric: metric.into(),
+            unit: unit.into(),
             p2p: summarize(&x.0).mean,
             datacenter: summarize(&x.1).mean,
             difference: Some((m, lo, hi)),
@@ -390,8 +391,8 @@ pub fn analyse(dir: &Path) -> Result<Analysis, ReportError> {
         ("latency_p99", la.p99, lb.p99),
     ] {
         summary.push(SummaryRow {
-            metric,
-            unit: "ms",
+            metric: metric.into(),
+            unit: "ms".into(),
             p2p: fa,
             datacenter: fb,
             difference: None,

@@ -337,8 +337,8 @@ fn paired_rows(
     let (a, b) = (pct(&ops[0]), pct(&ops[1]));
     let (d, lo, hi, n) = paired_rate_difference(&a, &b, BATCHES);
     let rate_row = SummaryRow {
-        metric: rate,
-        unit: "%",
+        metric: rate.into(),
+        unit: "%".into(),
         p2p: summarize(&a).mean,
         datacenter: summarize(&b).mean,
         difference: Some((d, lo, hi)),
@@ -351,8 +351,8 @@ fn paired_rows(
     let (a, b) = (lat(&ops[0]), lat(&ops[1]));
     let (d, lo, hi, n) = paired_difference(&a, &b, BATCHES);
     let mean_row = SummaryRow {
-        metric: mean,
-        unit: "ms",
+        metric: mean.into(),
+        unit: "ms".into(),
         p2p: summarize(&a).mean,
         datacenter: summarize(&b).mean,
         difference: Some((d, lo, hi)),
@@ -375,8 +375,8 @@ fn own_latencies(ops: &[Vec<Op>; 2]) -> [Vec<f64>; 2] {
 /// A row without a paired difference.
 fn unpaired(metric: &'static str, unit: &'static str, v: [f64; 2], n: usize) -> SummaryRow {
     SummaryRow {
-        metric,
-        unit,
+        metric: metric.into(),
+        unit: unit.into(),
         p2p: v[0],
         datacenter: v[1],
         difference: None,
@@ -504,9 +504,14 @@ pub fn analyse(dir: &Path) -> Result<StorageAnalysis, ReportError> {
 }
 
 impl StorageAnalysis {
+    /// Each side's successful read latencies (ms), in [`SYSTEMS`] order.
+    pub fn read_latencies(&self) -> &[Vec<f64>; 2] {
+        &self.read_latencies
+    }
+
     /// Objects readable as a share of objects written (%), per sample with
-    /// any written, against days.
-    fn readable_over_time(&self, s: usize) -> Vec<(f64, f64)> {
+    /// any written, against days, of side `s` (in [`SYSTEMS`] order).
+    pub fn readable_over_time(&self, s: usize) -> Vec<(f64, f64)> {
         self.samples[s]
             .iter()
             .filter(|x| x.written > 0)
@@ -888,7 +893,7 @@ mod tests {
         worked_example(&d.0);
         let an = write(&d.0, "t", "n", false).unwrap();
         let d = &d.0;
-        let order: Vec<&str> = an.summary.iter().map(|r| r.metric).collect();
+        let order: Vec<&str> = an.summary.iter().map(|r| r.metric.as_ref()).collect();
         assert_eq!(
             order,
             [
