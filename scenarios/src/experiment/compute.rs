@@ -528,17 +528,26 @@ where
 // ------------------------------------------------------------- sampling
 
 /// Cumulative figures of a side, and its `over-time.csv` rows.
-#[derive(Default)]
-struct Tally {
+pub(crate) struct Tally {
+    /// The side's job events since the last sample.
+    log: EventLog,
     /// CPU wasted by cause: churn, redundant, rejected (ns).
     waste: [u64; 3],
     rows: String,
 }
 
 impl Tally {
+    pub(crate) fn new(log: EventLog) -> Tally {
+        Tally {
+            log,
+            waste: [0; 3],
+            rows: String::new(),
+        }
+    }
+
     /// Add the wasted CPU of the events logged since the last sample.
-    fn drain(&mut self, log: &EventLog) {
-        for (_, _, e) in log.borrow_mut().drain(..) {
+    fn drain(&mut self) {
+        for (_, _, e) in self.log.borrow_mut().drain(..) {
             if let Event::Wasted { cpu, cause, .. } = e {
                 let i = match cause {
                     Waste::Churn => 0,
@@ -548,6 +557,63 @@ impl Tally {
                 self.waste[i] = self.waste[i].saturating_add(cpu.0);
             }
         }
+    }
+
+    /// Sample the P2P side at `t`: every volunteer as (up now, up time so
+    /// far, its machine); `bytes` moved for inputs and outputs so far.
+    pub(crate) fn p2p_sample<'a>(
+        &mut self,
+        t: Time,
+        bytes: u64,
+        volunteers: impl Iterator<Item = (bool, Duration, &'a JobsNode)>,
+    ) {
+        self.drain();
+        let mut x = Sample {
+            machines: 0,
+            up: 0,
+            busy: 0,
+            queued: 0,
+            cpu_busy: 0,
+            cpu_up: 0,
+            bytes,
+        };
+        for (up, up_time, n) in volunteers {
+            x.machines += 1;
+            x.up += u64::from(up);
+            x.busy += u64::from(up && n.running());
+            x.queued += (n.queued() + n.jobs.pooled()) as u64;
+            x.cpu_busy += n.busy_cpu(t).0;
+            x.cpu_up += n.jobs.spec().cpu(up_time).0;
+        }
+        row(&mut self.rows, "p2p", t, &x, self.waste);
+    }
+
+    /// Sample the data-center side at `t`: the site, whether it is up,
+    /// its up time so far, and `bytes` moved for inputs and outputs.
+    pub(crate) fn dc_sample(
+        &mut self,
+        t: Time,
+        sref: &ComputeSite,
+        (up, up_time): (bool, Duration),
+        bytes: u64,
+    ) {
+        self.drain();
+        let servers = u64::from(sref.config().servers);
+        let x = Sample {
+            machines: servers,
+            up: if up { servers } else { 0 },
+            busy: sref.busy_servers() as u64,
+            queued: sref.queued() as u64,
+            cpu_busy: sref.busy_cpu(t).0,
+            cpu_up: up_time.0.saturating_mul(servers),
+            bytes,
+        };
+        row(&mut self.rows, "datacenter", t, &x, self.waste);
+    }
+
+    /// The `over-time.csv` rows so far (taken).
+    pub(crate) fn take_rows(&mut self) -> String {
+        std::mem::take(&mut self.rows)
     }
 }
 
@@ -666,7 +732,7 @@ pub fn run(
         p2p.add_node(Kept::new(Some(n)));
     }
     p2p.add_node_stopped(Kept::new(None));
-    let mut tally = Tally::default();
+    let mut tally = Tally::new(log.clone());
     let mut d = Driver {
         side: "P2P",
         end,
@@ -682,26 +748,12 @@ pub fn run(
                 aborted = true;
                 break;
             }
-            tally.drain(&log);
-            let mut x = Sample {
-                machines: u64::from(peers),
-                up: 0,
-                busy: 0,
-                queued: 0,
-                cpu_busy: 0,
-                cpu_up: 0,
-                bytes: p2p.metrics().counter("jobs.input_bytes")
-                    + p2p.metrics().counter("jobs.output_bytes"),
-            };
-            for k in &p2p.nodes()[..peers as usize] {
-                let Some(n) = &k.node else { continue };
-                x.up += u64::from(k.is_up());
-                x.busy += u64::from(k.is_up() && n.running());
-                x.queued += (n.queued() + n.jobs.pooled()) as u64;
-                x.cpu_busy += n.busy_cpu(t).0;
-                x.cpu_up += n.jobs.spec().cpu(k.up_to(t)).0;
-            }
-            row(&mut tally.rows, "p2p", t, &x, tally.waste);
+            let bytes = p2p.metrics().counter("jobs.input_bytes")
+                + p2p.metrics().counter("jobs.output_bytes");
+            let volunteers = p2p.nodes()[..peers as usize]
+                .iter()
+                .filter_map(|k| k.node.as_ref().map(|n| (k.is_up(), k.up_to(t), n)));
+            tally.p2p_sample(t, bytes, volunteers);
         }
     }
     let p2p_files = finish(&mut p2p, "p2p", &mut info)?;
@@ -717,7 +769,7 @@ pub fn run(
         });
     }
     let faulty = specs.iter().filter(|w| w.fault != Fault::Honest).count();
-    let p2p_rows = std::mem::take(&mut tally.rows);
+    let p2p_rows = tally.take_rows();
     drop(p2p);
 
     // ----------------------------------------------------------- baseline
@@ -749,7 +801,7 @@ pub fn run(
     let mut cs = ComputeSite::new(scfg);
     cs.log = Some(dlog.clone());
     dc.add_stable_node(Kept::new(Some(DcComputeNode::Site(cs))));
-    let mut tally = Tally::default();
+    let mut tally = Tally::new(dlog.clone());
     let mut d = Driver {
         side: "data center",
         end,
@@ -761,25 +813,15 @@ pub fn run(
     add_workload(&mut dc, c, c.clients, replay.as_ref())?;
     for &t in &times {
         d.run_to(&mut dc, t)?;
-        tally.drain(&dlog);
         let k = dc.node(site);
         let sref = k
             .node
             .as_ref()
             .and_then(DcComputeNode::site)
             .ok_or_else(|| bad("datacenter", "internal error: the site is not a site"))?;
-        let servers = u64::from(scfg.servers);
-        let x = Sample {
-            machines: servers,
-            up: if k.is_up() { servers } else { 0 },
-            busy: sref.busy_servers() as u64,
-            queued: sref.queued() as u64,
-            cpu_busy: sref.busy_cpu(t).0,
-            cpu_up: k.up_to(t).0.saturating_mul(servers),
-            bytes: dc.metrics().counter("dccompute.input_bytes")
-                + dc.metrics().counter("dccompute.output_bytes"),
-        };
-        row(&mut tally.rows, "datacenter", t, &x, tally.waste);
+        let bytes = dc.metrics().counter("dccompute.input_bytes")
+            + dc.metrics().counter("dccompute.output_bytes");
+        tally.dc_sample(t, sref, (k.is_up(), k.up_to(t)), bytes);
     }
     let dc_files = finish(&mut dc, "datacenter", &mut info)?;
 
@@ -800,7 +842,7 @@ pub fn run(
     );
     files.insert(
         "over-time.csv".to_string(),
-        format!("{OVER_TIME_HEADER}{p2p_rows}{}", tally.rows).into_bytes(),
+        format!("{OVER_TIME_HEADER}{p2p_rows}{}", tally.take_rows()).into_bytes(),
     );
     for (side, side_files) in [("p2p", p2p_files), ("datacenter", dc_files)] {
         for (name, bytes) in side_files {

@@ -789,6 +789,253 @@ where
     Ok(())
 }
 
+// ---------------------------------------------------------------- books
+
+/// What the experiment knows of the P2P side's objects, with global
+/// knowledge: where every fragment is (the ledger, fed by the nodes' disk
+/// events), which objects were written, how often each was readable, and
+/// the side's `over-time.csv` rows.
+pub(crate) struct P2pBook {
+    objs: Arc<Vec<Obj>>,
+    index: BTreeMap<ObjectId, u32>,
+    log: EventLog,
+    ledger: Ledger,
+    tally: Tally,
+    scheme: Scheme,
+    encryption: bool,
+    /// Peer slots `0..peers`; slot `peers` is the site's place.
+    peers: u32,
+}
+
+impl P2pBook {
+    pub(crate) fn new(
+        objs: Arc<Vec<Obj>>,
+        log: EventLog,
+        scheme: Scheme,
+        encryption: bool,
+        peers: u32,
+    ) -> P2pBook {
+        P2pBook {
+            index: objs
+                .iter()
+                .enumerate()
+                .map(|(i, o)| (o.id, i as u32))
+                .collect(),
+            tally: Tally::new(objs.len()),
+            objs,
+            log,
+            ledger: Ledger::default(),
+            scheme,
+            encryption,
+            peers,
+        }
+    }
+
+    /// Distinct fragments of `o` held by nodes for which `is_up` holds.
+    fn up_fragments(&self, o: &ObjectId, is_up: &impl Fn(NodeId) -> bool) -> usize {
+        let up: BTreeSet<u16> = self
+            .ledger
+            .holders
+            .get(o)
+            .into_iter()
+            .flatten()
+            .filter(|(n, _)| is_up(**n))
+            .map(|(_, f)| *f)
+            .collect();
+        up.len()
+    }
+
+    /// Take in the events logged since the last sample and sample the
+    /// objects at `t`: `slots` node slots, `is_up` global knowledge,
+    /// `stores` every live storage machine (for the repair bytes).
+    pub(crate) fn sample<'a>(
+        &mut self,
+        t: Time,
+        slots: u32,
+        is_up: impl Fn(NodeId) -> bool,
+        stores: impl Iterator<Item = &'a Storage> + Clone,
+    ) {
+        let m = self.scheme.m();
+        for (t, n, e) in self.log.borrow_mut().drain(..) {
+            if let ::storage::Event::Written {
+                object,
+                result: Ok(_),
+                ..
+            } = &e
+                && let Some(&i) = self.index.get(object)
+            {
+                self.tally.written.insert(i);
+            }
+            self.ledger.apply(t, n, &e, |_| m);
+        }
+        let (mut readable, mut lost) = (0u64, 0u64);
+        for &i in &self.tally.written {
+            let o = &self.objs[i as usize].id;
+            let ok = if self.ledger.lost_at.contains_key(o) {
+                lost += 1;
+                false
+            } else {
+                self.up_fragments(o, &is_up) >= usize::from(m)
+            };
+            readable += u64::from(ok);
+            let r = &mut self.tally.readable[i as usize];
+            r.0 += u64::from(ok);
+            r.1 += 1;
+        }
+        let rb = RepairBytes::tally(stores);
+        let (mut stored, mut logical) = (0u64, 0u64);
+        for (o, h) in &self.ledger.holders {
+            let Some(&i) = self.index.get(o) else {
+                continue;
+            };
+            let len = ::storage::stored_len(self.objs[i as usize].len, self.encryption);
+            stored += h.len() as u64 * self.scheme.fragment_len(len);
+            if !self.ledger.lost_at.contains_key(o) && !h.is_empty() {
+                logical += len;
+            }
+        }
+        let peers_up = (0..slots)
+            .filter(|&n| n != self.peers && is_up(NodeId(n)))
+            .count() as u64;
+        over_time_row(
+            &mut self.tally.rows,
+            "p2p",
+            t,
+            self.peers,
+            self.tally.written.len(),
+            &Sample {
+                peers_up,
+                readable,
+                lost,
+                repair: [rb.true_loss, rb.false_alarm, rb.audit],
+                stored,
+                logical,
+            },
+        );
+    }
+
+    /// The side's `objects.csv` rows at the end.
+    pub(crate) fn objects(&self, out: &mut String, is_up: impl Fn(NodeId) -> bool) {
+        for (i, o) in self.objs.iter().enumerate() {
+            let written = self.tally.written.contains(&(i as u32));
+            let lost_at = self.ledger.lost_at.get(&o.id).filter(|_| written);
+            let holders = self.ledger.holders.get(&o.id);
+            let frags: BTreeSet<u16> = holders.into_iter().flatten().map(|(_, f)| *f).collect();
+            object_row(
+                out,
+                "p2p",
+                o,
+                written,
+                lost_at.copied(),
+                (frags.len(), self.up_fragments(&o.id, &is_up)),
+                self.tally.readable[i],
+            );
+        }
+    }
+
+    /// The `over-time.csv` rows so far (taken).
+    pub(crate) fn take_rows(&mut self) -> String {
+        std::mem::take(&mut self.tally.rows)
+    }
+}
+
+/// What the experiment knows of the data-center side's objects: which were
+/// written (from the clients' events), how often each was readable, and
+/// the side's `over-time.csv` rows.
+pub(crate) struct DcBook {
+    objs: Arc<Vec<Obj>>,
+    index: BTreeMap<ObjectId, u32>,
+    log: EventLog,
+    tally: Tally,
+    peers: u32,
+}
+
+impl DcBook {
+    pub(crate) fn new(objs: Arc<Vec<Obj>>, log: EventLog, peers: u32) -> DcBook {
+        DcBook {
+            index: objs
+                .iter()
+                .enumerate()
+                .map(|(i, o)| (o.id, i as u32))
+                .collect(),
+            tally: Tally::new(objs.len()),
+            objs,
+            log,
+            peers,
+        }
+    }
+
+    /// Take in the clients' events and sample the objects at `t`.
+    pub(crate) fn sample(&mut self, t: Time, sref: &StoreSite, site_up: bool, peers_up: u64) {
+        for (_, _, e) in self.log.borrow_mut().drain(..) {
+            if let ::storage::Event::Written {
+                object,
+                result: Ok(_),
+                ..
+            } = &e
+                && let Some(&i) = self.index.get(object)
+            {
+                self.tally.written.insert(i);
+            }
+        }
+        let (mut readable, mut lost) = (0u64, 0u64);
+        for &i in &self.tally.written {
+            let o = &self.objs[i as usize].id;
+            let ok = if sref.lost().contains_key(o) {
+                lost += 1;
+                false
+            } else {
+                site_up && sref.holds(o)
+            };
+            readable += u64::from(ok);
+            let r = &mut self.tally.readable[i as usize];
+            r.0 += u64::from(ok);
+            r.1 += 1;
+        }
+        over_time_row(
+            &mut self.tally.rows,
+            "datacenter",
+            t,
+            self.peers,
+            self.tally.written.len(),
+            &Sample {
+                peers_up,
+                readable,
+                lost,
+                repair: [sref.rebuild_bytes(), 0, 0],
+                stored: sref.bytes_on_disks(),
+                logical: sref.logical_bytes(),
+            },
+        );
+    }
+
+    /// The side's `objects.csv` rows at the end.
+    pub(crate) fn objects(&self, out: &mut String, sref: &StoreSite, site_up: bool) {
+        let frags = sref.config().scheme.n();
+        for (i, o) in self.objs.iter().enumerate() {
+            let written = self.tally.written.contains(&(i as u32));
+            let lost_at = sref.lost().get(&o.id).filter(|_| written).copied();
+            let held = sref.holds(&o.id);
+            let n = if held { usize::from(frags) } else { 0 };
+            let n_up = if held && site_up { n } else { 0 };
+            object_row(
+                out,
+                "datacenter",
+                o,
+                written,
+                lost_at,
+                (n, n_up),
+                self.tally.readable[i],
+            );
+        }
+    }
+
+    /// The `over-time.csv` rows so far (taken).
+    pub(crate) fn take_rows(&mut self) -> String {
+        std::mem::take(&mut self.tally.rows)
+    }
+}
+
 // ------------------------------------------------------------------- run
 
 /// Spare hosts for newcomers: the expected number of departures over the
@@ -826,11 +1073,6 @@ pub fn run(
     let churn = crate::churn::prepare(s, built.peers)?;
     let clients = st.clients.unwrap_or(built.peers);
     let objs = Arc::new(objects(s, st, clients)?);
-    let index: BTreeMap<ObjectId, u32> = objs
-        .iter()
-        .enumerate()
-        .map(|(i, o)| (o.id, i as u32))
-        .collect();
     let label = built.label.clone();
     let kcfg = Arc::new(kad_config(s)?);
     let scfg = Arc::new(store_config(s, st)?);
@@ -944,10 +1186,13 @@ pub fn run(
             make(NodeId(me), boot, false)
         });
     }
-    let m = scheme.m();
-    let stored_len = |o: &Obj| ::storage::stored_len(o.len, st.encryption);
-    let mut ledger = Ledger::default();
-    let mut tally = Tally::new(objs.len());
+    let mut book = P2pBook::new(
+        objs.clone(),
+        log.clone(),
+        scheme,
+        st.encryption,
+        built.peers,
+    );
     let mut d = Driver {
         side: "P2P",
         end,
@@ -966,68 +1211,12 @@ pub fn run(
             if !sample {
                 continue;
             }
-            for (t, n, e) in log.borrow_mut().drain(..) {
-                if let ::storage::Event::Written {
-                    object,
-                    result: Ok(_),
-                    ..
-                } = &e
-                    && let Some(&i) = index.get(object)
-                {
-                    tally.written.insert(i);
-                }
-                ledger.apply(t, n, &e, |_| m);
-            }
-            let (mut readable, mut lost) = (0u64, 0u64);
-            for &i in &tally.written {
-                let o = &objs[i as usize].id;
-                let ok = if ledger.lost_at.contains_key(o) {
-                    lost += 1;
-                    false
-                } else {
-                    let up: BTreeSet<u16> = ledger
-                        .holders
-                        .get(o)
-                        .into_iter()
-                        .flatten()
-                        .filter(|(n, _)| p2p.is_up(**n))
-                        .map(|(_, f)| *f)
-                        .collect();
-                    up.len() >= usize::from(m)
-                };
-                readable += u64::from(ok);
-                let r = &mut tally.readable[i as usize];
-                r.0 += u64::from(ok);
-                r.1 += 1;
-            }
             let nodes = p2p.nodes();
-            let rb = RepairBytes::tally(nodes.iter().filter_map(Household::store));
-            let (mut stored, mut logical) = (0u64, 0u64);
-            for (o, h) in &ledger.holders {
-                let Some(&i) = index.get(o) else { continue };
-                let len = stored_len(&objs[i as usize]);
-                stored += h.len() as u64 * scheme.fragment_len(len);
-                if !ledger.lost_at.contains_key(o) && !h.is_empty() {
-                    logical += len;
-                }
-            }
-            let peers_up = (0..nodes.len() as u32)
-                .filter(|&n| n != built.peers && p2p.is_up(NodeId(n)))
-                .count() as u64;
-            over_time_row(
-                &mut tally.rows,
-                "p2p",
+            book.sample(
                 t,
-                built.peers,
-                tally.written.len(),
-                &Sample {
-                    peers_up,
-                    readable,
-                    lost,
-                    repair: [rb.true_loss, rb.false_alarm, rb.audit],
-                    stored,
-                    logical,
-                },
+                nodes.len() as u32,
+                |n| p2p.is_up(n),
+                nodes.iter().filter_map(Household::store),
             );
         }
     }
@@ -1054,33 +1243,13 @@ pub fn run(
         ));
     }
     let mut objects_csv = String::from(OBJECTS_HEADER);
-    for (i, o) in objs.iter().enumerate() {
-        let written = tally.written.contains(&(i as u32));
-        let lost_at = ledger.lost_at.get(&o.id).filter(|_| written);
-        let holders = ledger.holders.get(&o.id);
-        let frags: BTreeSet<u16> = holders.into_iter().flatten().map(|(_, f)| *f).collect();
-        let up: BTreeSet<u16> = holders
-            .into_iter()
-            .flatten()
-            .filter(|(n, _)| p2p.is_up(**n))
-            .map(|(_, f)| *f)
-            .collect();
-        object_row(
-            &mut objects_csv,
-            "p2p",
-            o,
-            written,
-            lost_at.copied(),
-            (frags.len(), up.len()),
-            tally.readable[i],
-        );
-    }
+    book.objects(&mut objects_csv, |n| p2p.is_up(n));
     let placement_note = if p2p.metrics().counter("storage.placement_oracle") > 0 {
         " **Placement came from global knowledge (`storage.placement = \"oracle\"`), not from DHT lookups**: the P2P side's figures are those of an idealised placement."
     } else {
         " Placement by Kademlia lookups (the k closest nodes to each object's key)."
     };
-    let p2p_over = std::mem::take(&mut tally.rows);
+    let p2p_over = book.take_rows();
     drop(p2p);
 
     // ----------------------------------------------------------- baseline
@@ -1120,7 +1289,7 @@ pub fn run(
         objs: objs.clone(),
         next_tag: 0,
     });
-    let mut tally = Tally::new(objs.len());
+    let mut dbook = DcBook::new(objs.clone(), dlog.clone(), built.peers);
     let mut d = Driver {
         side: "data center",
         end,
@@ -1135,69 +1304,13 @@ pub fn run(
         if !sample {
             continue;
         }
-        for (_, _, e) in dlog.borrow_mut().drain(..) {
-            if let ::storage::Event::Written {
-                object,
-                result: Ok(_),
-                ..
-            } = &e
-                && let Some(&i) = index.get(object)
-            {
-                tally.written.insert(i);
-            }
-        }
         let sref = dc.node(site).node.site().expect("the site");
-        let up = dc.is_up(site);
-        let (mut readable, mut lost) = (0u64, 0u64);
-        for &i in &tally.written {
-            let o = &objs[i as usize].id;
-            let ok = if sref.lost().contains_key(o) {
-                lost += 1;
-                false
-            } else {
-                up && sref.holds(o)
-            };
-            readable += u64::from(ok);
-            let r = &mut tally.readable[i as usize];
-            r.0 += u64::from(ok);
-            r.1 += 1;
-        }
         let peers_up = (0..built.peers).filter(|&n| dc.is_up(NodeId(n))).count() as u64;
-        over_time_row(
-            &mut tally.rows,
-            "datacenter",
-            t,
-            built.peers,
-            tally.written.len(),
-            &Sample {
-                peers_up,
-                readable,
-                lost,
-                repair: [sref.rebuild_bytes(), 0, 0],
-                stored: sref.bytes_on_disks(),
-                logical: sref.logical_bytes(),
-            },
-        );
+        dbook.sample(t, sref, dc.is_up(site), peers_up);
     }
     let dc_files = finish(&mut dc, "datacenter", &mut info)?;
     let sref = dc.node(site).node.site().expect("the site");
-    let frags = sref.config().scheme.n();
-    for (i, o) in objs.iter().enumerate() {
-        let written = tally.written.contains(&(i as u32));
-        let lost_at = sref.lost().get(&o.id).filter(|_| written).copied();
-        let held = sref.holds(&o.id);
-        let n = if held { usize::from(frags) } else { 0 };
-        let n_up = if held && dc.is_up(site) { n } else { 0 };
-        object_row(
-            &mut objects_csv,
-            "datacenter",
-            o,
-            written,
-            lost_at,
-            (n, n_up),
-            tally.readable[i],
-        );
-    }
+    dbook.objects(&mut objects_csv, sref, dc.is_up(site));
 
     // ------------------------------------------------------------ outputs
     let mut files = BTreeMap::new();
@@ -1214,7 +1327,7 @@ pub fn run(
     files.insert("reads.csv".to_string(), reads.into_bytes());
     files.insert("writes.csv".to_string(), writes.into_bytes());
     files.insert("objects.csv".to_string(), objects_csv.into_bytes());
-    let over = format!("{OVER_TIME_HEADER}{p2p_over}{}", tally.rows);
+    let over = format!("{OVER_TIME_HEADER}{p2p_over}{}", dbook.take_rows());
     files.insert("over-time.csv".to_string(), over.into_bytes());
     for (side, side_files) in [("p2p", p2p_files), ("datacenter", dc_files)] {
         for (name, bytes) in side_files {
