@@ -19,63 +19,76 @@
 //!   ≥ 0, non-decreasing per link). Both systems are sampled at the same
 //!   instants, and every link of a system has a row at every instant of
 //!   that system;
-//! - `cost.csv`: `system,service,quantity,unit,value`. `system` is `p2p` or
-//!   `datacenter`; `service` one of `storage`, `compute`, `lookups`,
-//!   `total`; `quantity` one of `energy`, `cost`, `energy_per_unit`,
-//!   `cost_per_unit`; `unit` a non-empty label (`kWh`, `USD`,
-//!   `kWh/GB-month`, `USD/job`, `kWh/lookup`); `value` a finite number, or
-//!   empty when undefined (no units to divide by). Each (service, quantity)
-//!   has exactly one row per system, with the same unit on both. Required:
-//!   `energy_per_unit` and `cost_per_unit` of `storage`, `compute` and
-//!   `lookups`, and `energy` and `cost` of `total`.
+//! - `cost.csv`: `side,service,quantity,unit,value`, exactly as
+//!   [`crate::cost::cost_csv`] writes it (its vocabulary is that module's:
+//!   [`Side`], [`Service`], [`cost::ALL_SERVICES`], [`Quantity`]). `side` is
+//!   `p2p` or `datacenter`; `service` one of `storage`, `compute`,
+//!   `lookups`, or `all` (the side's total); `quantity` one of
+//!   `energy_devices`, `energy_network`, `energy_overhead`, `energy`
+//!   (unit `kWh`), `energy_cost`, `fees`, `cost` (`USD`), `units`,
+//!   `energy_per_unit`, `cost_per_unit` (per service only; units
+//!   `GB-month`, `job`, `lookup`, and `kWh/` or `USD/` one of them) and
+//!   `shared_baseline` (`kWh`, `all` only); `unit` exactly the one just
+//!   given for the row's service and quantity; `value` a finite number
+//!   ≥ 0, or blank for a per-unit figure (no units to divide by). Each
+//!   (service, quantity) has at most one row per side, and a row on one
+//!   side needs its partner on the other. Required ([`COST_SUMMARY`]):
+//!   `energy`, `cost`, `energy_per_unit` and `cost_per_unit` of `storage`,
+//!   `compute` and `lookups`, and `energy_devices`, `energy_network`,
+//!   `energy_overhead`, `energy` and `cost` of `all`; the other rows the
+//!   writer gives are checked and otherwise unused.
 //!
 //! Input is checked strictly, as in [`crate::report`]: a value of the wrong
-//! form, an unknown system, service or quantity, a second row for the same
-//! link and instant (or the same system, service and quantity), cumulative
-//! bytes that decrease, instants of one system that the other lacks, a link
-//! without a row at one of its system's instants, units that differ between
-//! the systems, or a required row that is missing is an error naming the
-//! file, line and column and the expected form. Columns not named above are
-//! ignored.
+//! form, an unknown system, side, service or quantity, a quantity given
+//! for a service that has none (`units` of `all`), a unit other than the
+//! writer's, a second row for the same link and instant (or the same side,
+//! service and quantity), cumulative bytes that decrease, instants of one
+//! system that the other lacks, a link without a row at one of its
+//! system's instants, a cost row without its other side, or a required
+//! row that is missing is an error naming the file, line and column and
+//! the expected form. Columns not named above are ignored.
 //!
 //! # Gateway-link utilisation
 //!
 //! Between two consecutive instants *t₀* < *t₁*, a link that carried
 //! *b₁* − *b₀* bytes had a utilisation of 8 (*b₁* − *b₀*) / (capacity ×
 //! (*t₁* − *t₀*)) × 100 %, with the capacity of its row at *t₁*. Per side:
-//! - `gateways: utilisation_mean`: all gateway links together over the
+//! - `gateways.utilisation_mean`: all gateway links together over the
 //!   sampled period, Σ bits / Σ (capacity × interval) × 100 (n: intervals);
-//! - `gateways: utilisation_peak`: the highest utilisation of one link in
+//! - `gateways.utilisation_peak`: the highest utilisation of one link in
 //!   one interval;
-//! - `gateways: busiest_link_utilisation_mean` and `…_peak`: the same for the
+//! - `gateways.busiest_link_utilisation_mean` and `…_peak`: the same for the
 //!   busiest link alone (the one with the highest mean; ties go to the first
 //!   label in byte order), whose label the report names;
-//! - `gateways: bytes_carried`: the bytes carried by all gateway links
+//! - `gateways.bytes_carried`: the bytes carried by all gateway links
 //!   between the first and the last instant.
 //!
 //! None is paired: the two sides load different links in different ways.
 //!
 //! # Output
 //!
-//! [`write`] first runs the three part writers ([`crate::report::write`] on
+//! [`write()`] first runs the three part writers ([`crate::report::write`] on
 //! `lookups/`, [`crate::storage::write`] on `storage/`,
 //! [`crate::compute::write`] on `compute/`), which write each part's
 //! `summary.csv`, `report.md` and `plots/`. Then, in the directory itself:
 //! - `summary.csv`: the form of every other summary (`metric,unit,p2p,
 //!   datacenter,difference,diff_ci95_low,diff_ci95_high,n`): every part's
-//!   rows with the metric prefixed by the part (`lookups: latency_mean`,
-//!   `storage: availability`, `compute: success_rate`), then the gateway
-//!   rows above, then one row per (service, quantity) of `cost.csv`, named
-//!   `cost: <service>_<quantity>` (`cost: storage_energy_per_unit`,
-//!   `cost: total_cost`) with the file's unit and n = 1. Services come in
-//!   the order storage, compute, lookups, total; quantities energy, cost,
-//!   energy_per_unit, cost_per_unit. A value is written with 6 decimals, or
-//!   in exponent form (`2.5e-7`) when smaller than 0.001 and not 0, so that
-//!   a cost per lookup does not round to 0; a blank has no value.
+//!   rows with the metric prefixed by the part and a dot
+//!   ([`METRIC_SEPARATOR`]: `lookups.latency_mean`, `storage.availability`,
+//!   `compute.success_rate`), then the gateway rows above, then the
+//!   required rows of `cost.csv` in [`COST_SUMMARY`] order, each named
+//!   `cost.<service>_<quantity>` (`cost.storage_energy_per_unit`,
+//!   `cost.all_energy_devices`, `cost.all_cost`) with its unit and n = 1.
+//!   A value is written with 6 decimals, or in exponent form (`2.5e-7`)
+//!   when smaller than 0.001 and not 0, so that a cost per lookup does not
+//!   round to 0; a blank has no value. Metric names hold no space or colon:
+//!   they may name files (a sweep's plots).
 //! - `report.md`: the at-a-glance table ([`GLANCE`]: one row per figure,
 //!   P2P, data center, the paired difference with its 95 % interval where
 //!   the part has one, and which side wins by [`verdict`]'s rule), the
-//!   busiest gateway link of each side, the plots with one sentence each,
+//!   busiest gateway link of each side, each side's energy by part
+//!   (devices, network, facility overhead) with its total and its cost
+//!   (the `all` rows of `cost.csv`), the plots with one sentence each,
 //!   links to the three part reports, the full summary table and the list
 //!   of files.
 //! - `plots/` (when asked; SVG and PNG, see [`crate::plot`]):
@@ -84,13 +97,14 @@
 //!   `availability_over_time` (objects readable as a share of objects
 //!   written, from `storage/over-time.csv`), `gateway_load_over_time` (per
 //!   side, all gateway links together and the busiest link alone, per
-//!   interval), `energy_by_service` and `cost_by_service` (bars per service
-//!   and side of the `energy` and `cost` rows of `cost.csv` whose unit is
-//!   that of the total).
+//!   interval), `energy_by_service` and `cost_by_service` (bars per side
+//!   for each service and for `all`, from the `energy` and `cost` rows of
+//!   `cost.csv`).
 //!
 //! A value without observations is blank (in `summary.csv`) or `—` (in
 //! `report.md`): never NaN.
 
+use crate::cost::{self, Quantity, Service, Side};
 use crate::plot;
 use crate::report::{self, ReportError, SYSTEMS, SummaryRow, Table};
 use crate::{compute, storage};
@@ -105,11 +119,34 @@ const LABELS: [&str; 2] = ["P2P", "data center"];
 /// Nanoseconds in an hour.
 const NS_PER_HOUR: f64 = 3.6e12;
 
-/// The services of `cost.csv`, in summary order.
-pub const SERVICES: [&str; 4] = ["storage", "compute", "lookups", "total"];
+/// Between a summary metric's prefix (a part, `gateways` or `cost`) and its
+/// name: `lookups.latency_mean`. File-safe, as metric names become file
+/// names (a sweep's plots).
+pub const METRIC_SEPARATOR: char = '.';
 
-/// The quantities of `cost.csv`, in summary order.
-pub const QUANTITIES: [&str; 4] = ["energy", "cost", "energy_per_unit", "cost_per_unit"];
+/// The rows of `cost.csv` that the report uses and requires, in summary
+/// order: per service ([`Service::ALL`]) its energy, cost and per-unit
+/// figures; for the side's total ([`cost::ALL_SERVICES`], `None` here) its
+/// energy by part (devices, network, overhead), its energy and its cost.
+pub const COST_SUMMARY: [(Option<Service>, Quantity); 17] = [
+    (Some(Service::Storage), Quantity::Energy),
+    (Some(Service::Storage), Quantity::Cost),
+    (Some(Service::Storage), Quantity::EnergyPerUnit),
+    (Some(Service::Storage), Quantity::CostPerUnit),
+    (Some(Service::Compute), Quantity::Energy),
+    (Some(Service::Compute), Quantity::Cost),
+    (Some(Service::Compute), Quantity::EnergyPerUnit),
+    (Some(Service::Compute), Quantity::CostPerUnit),
+    (Some(Service::Lookups), Quantity::Energy),
+    (Some(Service::Lookups), Quantity::Cost),
+    (Some(Service::Lookups), Quantity::EnergyPerUnit),
+    (Some(Service::Lookups), Quantity::CostPerUnit),
+    (None, Quantity::EnergyDevices),
+    (None, Quantity::EnergyNetwork),
+    (None, Quantity::EnergyOverhead),
+    (None, Quantity::Energy),
+    (None, Quantity::Cost),
+];
 
 /// The three parts: folder name (and metric prefix).
 pub const PARTS: [&str; 3] = ["lookups", "storage", "compute"];
@@ -234,47 +271,47 @@ pub type GlanceSpec = (&'static str, &'static str, bool);
 
 /// The at-a-glance table, in order.
 pub const GLANCE: [GlanceSpec; 21] = [
-    ("Read success", "storage: read_success_rate", false),
-    ("Read availability", "storage: availability", false),
-    ("Objects lost", "storage: objects_lost", true),
-    ("Read latency p50", "storage: read_latency_p50", true),
-    ("Read latency p99", "storage: read_latency_p99", true),
-    ("Job success", "compute: success_rate", false),
-    ("Job completion p50", "compute: completion_time_p50", true),
-    ("Job completion p99", "compute: completion_time_p99", true),
-    ("Wrong results accepted", "compute: wrong_accepted", true),
-    ("Lookup success", "lookups: correct_rate", false),
-    ("Lookup latency (mean)", "lookups: latency_mean", true),
-    ("Lookup latency p99", "lookups: latency_p99", true),
+    ("Read success", "storage.read_success_rate", false),
+    ("Read availability", "storage.availability", false),
+    ("Objects lost", "storage.objects_lost", true),
+    ("Read latency p50", "storage.read_latency_p50", true),
+    ("Read latency p99", "storage.read_latency_p99", true),
+    ("Job success", "compute.success_rate", false),
+    ("Job completion p50", "compute.completion_time_p50", true),
+    ("Job completion p99", "compute.completion_time_p99", true),
+    ("Wrong results accepted", "compute.wrong_accepted", true),
+    ("Lookup success", "lookups.correct_rate", false),
+    ("Lookup latency (mean)", "lookups.latency_mean", true),
+    ("Lookup latency p99", "lookups.latency_p99", true),
     (
         "Gateway-link utilisation (mean)",
-        "gateways: utilisation_mean",
+        "gateways.utilisation_mean",
         true,
     ),
     (
         "Gateway-link utilisation (peak)",
-        "gateways: utilisation_peak",
+        "gateways.utilisation_peak",
         true,
     ),
     (
         "Busiest gateway link (mean)",
-        "gateways: busiest_link_utilisation_mean",
+        "gateways.busiest_link_utilisation_mean",
         true,
     ),
     (
         "Energy per stored GB-month",
-        "cost: storage_energy_per_unit",
+        "cost.storage_energy_per_unit",
         true,
     ),
     (
         "Cost per stored GB-month",
-        "cost: storage_cost_per_unit",
+        "cost.storage_cost_per_unit",
         true,
     ),
-    ("Energy per job", "cost: compute_energy_per_unit", true),
-    ("Cost per job", "cost: compute_cost_per_unit", true),
-    ("Energy per lookup", "cost: lookups_energy_per_unit", true),
-    ("Cost per lookup", "cost: lookups_cost_per_unit", true),
+    ("Energy per job", "cost.compute_energy_per_unit", true),
+    ("Cost per job", "cost.compute_cost_per_unit", true),
+    ("Energy per lookup", "cost.lookups_energy_per_unit", true),
+    ("Cost per lookup", "cost.lookups_cost_per_unit", true),
 ];
 
 /// One row of the at-a-glance table, as computed.
@@ -313,13 +350,34 @@ pub struct GatewayLoad {
     pub busiest_over_time: Vec<(f64, f64)>,
 }
 
-/// One row of `cost.csv` for both systems.
+/// One (service, quantity) of `cost.csv` for both sides.
 #[derive(Clone, Debug)]
 struct CostEntry {
-    unit: String,
+    /// In [`Side::ALL`] order; NaN when blank.
     value: [f64; 2],
     /// The row index of each side, when read.
     row: [Option<usize>; 2],
+}
+
+/// `cost.csv` as read and checked by [`costs`].
+#[derive(Clone, Debug, Default)]
+pub struct Costs {
+    rows: BTreeMap<(Option<Service>, Quantity), CostEntry>,
+}
+
+impl Costs {
+    /// The value of `quantity` for `service` (`None`: the side's total,
+    /// [`cost::ALL_SERVICES`]) on each side, in [`Side::ALL`] order (NaN
+    /// when blank); `None` when the file has no such row.
+    pub fn get(&self, service: Option<Service>, quantity: Quantity) -> Option<[f64; 2]> {
+        self.rows.get(&(service, quantity)).map(|e| e.value)
+    }
+
+    /// The value of a required row ([`COST_SUMMARY`]): [`costs`] has
+    /// checked that it is there.
+    fn required(&self, service: Option<Service>, quantity: Quantity) -> [f64; 2] {
+        self.get(service, quantity).unwrap_or([f64::NAN; 2])
+    }
 }
 
 /// What the flagship report computed.
@@ -512,93 +570,140 @@ fn load(links: &Links, instants: &[u64]) -> GatewayLoad {
     out
 }
 
-/// Read and check `cost.csv`: its rows by (service, quantity) index.
-fn costs(path: &Path) -> Result<BTreeMap<(usize, usize), CostEntry>, ReportError> {
+/// `names` as `a, b, c <last> d` (`last`: `or`, `and`).
+fn listed(names: &[&str], last: &str) -> String {
+    match names.split_last() {
+        Some((n, [])) => n.to_string(),
+        Some((n, rest)) => format!("{} {last} {n}", rest.join(", ")),
+        None => String::new(),
+    }
+}
+
+/// `names` as `a, b, c or d`.
+fn one_of(names: &[&str]) -> String {
+    listed(names, "or")
+}
+
+/// Read and check `cost.csv`, as [`cost::cost_csv`] writes it (see the
+/// module doc).
+pub fn costs(path: &Path) -> Result<Costs, ReportError> {
     let t = Table::read(path)?;
     let (cs, csv_, cq, cu, cv) = (
-        t.col("system")?,
+        t.col("side")?,
         t.col("service")?,
         t.col("quantity")?,
         t.col("unit")?,
         t.col("value")?,
     );
-    let mut out: BTreeMap<(usize, usize), CostEntry> = BTreeMap::new();
+    let sides = one_of(&Side::ALL.map(Side::name));
+    let mut services: Vec<&str> = Service::ALL.iter().map(|s| s.name()).collect();
+    services.push(cost::ALL_SERVICES);
+    let services = one_of(&services);
+    let quantities = one_of(&Quantity::ALL.map(Quantity::name));
+    let mut out = Costs::default();
     for i in 0..t.rows().len() {
-        let s = t.system(i, cs)?;
         let row = &t.rows()[i];
-        let service = SERVICES
+        let s = Side::ALL
             .iter()
-            .position(|x| *x == row[csv_])
-            .ok_or_else(|| t.bad(i, csv_, "storage, compute, lookups or total"))?;
-        let quantity = QUANTITIES
-            .iter()
-            .position(|x| *x == row[cq])
-            .ok_or_else(|| t.bad(i, cq, "energy, cost, energy_per_unit or cost_per_unit"))?;
-        let unit = &row[cu];
-        if unit.is_empty() {
-            return Err(t.bad(i, cu, "a unit (not empty)"));
+            .position(|x| x.name() == row[cs])
+            .ok_or_else(|| t.bad(i, cs, &sides))?;
+        let service = if row[csv_] == cost::ALL_SERVICES {
+            None
+        } else {
+            let s = Service::ALL
+                .into_iter()
+                .find(|x| x.name() == row[csv_])
+                .ok_or_else(|| t.bad(i, csv_, &services))?;
+            Some(s)
+        };
+        let service_name = cost::service_name(service);
+        let quantity = Quantity::ALL
+            .into_iter()
+            .find(|x| x.name() == row[cq])
+            .ok_or_else(|| t.bad(i, cq, &quantities))?;
+        let Some(unit) = quantity.unit(service) else {
+            let why = if service.is_none() {
+                format!("per service only, not for {}", cost::ALL_SERVICES)
+            } else {
+                format!("for {} only, not per service", cost::ALL_SERVICES)
+            };
+            return Err(t.error_at(i, cq, &format!("{} is given {why}", t.quoted(i, cq))));
+        };
+        if row[cu] != unit {
+            return Err(t.bad(
+                i,
+                cu,
+                &format!("{unit}, the unit of {service_name} {}", quantity.name()),
+            ));
         }
-        let value = t.num(i, cv)?;
-        let e = out.entry((service, quantity)).or_insert_with(|| CostEntry {
-            unit: unit.clone(),
-            value: [f64::NAN; 2],
-            row: [None; 2],
-        });
+        let value = if row[cv].is_empty() && quantity.per_unit() {
+            f64::NAN
+        } else {
+            let expected = if quantity.per_unit() {
+                "a number ≥ 0, or blank (no units)"
+            } else {
+                "a number ≥ 0"
+            };
+            t.non_negative(i, cv).map_err(|_| t.bad(i, cv, expected))?
+        };
+        let e = out
+            .rows
+            .entry((service, quantity))
+            .or_insert_with(|| CostEntry {
+                value: [f64::NAN; 2],
+                row: [None; 2],
+            });
         if let Some(r) = e.row[s] {
             return Err(t.error_at(
                 i,
                 cs,
                 &format!(
-                    "a second row for {} {} {} (the first is on line {})",
-                    SYSTEMS[s],
-                    SERVICES[service],
-                    QUANTITIES[quantity],
+                    "a second row for {} {service_name} {} (the first is on line {})",
+                    Side::ALL[s].name(),
+                    quantity.name(),
                     t.line(r)
-                ),
-            ));
-        }
-        if &e.unit != unit {
-            let r = e.row[1 - s].map_or(0, |r| t.line(r));
-            return Err(t.error_at(
-                i,
-                cu,
-                &format!(
-                    "{} differs from the unit {} of the other system's row on line {r}: both systems give {} {} in one unit",
-                    t.quoted(i, cu),
-                    crate::cut(&e.unit),
-                    SERVICES[service],
-                    QUANTITIES[quantity]
                 ),
             ));
         }
         e.value[s] = value;
         e.row[s] = Some(i);
     }
-    for (&(service, quantity), e) in &out {
-        for (s, system) in SYSTEMS.iter().enumerate() {
+    for (&(service, quantity), e) in &out.rows {
+        for (s, side) in Side::ALL.iter().enumerate() {
             if e.row[s].is_none() {
                 let r = e.row[1 - s].unwrap_or(0);
                 return Err(t.error_at(
                     r,
                     cs,
                     &format!(
-                        "no {system} row for {} {}: both systems need one",
-                        SERVICES[service], QUANTITIES[quantity]
+                        "no {} row for {} {}: both sides need one",
+                        side.name(),
+                        cost::service_name(service),
+                        quantity.name()
                     ),
                 ));
             }
         }
     }
-    let required = (0..3)
-        .flat_map(|s| [(s, 2), (s, 3)])
-        .chain([(3, 0), (3, 1)]);
-    for (service, quantity) in required {
-        if !out.contains_key(&(service, quantity)) {
+    let needed = |total: bool| {
+        let names: Vec<&str> = COST_SUMMARY
+            .iter()
+            .filter(|(s, _)| s.is_none() == total && s.is_none_or(|s| s == Service::ALL[0]))
+            .map(|(_, q)| q.name())
+            .collect();
+        listed(&names, "and")
+    };
+    for (service, quantity) in COST_SUMMARY {
+        if out.get(service, quantity).is_none() {
             return Err(ReportError::Input {
                 path: path.display().to_string(),
                 message: format!(
-                    "no row for {} {} (column 2, service; column 3, quantity): every service needs energy_per_unit and cost_per_unit, and total needs energy and cost",
-                    SERVICES[service], QUANTITIES[quantity]
+                    "no row for {} {} (column 2, service; column 3, quantity): every service needs {}, and {} needs {}",
+                    cost::service_name(service),
+                    quantity.name(),
+                    needed(false),
+                    cost::ALL_SERVICES,
+                    needed(true)
                 ),
             });
         }
@@ -619,7 +724,8 @@ fn csv_num(v: f64) -> String {
 }
 
 /// The flagship's `summary.csv` text (the form of
-/// [`crate::report::summary_csv`], with [`csv_num`]'s values).
+/// [`crate::report::summary_csv`], with the values described in the
+/// module doc).
 pub fn summary_csv(rows: &[SummaryRow]) -> String {
     let mut s =
         String::from("metric,unit,p2p,datacenter,difference,diff_ci95_low,diff_ci95_high,n\n");
@@ -663,7 +769,7 @@ fn show(v: f64) -> String {
 fn prefixed(part: &str, rows: &[SummaryRow]) -> Vec<SummaryRow> {
     rows.iter()
         .map(|r| SummaryRow {
-            metric: Cow::Owned(format!("{part}: {}", r.metric)),
+            metric: Cow::Owned(format!("{part}{METRIC_SEPARATOR}{}", r.metric)),
             ..r.clone()
         })
         .collect()
@@ -681,28 +787,38 @@ fn gateway_rows(g: &[GatewayLoad; 2]) -> Vec<SummaryRow> {
         n,
     };
     vec![
-        row("gateways: utilisation_mean", "%", |g| g.mean),
-        row("gateways: utilisation_peak", "%", |g| g.peak),
-        row("gateways: busiest_link_utilisation_mean", "%", |g| {
+        row("gateways.utilisation_mean", "%", |g| g.mean),
+        row("gateways.utilisation_peak", "%", |g| g.peak),
+        row("gateways.busiest_link_utilisation_mean", "%", |g| {
             g.busiest_mean
         }),
-        row("gateways: busiest_link_utilisation_peak", "%", |g| {
+        row("gateways.busiest_link_utilisation_peak", "%", |g| {
             g.busiest_peak
         }),
-        row("gateways: bytes_carried", "bytes", |g| g.bytes),
+        row("gateways.bytes_carried", "bytes", |g| g.bytes),
     ]
 }
 
-/// The cost rows of the summary.
-fn cost_rows(c: &BTreeMap<(usize, usize), CostEntry>) -> Vec<SummaryRow> {
-    c.iter()
-        .map(|(&(service, quantity), e)| SummaryRow {
-            metric: format!("cost: {}_{}", SERVICES[service], QUANTITIES[quantity]).into(),
-            unit: e.unit.clone().into(),
-            p2p: e.value[0],
-            datacenter: e.value[1],
-            difference: None,
-            n: 1,
+/// The cost rows of the summary: [`COST_SUMMARY`], each named
+/// `cost.<service>_<quantity>`, with n = 1.
+fn cost_rows(c: &Costs) -> Vec<SummaryRow> {
+    COST_SUMMARY
+        .iter()
+        .map(|&(service, quantity)| {
+            let [p2p, datacenter] = c.required(service, quantity);
+            SummaryRow {
+                metric: format!(
+                    "cost{METRIC_SEPARATOR}{}_{}",
+                    cost::service_name(service),
+                    quantity.name()
+                )
+                .into(),
+                unit: quantity.unit(service).unwrap_or_default().into(),
+                p2p,
+                datacenter,
+                difference: None,
+                n: 1,
+            }
         })
         .collect()
 }
@@ -714,7 +830,7 @@ pub fn glance(dir: &Path, summary: &[SummaryRow]) -> Result<Vec<GlanceRow>, Repo
         .iter()
         .map(|&(label, metric, lower_is_better)| {
             let row = summary.iter().find(|r| r.metric == metric).ok_or_else(|| {
-                let (part, name) = metric.split_once(": ").unwrap_or(("", metric));
+                let (part, name) = metric.split_once(METRIC_SEPARATOR).unwrap_or(("", metric));
                 let file = match part {
                     "gateways" => dir.join("gateways.csv"),
                     "cost" => dir.join("cost.csv"),
@@ -764,6 +880,28 @@ fn glance_markdown(md: &mut String, rows: &[GlanceRow]) {
             g.verdict.text()
         );
     }
+}
+
+/// Each side's energy over the run by part, and its cost (all services,
+/// from `cost.csv`), as markdown.
+fn energy_markdown(md: &mut String, costs: &Costs) {
+    let _ = writeln!(
+        md,
+        "Energy of each side over the run, all services together, by part (from `cost.csv`):\n"
+    );
+    let _ = writeln!(md, "| | P2P | data center |");
+    let _ = writeln!(md, "|---|---:|---:|");
+    for (label, quantity) in [
+        ("devices: machines and disks (kWh)", Quantity::EnergyDevices),
+        ("network: moving bytes (kWh)", Quantity::EnergyNetwork),
+        ("facility overhead (kWh)", Quantity::EnergyOverhead),
+        ("energy (kWh)", Quantity::Energy),
+        ("cost (USD)", Quantity::Cost),
+    ] {
+        let v = costs.required(None, quantity);
+        let _ = writeln!(md, "| {label} | {} | {} |", show(v[0]), show(v[1]));
+    }
+    let _ = writeln!(md);
 }
 
 /// The full summary as markdown, values as in the at-a-glance table.
@@ -925,6 +1063,7 @@ pub fn write(
         md,
         "\nGateway-link utilisation is the bits a link carried between two samples over its capacity times the interval; the mean takes all gateway links together over the sampled period, the peak is the highest of one link in one interval. Energy and cost per unit come from `cost.csv`: per stored GB-month, per job and per lookup.\n"
     );
+    energy_markdown(&mut md, &costs);
 
     if plots {
         let pdir = dir.join("plots");
@@ -1012,32 +1151,36 @@ pub fn write(
         );
         let systems: Vec<String> = LABELS.iter().map(|s| s.to_string()).collect();
         for (quantity, file, title, what) in [
-            (0, "energy_by_service", "Energy by service", "energy"),
-            (1, "cost_by_service", "Cost by service", "cost"),
+            (
+                Quantity::Energy,
+                "energy_by_service",
+                "Energy by service",
+                "energy",
+            ),
+            (Quantity::Cost, "cost_by_service", "Cost by service", "cost"),
         ] {
-            let total_unit = &costs[&(3, quantity)].unit;
-            let groups: Vec<plot::BarGroup> = (0..4)
-                .filter_map(|service| {
-                    let e = costs.get(&(service, quantity))?;
-                    (&e.unit == total_unit).then(|| {
-                        (
-                            SERVICES[service].to_string(),
-                            vec![(e.value[0], None), (e.value[1], None)],
-                        )
-                    })
+            let unit = quantity.unit(None).unwrap_or_default();
+            let groups: Vec<plot::BarGroup> = Service::ALL
+                .map(Some)
+                .into_iter()
+                .chain([None])
+                .map(|service| {
+                    let v = costs.required(service, quantity);
+                    let label = service.map_or("all services", Service::name);
+                    (label.to_string(), vec![(v[0], None), (v[1], None)])
                 })
                 .collect();
             plot::bars(
                 &pdir.join(file),
                 title,
-                &format!("{what} ({})", crate::cut(total_unit)),
+                &format!("{what} ({unit})"),
                 &systems,
                 &groups,
             )
             .map_err(plot_err)?;
             let _ = writeln!(
                 md,
-                "![{title}](plots/{file}.svg)\n\nThe {what} of each side over the run, per service given in `cost.csv` (in the total's unit) and in total.\n"
+                "![{title}](plots/{file}.svg)\n\nThe {what} of each side over the run, per service and for all services together, from `cost.csv`.\n"
             );
         }
     }
@@ -1109,7 +1252,10 @@ mod tests {
             "p2p",
             "datacenter",
             "total",
+            "all",
             "energy",
+            "shared_baseline",
+            "kWh",
             "18446744073709551616",
             "3600000000000",
             "é→",
@@ -1148,6 +1294,13 @@ mod tests {
             errors > 100 && results > 10,
             "{errors} errors, {results} results"
         );
+    }
+
+    /// The summary's `p2p` and `datacenter` columns take the sides of
+    /// `cost.csv` in [`Side::ALL`] order.
+    #[test]
+    fn the_sides_of_cost_csv_are_the_systems_in_order() {
+        assert_eq!(Side::ALL.map(Side::name), SYSTEMS);
     }
 
     #[test]

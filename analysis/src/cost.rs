@@ -94,6 +94,8 @@
 //! (`USD/…`), blank without units, and `shared_baseline` (kWh, `all`
 //! only: the part of the side's energy split by the baseline rule). Values
 //! are written in full (shortest exact decimal form), never NaN.
+//! [`Side`], [`Service`], [`ALL_SERVICES`] and [`Quantity`] (names and
+//! units) are the file's vocabulary, for its readers too.
 
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -113,7 +115,7 @@ pub const KWH_PER_GB_MAX: f64 = 100.0;
 pub const PRICE_MAX: f64 = 1_000.0;
 
 /// The three services.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Service {
     /// Backups: stored bytes.
     Storage,
@@ -191,8 +193,12 @@ impl Services<u64> {
     }
 }
 
+/// The `service` of a side's total rows in `cost.csv`: all three services
+/// together.
+pub const ALL_SERVICES: &str = "all";
+
 /// The two sides.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Side {
     /// Home machines on the mesh.
     P2p,
@@ -201,6 +207,10 @@ pub enum Side {
 }
 
 impl Side {
+    /// Both sides, in output order (the order of the `p2p` and
+    /// `datacenter` columns of every summary).
+    pub const ALL: [Side; 2] = [Side::P2p, Side::Datacenter];
+
     /// Name in outputs (the `system` names of the other CSV files).
     pub fn name(self) -> &'static str {
         match self {
@@ -759,6 +769,132 @@ impl CostModel {
     }
 }
 
+/// A `quantity` of `cost.csv`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Quantity {
+    /// Machines and disks, kWh.
+    EnergyDevices,
+    /// Moving bytes, kWh.
+    EnergyNetwork,
+    /// Facility overhead, kWh.
+    EnergyOverhead,
+    /// Devices + network + overhead, kWh.
+    Energy,
+    /// Energy × the side's electricity price, USD.
+    EnergyCost,
+    /// List-price fees, USD.
+    Fees,
+    /// Cost by the costing rule, USD.
+    Cost,
+    /// Units of service (per service only).
+    Units,
+    /// kWh per unit of service (per service only; blank without units).
+    EnergyPerUnit,
+    /// USD per unit of service (per service only; blank without units).
+    CostPerUnit,
+    /// The part of the side's energy split by the baseline rule, kWh
+    /// ([`ALL_SERVICES`] only).
+    SharedBaseline,
+}
+
+impl Quantity {
+    /// Every quantity, in the order of the rows of one service (or of the
+    /// side's total) in `cost.csv`.
+    pub const ALL: [Quantity; 11] = [
+        Quantity::EnergyDevices,
+        Quantity::EnergyNetwork,
+        Quantity::EnergyOverhead,
+        Quantity::Energy,
+        Quantity::EnergyCost,
+        Quantity::Fees,
+        Quantity::Cost,
+        Quantity::Units,
+        Quantity::EnergyPerUnit,
+        Quantity::CostPerUnit,
+        Quantity::SharedBaseline,
+    ];
+
+    /// Name in outputs.
+    pub fn name(self) -> &'static str {
+        match self {
+            Quantity::EnergyDevices => "energy_devices",
+            Quantity::EnergyNetwork => "energy_network",
+            Quantity::EnergyOverhead => "energy_overhead",
+            Quantity::Energy => "energy",
+            Quantity::EnergyCost => "energy_cost",
+            Quantity::Fees => "fees",
+            Quantity::Cost => "cost",
+            Quantity::Units => "units",
+            Quantity::EnergyPerUnit => "energy_per_unit",
+            Quantity::CostPerUnit => "cost_per_unit",
+            Quantity::SharedBaseline => "shared_baseline",
+        }
+    }
+
+    /// The unit of its rows for `service` (`None`: the side's total, the
+    /// [`ALL_SERVICES`] rows), or `None` when `cost.csv` has no such row
+    /// (units and per-unit figures of the total, a shared baseline per
+    /// service).
+    pub fn unit(self, service: Option<Service>) -> Option<String> {
+        match (self, service) {
+            (Quantity::Units | Quantity::EnergyPerUnit | Quantity::CostPerUnit, None) => None,
+            (Quantity::SharedBaseline, Some(_)) => None,
+            (Quantity::Units, Some(s)) => Some(s.unit().to_string()),
+            (Quantity::EnergyPerUnit, Some(s)) => Some(format!("kWh/{}", s.unit())),
+            (Quantity::CostPerUnit, Some(s)) => Some(format!("USD/{}", s.unit())),
+            (Quantity::EnergyCost | Quantity::Fees | Quantity::Cost, _) => Some("USD".to_string()),
+            (
+                Quantity::EnergyDevices
+                | Quantity::EnergyNetwork
+                | Quantity::EnergyOverhead
+                | Quantity::Energy
+                | Quantity::SharedBaseline,
+                _,
+            ) => Some("kWh".to_string()),
+        }
+    }
+
+    /// A per-unit figure: blank in `cost.csv` when the service has no
+    /// units.
+    pub fn per_unit(self) -> bool {
+        matches!(self, Quantity::EnergyPerUnit | Quantity::CostPerUnit)
+    }
+
+    /// The value of its row for `service` (`None`: the side's total) in
+    /// `bill`, `None` when blank or when there is no such row.
+    pub fn of(self, bill: &Bill, service: Option<Service>) -> Option<f64> {
+        let sum = |f: fn(&Energy) -> f64| bill.energy.map(|_, e| f(e)).total();
+        match (self, service) {
+            (Quantity::EnergyDevices, Some(s)) => Some(bill.energy.get(s).devices),
+            (Quantity::EnergyDevices, None) => Some(sum(|e| e.devices)),
+            (Quantity::EnergyNetwork, Some(s)) => Some(bill.energy.get(s).network),
+            (Quantity::EnergyNetwork, None) => Some(sum(|e| e.network)),
+            (Quantity::EnergyOverhead, Some(s)) => Some(bill.energy.get(s).overhead),
+            (Quantity::EnergyOverhead, None) => Some(sum(|e| e.overhead)),
+            (Quantity::Energy, Some(s)) => Some(bill.energy.get(s).total()),
+            (Quantity::Energy, None) => Some(bill.total_energy()),
+            (Quantity::EnergyCost, Some(s)) => Some(*bill.energy_cost.get(s)),
+            (Quantity::EnergyCost, None) => Some(bill.energy_cost.total()),
+            (Quantity::Fees, Some(s)) => Some(*bill.fees.get(s)),
+            (Quantity::Fees, None) => Some(bill.fees.total()),
+            (Quantity::Cost, Some(s)) => Some(*bill.cost.get(s)),
+            (Quantity::Cost, None) => Some(bill.total_cost()),
+            (Quantity::Units, Some(s)) => Some(*bill.units.get(s)),
+            (Quantity::EnergyPerUnit, Some(s)) => *bill.energy_per_unit.get(s),
+            (Quantity::CostPerUnit, Some(s)) => *bill.cost_per_unit.get(s),
+            (Quantity::SharedBaseline, None) => Some(bill.shared_baseline_kwh),
+            (Quantity::Units | Quantity::EnergyPerUnit | Quantity::CostPerUnit, None)
+            | (Quantity::SharedBaseline, Some(_)) => None,
+        }
+    }
+}
+
+/// The `service` name of a `cost.csv` row: the service's, or
+/// [`ALL_SERVICES`] for the side's total (`None`).
+pub fn service_name(service: Option<Service>) -> &'static str {
+    service.map_or(ALL_SERVICES, Service::name)
+}
+
 /// A value in full (shortest exact decimal form); blank when there is none.
 fn value(v: Option<f64>) -> String {
     match v {
@@ -768,89 +904,27 @@ fn value(v: Option<f64>) -> String {
 }
 
 /// `cost.csv` text: the header `side,service,quantity,unit,value` and the
-/// rows of every bill (see the module docs).
+/// rows of every bill (see the module docs): per bill, each service in
+/// [`Service::ALL`] order then the side's total ([`ALL_SERVICES`]), each
+/// with the quantities of [`Quantity::ALL`] that it has, in that order.
 pub fn cost_csv(bills: &[Bill]) -> String {
     let mut s = String::from("side,service,quantity,unit,value\n");
-    let mut row = |side: Side, service: &str, quantity: &str, unit: &str, v: Option<f64>| {
-        let _ = writeln!(
-            s,
-            "{},{service},{quantity},{unit},{}",
-            side.name(),
-            value(v)
-        );
-    };
     for b in bills {
-        for sv in Service::ALL {
-            let e = b.energy.get(sv);
-            let name = sv.name();
-            row(b.side, name, "energy_devices", "kWh", Some(e.devices));
-            row(b.side, name, "energy_network", "kWh", Some(e.network));
-            row(b.side, name, "energy_overhead", "kWh", Some(e.overhead));
-            row(b.side, name, "energy", "kWh", Some(e.total()));
-            row(
-                b.side,
-                name,
-                "energy_cost",
-                "USD",
-                Some(*b.energy_cost.get(sv)),
-            );
-            row(b.side, name, "fees", "USD", Some(*b.fees.get(sv)));
-            row(b.side, name, "cost", "USD", Some(*b.cost.get(sv)));
-            row(b.side, name, "units", sv.unit(), Some(*b.units.get(sv)));
-            row(
-                b.side,
-                name,
-                "energy_per_unit",
-                &format!("kWh/{}", sv.unit()),
-                *b.energy_per_unit.get(sv),
-            );
-            row(
-                b.side,
-                name,
-                "cost_per_unit",
-                &format!("USD/{}", sv.unit()),
-                *b.cost_per_unit.get(sv),
-            );
+        let services = Service::ALL.map(Some).into_iter().chain([None]);
+        for sv in services {
+            for q in Quantity::ALL {
+                if let Some(unit) = q.unit(sv) {
+                    let _ = writeln!(
+                        s,
+                        "{},{},{},{unit},{}",
+                        b.side.name(),
+                        service_name(sv),
+                        q.name(),
+                        value(q.of(b, sv))
+                    );
+                }
+            }
         }
-        let sum = |f: fn(&Energy) -> f64| b.energy.map(|_, e| f(e)).total();
-        row(
-            b.side,
-            "all",
-            "energy_devices",
-            "kWh",
-            Some(sum(|e| e.devices)),
-        );
-        row(
-            b.side,
-            "all",
-            "energy_network",
-            "kWh",
-            Some(sum(|e| e.network)),
-        );
-        row(
-            b.side,
-            "all",
-            "energy_overhead",
-            "kWh",
-            Some(sum(|e| e.overhead)),
-        );
-        row(b.side, "all", "energy", "kWh", Some(b.total_energy()));
-        row(
-            b.side,
-            "all",
-            "energy_cost",
-            "USD",
-            Some(b.energy_cost.total()),
-        );
-        row(b.side, "all", "fees", "USD", Some(b.fees.total()));
-        row(b.side, "all", "cost", "USD", Some(b.total_cost()));
-        row(
-            b.side,
-            "all",
-            "shared_baseline",
-            "kWh",
-            Some(b.shared_baseline_kwh),
-        );
     }
     s
 }
@@ -1203,6 +1277,61 @@ mod tests {
             csv.contains("p2p,compute,energy_per_unit,kWh/job,\n"),
             "{csv}"
         );
+    }
+
+    /// The vocabulary of `cost.csv`, as the module docs give it.
+    #[test]
+    fn quantities_have_the_documented_names_and_units() {
+        let names: Vec<&str> = Quantity::ALL.iter().map(|q| q.name()).collect();
+        assert_eq!(
+            names,
+            [
+                "energy_devices",
+                "energy_network",
+                "energy_overhead",
+                "energy",
+                "energy_cost",
+                "fees",
+                "cost",
+                "units",
+                "energy_per_unit",
+                "cost_per_unit",
+                "shared_baseline"
+            ]
+        );
+        let unit = |q: Quantity, s: Option<Service>| q.unit(s);
+        let some = |u: &str| Some(u.to_string());
+        assert_eq!(unit(Quantity::Energy, None), some("kWh"));
+        assert_eq!(
+            unit(Quantity::EnergyOverhead, Some(Service::Lookups)),
+            some("kWh")
+        );
+        assert_eq!(unit(Quantity::Fees, None), some("USD"));
+        assert_eq!(unit(Quantity::Cost, Some(Service::Compute)), some("USD"));
+        assert_eq!(
+            unit(Quantity::Units, Some(Service::Storage)),
+            some("GB-month")
+        );
+        assert_eq!(unit(Quantity::Units, None), None);
+        assert_eq!(
+            unit(Quantity::EnergyPerUnit, Some(Service::Storage)),
+            some("kWh/GB-month")
+        );
+        assert_eq!(
+            unit(Quantity::CostPerUnit, Some(Service::Compute)),
+            some("USD/job")
+        );
+        assert_eq!(
+            unit(Quantity::EnergyPerUnit, Some(Service::Lookups)),
+            some("kWh/lookup")
+        );
+        assert_eq!(unit(Quantity::CostPerUnit, None), None);
+        assert_eq!(unit(Quantity::SharedBaseline, None), some("kWh"));
+        assert_eq!(unit(Quantity::SharedBaseline, Some(Service::Storage)), None);
+        assert_eq!(service_name(None), "all");
+        assert_eq!(service_name(Some(Service::Lookups)), "lookups");
+        assert_eq!(Side::ALL.map(Side::name), ["p2p", "datacenter"]);
+        assert!(Quantity::CostPerUnit.per_unit() && !Quantity::Units.per_unit());
     }
 
     #[test]
