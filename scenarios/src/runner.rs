@@ -121,6 +121,19 @@ pub fn run_one(s: &Scenario, opts: &RunOptions, progress: Progress<'_>) -> Resul
         Kind::Compute => {
             analysis::compute::write(stage.dir(), &title, &notes, s.output.plots)?.summary
         }
+        Kind::City => {
+            let [lookups, storage, compute] = out.part_notes.clone().unwrap_or_default();
+            let part =
+                |n: &str| format!("Topology: {}. Seed {}. {n}", out.topology, s.scenario.seed);
+            let (lookups, storage, compute) = (part(&lookups), part(&storage), part(&compute));
+            let n = analysis::city::CityNotes {
+                top: &notes,
+                lookups: &lookups,
+                storage: &storage,
+                compute: &compute,
+            };
+            analysis::city::write(stage.dir(), &title, &n, s.output.plots)?.summary
+        }
     };
     // Last: the hashes of every file written above (`merge` checks them).
     analysis::manifest::write(stage.dir())?;
@@ -128,9 +141,19 @@ pub fn run_one(s: &Scenario, opts: &RunOptions, progress: Progress<'_>) -> Resul
     Ok(RunStatus::Done { dir, summary })
 }
 
-/// The two systems must have received exactly the same requests.
+/// The two systems must have received exactly the same requests (in
+/// `requests.csv`, or in each part's of the combined experiment).
 fn check_identical_workload(files: &BTreeMap<String, Vec<u8>>) -> Result<()> {
-    let text = String::from_utf8_lossy(files.get("requests.csv").map_or(&[][..], |v| v));
+    for (name, bytes) in files {
+        if name == "requests.csv" || name.ends_with("/requests.csv") {
+            check_identical_requests(bytes)?;
+        }
+    }
+    Ok(())
+}
+
+fn check_identical_requests(bytes: &[u8]) -> Result<()> {
+    let text = String::from_utf8_lossy(bytes);
     let mut sides: [Vec<&str>; 2] = [Vec::new(), Vec::new()];
     for line in text.lines().skip(1) {
         if let Some(rest) = line.strip_prefix("p2p,") {

@@ -1004,6 +1004,24 @@ where
     pub fn incarnation(&self, id: NodeId) -> u32 {
         self.core.meta[id.index()].inc
     }
+    /// Bytes link `link` of the topology has carried so far: datagrams,
+    /// and bulk flows including those in progress (what they have moved by
+    /// now). Zero without a topology or for a link it does not have.
+    pub fn link_bytes(&self, link: LinkId) -> u64 {
+        self.core
+            .routed
+            .as_deref()
+            .map_or(0, |r| r.link_bytes_now(link, self.core.now))
+    }
+    /// Bytes sent so far per traffic class (see [`crate::node::class`]):
+    /// datagrams when sent, bulk flows when they end. Zeros without a
+    /// topology.
+    pub fn class_bytes(&self) -> [u64; 8] {
+        self.core
+            .routed
+            .as_deref()
+            .map_or([0; 8], |r| *r.class_bytes())
+    }
     /// Number of nodes up.
     pub fn nodes_up(&self) -> usize {
         self.core.meta.iter().filter(|m| m.is_up()).count()

@@ -27,7 +27,7 @@
 //! gives its whole CPU), kept exactly by the node wrapper [`Kept`].
 
 use super::{
-    BuildError, Driver, Kind, Outcome, Progress, bad, finish, merge_tables, retry_policy,
+    BuildError, Driver, Kind, Mapped, Outcome, Progress, bad, finish, merge_tables, retry_policy,
     sample_times, site_outages, topology,
 };
 use crate::bounds::{REQUESTS_MAX, SAMPLES_MAX, SIM_TIME_MAX, TRACE_BYTES_MAX};
@@ -70,7 +70,7 @@ const MEAN_GAP_DEFAULT: Duration = Duration::from_secs(3_600);
 /// Default work of a job.
 const WORK_DEFAULT: &str = "exponential(10min)";
 
-fn spec(s: &Scenario) -> Result<&ComputeSpec, BuildError> {
+pub(crate) fn spec(s: &Scenario) -> Result<&ComputeSpec, BuildError> {
     s.compute
         .as_ref()
         .ok_or_else(|| bad("compute", "no [compute] table"))
@@ -122,7 +122,7 @@ fn thousandths(field: &str, v: f64) -> Result<u32, BuildError> {
 }
 
 /// The volunteers' scheduler configuration.
-fn jobs_config(c: &ComputeSpec) -> Result<Config, BuildError> {
+pub(crate) fn jobs_config(c: &ComputeSpec) -> Result<Config, BuildError> {
     let base = Config::default();
     let policy = match c.policy {
         PolicySpec::Random => Policy::Random,
@@ -152,7 +152,7 @@ fn jobs_config(c: &ComputeSpec) -> Result<Config, BuildError> {
 }
 
 /// The site's configuration.
-fn site_config(s: &Scenario) -> Result<ComputeSiteConfig, BuildError> {
+pub(crate) fn site_config(s: &Scenario) -> Result<ComputeSiteConfig, BuildError> {
     let d = &s.datacenter;
     Ok(ComputeSiteConfig {
         servers: d.servers,
@@ -321,7 +321,7 @@ pub fn check_peers(s: &Scenario, peers: u32) -> Result<(), BuildError> {
 
 /// Read, parse and map the SWF log `file`: its jobs onto `clients`
 /// clients, two jobs of one client at one instant spread 1 ns apart.
-fn read_swf(c: &ComputeSpec, file: &str, clients: u32) -> Result<Replay, BuildError> {
+pub(crate) fn read_swf(c: &ComputeSpec, file: &str, clients: u32) -> Result<Replay, BuildError> {
     let shown = super::clip_path(file);
     let meta = std::fs::metadata(file)
         .map_err(|e| bad("compute.swf", format!("{shown}: cannot be read: {e}")))?;
@@ -493,14 +493,14 @@ impl Workload<Command> for Synthetic {
 }
 
 /// Add the workload (one, index 0) to a side at the workload's start.
-fn add_workload<N: Node<Request = Command>>(
+pub(crate) fn add_workload<N: Node>(
     sim: &mut Sim<N>,
     c: &ComputeSpec,
     clients: u32,
     replay: Option<&Replay>,
 ) -> Result<(), BuildError>
 where
-    N::Request: std::fmt::Debug,
+    N::Request: std::fmt::Debug + From<Command>,
 {
     let ids: Vec<NodeId> = (0..clients).map(NodeId).collect();
     match replay {
@@ -508,7 +508,8 @@ where
             let w = r
                 .workload(&ids, sim.now())
                 .map_err(|e| bad("compute.swf", e))?;
-            sim.add_workload(&ids, w).map_err(|e| bad("compute", e))?;
+            sim.add_workload(&ids, Mapped::new(w))
+                .map_err(|e| bad("compute", e))?;
         }
         None => {
             let w = Synthetic {
@@ -519,7 +520,8 @@ where
                 deadline: c.deadline,
                 seq: vec![0; clients as usize],
             };
-            sim.add_workload(&ids, w).map_err(|e| bad("compute", e))?;
+            sim.add_workload(&ids, Mapped::new(w))
+                .map_err(|e| bad("compute", e))?;
         }
     }
     Ok(())
@@ -628,7 +630,7 @@ struct Sample {
     bytes: u64,
 }
 
-const OVER_TIME_HEADER: &str = "system,time_ns,machines,machines_up,busy,queued,cpu_busy_ns,cpu_up_ns,waste_churn_ns,waste_redundant_ns,waste_rejected_ns,bytes\n";
+pub(crate) const OVER_TIME_HEADER: &str = "system,time_ns,machines,machines_up,busy,queued,cpu_busy_ns,cpu_up_ns,waste_churn_ns,waste_redundant_ns,waste_rejected_ns,bytes\n";
 
 fn row(out: &mut String, system: &str, t: Time, x: &Sample, waste: [u64; 3]) {
     let _ = writeln!(
@@ -651,7 +653,11 @@ fn row(out: &mut String, system: &str, t: Time, x: &Sample, waste: [u64; 3]) {
 // ------------------------------------------------------------------- run
 
 /// The volunteers: speed (thousandths) and fault of each peer.
-fn volunteers(s: &Scenario, c: &ComputeSpec, peers: u32) -> Result<Vec<WorkerSpec>, BuildError> {
+pub(crate) fn volunteers(
+    s: &Scenario,
+    c: &ComputeSpec,
+    peers: u32,
+) -> Result<Vec<WorkerSpec>, BuildError> {
     let (min, max) = (
         thousandths("compute.speed_min", c.speed_min)?,
         thousandths("compute.speed_max", c.speed_max)?,
@@ -759,6 +765,7 @@ pub fn run(
     let p2p_files = finish(&mut p2p, "p2p", &mut info)?;
     if aborted {
         return Ok(Outcome {
+            part_notes: None,
             files: BTreeMap::new(),
             run_info: info,
             topology: label,
@@ -853,6 +860,7 @@ pub fn run(
     }
     let churn_note = churn.as_ref().map(|c| c.note.clone()).unwrap_or_default();
     Ok(Outcome {
+        part_notes: None,
         notes: notes(s, c, &cfg, peers, faulty, replay.as_ref(), &churn_note),
         files,
         run_info: info,
@@ -869,7 +877,7 @@ fn times_ref(t: u32) -> String {
 }
 
 /// The report's paragraph: what ran on each side.
-fn notes(
+pub(crate) fn notes(
     s: &Scenario,
     c: &ComputeSpec,
     cfg: &Config,

@@ -199,6 +199,7 @@ pub fn run(
     drop(p2p);
     if aborted {
         return Ok(Outcome {
+            part_notes: None,
             files,
             run_info: info,
             topology: label,
@@ -279,6 +280,7 @@ pub fn run(
         }
     }
     Ok(Outcome {
+        part_notes: None,
         run_info: info,
         topology: label,
         notes: notes(s, w, &churn_note, &files),
@@ -316,7 +318,7 @@ fn drive<N: Node<Request = Lookup>>(
 
 /// The header of a table no row was written to (a run whose workload
 /// issued no request): its columns are still written.
-fn empty_header(name: &str) -> &'static str {
+pub(crate) fn empty_header(name: &str) -> &'static str {
     match name {
         "lookups.csv" => {
             "node,kind,start_ns,end_ns,latency_ns,hops,messages,bytes,answered,correct,exact,determined_ns,table,attempts"
@@ -327,7 +329,7 @@ fn empty_header(name: &str) -> &'static str {
 }
 
 /// The report's paragraph: the workload, and how each side ends a request.
-fn notes(
+pub(crate) fn notes(
     s: &Scenario,
     w: &crate::schema::WorkloadSpec,
     churn: &str,

@@ -22,6 +22,7 @@
 //! gateways. The workload starts when the warm-up ends, on both sides at the
 //! same instant.
 
+pub mod city;
 pub mod compute;
 pub mod lookup;
 pub mod storage;
@@ -49,6 +50,9 @@ pub enum Kind {
     Storage,
     /// `[compute]`: jobs.
     Compute,
+    /// `[workload]`, `[storage]` and `[compute]` together: all three at
+    /// once on every home of a city mesh.
+    City,
 }
 
 /// The experiment `s` runs: the one experiment table it has.
@@ -59,6 +63,9 @@ pub fn kind(s: &Scenario) -> Result<Kind, BuildError> {
         ("compute", s.compute.is_some(), Kind::Compute),
     ];
     let set: Vec<_> = tables.iter().filter(|t| t.1).collect();
+    if set.len() == tables.len() {
+        return Ok(Kind::City);
+    }
     match set.as_slice() {
         [one] => Ok(one.2),
         [] => Err(bad(
@@ -68,7 +75,7 @@ pub fn kind(s: &Scenario) -> Result<Kind, BuildError> {
         [_, second, ..] => Err(bad(
             second.0,
             format!(
-                "a scenario runs one experiment, but {} are set; keep one",
+                "a scenario runs one experiment, or all three at once, but {} are set: keep one, or add the third",
                 set.iter()
                     .map(|t| format!("`[{}]`", t.0))
                     .collect::<Vec<_>>()
@@ -106,6 +113,20 @@ pub(crate) struct Built {
     /// peers (synthetic internet only; 0 on a mesh).
     pub(crate) spares: u32,
     pub(crate) label: String,
+    /// The links where mesh traffic meets the internet, both directions
+    /// of each gateway's tunnel (a mesh only).
+    pub(crate) gateways: Vec<GatewayLink>,
+    /// Routers of the mesh (0 on the synthetic internet).
+    pub(crate) routers: u32,
+}
+
+/// One direction of a gateway's link to the internet.
+#[derive(Debug, Clone)]
+pub(crate) struct GatewayLink {
+    /// `gw-R→internet` or `internet→gw-R`, R the gateway's router index.
+    pub(crate) label: String,
+    pub(crate) link: sim_core::net::LinkId,
+    pub(crate) capacity: Rate,
 }
 
 /// The network of `s`, with the site at node `peers` and, on the synthetic
@@ -144,6 +165,8 @@ pub(crate) fn topology(s: &Scenario, spares: u32) -> Result<Built, BuildError> {
                 site: *nodes,
                 spares,
                 label: format!("synthetic internet, {nodes} peers"),
+                gateways: Vec::new(),
+                routers: 0,
             })
         }
         TopologyKind::Mesh => {
@@ -154,12 +177,32 @@ pub(crate) fn topology(s: &Scenario, spares: u32) -> Result<Built, BuildError> {
             let mesh = mesh_topology(s, file)?;
             let peers = mesh.mesh_hosts() as u32;
             let site = mesh.internet_host(0);
+            let mut gateways = Vec::new();
+            for &g in mesh.gateways() {
+                for (label, link) in [
+                    (format!("gw-{g}→internet"), mesh.gateway_egress(g)),
+                    (format!("internet→gw-{g}"), mesh.gateway_ingress(g)),
+                ] {
+                    if let Some(link) = link {
+                        let capacity =
+                            sim_core::net::route::Topology::links(&mesh)[link.index()].capacity();
+                        gateways.push(GatewayLink {
+                            label,
+                            link,
+                            capacity,
+                        });
+                    }
+                }
+            }
+            let routers = mesh.router_count() as u32;
             Ok(Built {
                 net: Box::new(mesh),
                 peers,
                 site,
                 spares: 0,
                 label: format!("city mesh {file}, {peers} hosts"),
+                gateways,
+                routers,
             })
         }
     }
@@ -487,6 +530,9 @@ pub struct Outcome {
     /// The experiment's paragraph for the report: what ran and how each
     /// side ends a request.
     pub notes: String,
+    /// The combined experiment's paragraphs for its parts' reports:
+    /// lookups, storage, compute.
+    pub part_notes: Option<[String; 3]>,
     /// Which experiment ran (the report to write).
     pub kind: Kind,
     /// Whether the run was cut short by the deterministic abort.
@@ -503,6 +549,7 @@ pub fn check(s: &Scenario) -> Result<(), BuildError> {
         Kind::Lookup => lookup::check(s)?,
         Kind::Storage => storage::check(s)?,
         Kind::Compute => compute::check(s)?,
+        Kind::City => city::check(s)?,
     }
     if s.datacenter.servers == 0 {
         return Err(bad("datacenter.servers", "at least one server is needed"));
@@ -618,6 +665,7 @@ pub fn check_peers(
     match kind(s)? {
         Kind::Storage => storage::check_peers(s, peers)?,
         Kind::Compute => compute::check_peers(s, peers)?,
+        Kind::City => city::check_peers(s, peers)?,
         Kind::Lookup => {}
     }
     Ok(crate::churn::prepare(s, peers)?.map(|c| c.resolved))
@@ -627,6 +675,7 @@ pub fn check_peers(
 /// network's size).
 pub fn clients(s: &Scenario, peers: u32) -> u32 {
     match (&s.workload, &s.storage, &s.compute) {
+        (Some(w), Some(st), Some(c)) => w.clients.max(st.clients.unwrap_or(peers)).max(c.clients),
         (Some(w), _, _) => w.clients,
         (None, Some(st), _) => st.clients.unwrap_or(peers),
         (None, None, Some(c)) => c.clients,
@@ -660,6 +709,33 @@ pub fn run(
         Kind::Lookup => lookup::run(s, abort_after, progress),
         Kind::Storage => storage::run(s, abort_after, progress),
         Kind::Compute => compute::run(s, abort_after, progress),
+        Kind::City => city::run(s, abort_after, progress),
+    }
+}
+
+/// A workload whose requests are converted into the node's request type
+/// (`From`): how one workload source feeds both an experiment's own node
+/// type and a node that runs several experiments' layers. The conversion
+/// changes nothing else: same gaps, same draws.
+pub(crate) struct Mapped<W, R> {
+    inner: W,
+    _req: std::marker::PhantomData<fn() -> R>,
+}
+
+impl<W, R> Mapped<W, R> {
+    pub(crate) fn new(inner: W) -> Mapped<W, R> {
+        Mapped {
+            inner,
+            _req: std::marker::PhantomData,
+        }
+    }
+}
+
+impl<W: Workload<R>, R, S: From<R>> Workload<S> for Mapped<W, R> {
+    fn next(&mut self, client: NodeId, now: Time, rng: &mut NodeRng) -> Option<(Duration, S)> {
+        self.inner
+            .next(client, now, rng)
+            .map(|(gap, r)| (gap, S::from(r)))
     }
 }
 

@@ -49,7 +49,7 @@
 //! readable from then on.
 
 use super::{
-    BuildError, Driver, Kind, Outcome, Progress, bad, finish, kad_config, merge_tables,
+    BuildError, Driver, Kind, Mapped, Outcome, Progress, bad, finish, kad_config, merge_tables,
     retry_policy, sample_times, site_outages, topology,
 };
 use crate::schema::{PlacementSpec, RepairSpec, Scenario, StorageSpec, TopologyKind};
@@ -114,7 +114,7 @@ pub enum Op {
 }
 
 impl Op {
-    fn command(self, objs: &[Obj], tag: u64) -> Command {
+    pub(crate) fn command(self, objs: &[Obj], tag: u64) -> Command {
         match self {
             Op::Write { object } => {
                 let o = &objs[object as usize];
@@ -241,7 +241,7 @@ pub fn objects(s: &Scenario, st: &StorageSpec, clients: u32) -> Result<Vec<Obj>,
 
 // ---------------------------------------------------------------- checks
 
-fn spec(s: &Scenario) -> Result<&StorageSpec, BuildError> {
+pub(crate) fn spec(s: &Scenario) -> Result<&StorageSpec, BuildError> {
     s.storage
         .as_ref()
         .ok_or_else(|| bad("storage", "the storage experiment needs `[storage]`"))
@@ -292,7 +292,7 @@ fn scheme_of(
 }
 
 /// The P2P side's storage configuration.
-fn store_config(s: &Scenario, st: &StorageSpec) -> Result<Config, BuildError> {
+pub(crate) fn store_config(s: &Scenario, st: &StorageSpec) -> Result<Config, BuildError> {
     let scheme = scheme_of("storage", st.replicas, &st.erasure)?;
     let policy = match st.repair {
         RepairSpec::Eager => {
@@ -362,7 +362,7 @@ fn store_config(s: &Scenario, st: &StorageSpec) -> Result<Config, BuildError> {
 }
 
 /// The site's storage configuration.
-fn site_config(s: &Scenario) -> Result<StoreSiteConfig, BuildError> {
+pub(crate) fn site_config(s: &Scenario) -> Result<StoreSiteConfig, BuildError> {
     let d = &s.datacenter;
     let scheme = scheme_of("datacenter", d.replicas, &d.erasure)?;
     if !(d.afr.is_finite() && (0.0..=10.0).contains(&d.afr)) {
@@ -724,8 +724,8 @@ fn over_time_row(out: &mut String, system: &str, t: Time, peers: u32, written: u
     );
 }
 
-const OVER_TIME_HEADER: &str = "system,time_ns,peers,peers_up,objects_written,objects_readable,objects_lost,repair_bytes_true_loss,repair_bytes_false_alarm,repair_bytes_audit,stored_bytes,logical_bytes\n";
-const OBJECTS_HEADER: &str = "system,object,owner,size_bytes,written,lost,lost_ns,fragments,fragments_up,readable_fraction\n";
+pub(crate) const OVER_TIME_HEADER: &str = "system,time_ns,peers,peers_up,objects_written,objects_readable,objects_lost,repair_bytes_true_loss,repair_bytes_false_alarm,repair_bytes_audit,stored_bytes,logical_bytes\n";
+pub(crate) const OBJECTS_HEADER: &str = "system,object,owner,size_bytes,written,lost,lost_ns,fragments,fragments_up,readable_fraction\n";
 const OPS_HEADER: &str =
     "node,object,start_ns,end_ns,latency_ns,ok,reason,bytes,fragments_found,fragments_needed";
 
@@ -734,7 +734,7 @@ fn hex(o: &ObjectId) -> String {
 }
 
 /// The stops of a side: (time, writes start, reads start, sample).
-fn stops(s: &Scenario, st: &StorageSpec) -> Vec<(Time, bool, bool, bool)> {
+pub(crate) fn stops(s: &Scenario, st: &StorageSpec) -> Vec<(Time, bool, bool, bool)> {
     let start = Time(s.scenario.warmup.0);
     let write_end = start.saturating_add(st.write_phase);
     let end = start.saturating_add(s.scenario.duration);
@@ -749,17 +749,20 @@ fn stops(s: &Scenario, st: &StorageSpec) -> Vec<(Time, bool, bool, bool)> {
     at.into_iter().map(|(t, (w, r, x))| (t, w, r, x)).collect()
 }
 
-/// Add the side's workloads due at this stop.
-fn add_workloads<N: Node<Request = Op>>(
+/// Add the side's workloads due at this stop: the writes (workload 0 of
+/// the storage experiment) and the reads (workload 1), in that order.
+/// Returns which were added, in the order added.
+pub(crate) fn add_workloads<N: Node>(
     sim: &mut Sim<N>,
     st: &StorageSpec,
     objs: &[Obj],
     clients: u32,
     (writes, reads): (bool, bool),
-) -> Result<(), BuildError>
+) -> Result<Vec<u16>, BuildError>
 where
-    N::Request: std::fmt::Debug,
+    N::Request: std::fmt::Debug + From<Op>,
 {
+    let mut added = Vec::new();
     let ids: Vec<NodeId> = (0..clients).map(NodeId).collect();
     if writes {
         let mut owned = vec![Vec::new(); clients as usize];
@@ -772,7 +775,9 @@ where
             start: sim.now(),
             phase: st.write_phase,
         };
-        sim.add_workload(&ids, w).map_err(|e| bad("storage", e))?;
+        sim.add_workload(&ids, Mapped::new(w))
+            .map_err(|e| bad("storage", e))?;
+        added.push(0);
     }
     if reads {
         let zipf = Zipf::new(objs.len() as f64, st.zipf).map_err(|e| bad("storage.zipf", e))?;
@@ -784,9 +789,11 @@ where
             }
         })
         .map_err(|e| bad("storage.read_rate", e))?;
-        sim.add_workload(&ids, w).map_err(|e| bad("storage", e))?;
+        sim.add_workload(&ids, Mapped::new(w))
+            .map_err(|e| bad("storage", e))?;
+        added.push(1);
     }
-    Ok(())
+    Ok(added)
 }
 
 // ---------------------------------------------------------------- books
@@ -847,14 +854,15 @@ impl P2pBook {
 
     /// Take in the events logged since the last sample and sample the
     /// objects at `t`: `slots` node slots, `is_up` global knowledge,
-    /// `stores` every live storage machine (for the repair bytes).
+    /// `stores` every live storage machine (for the repair bytes). Returns
+    /// the bytes on disks and the bytes of user data kept.
     pub(crate) fn sample<'a>(
         &mut self,
         t: Time,
         slots: u32,
         is_up: impl Fn(NodeId) -> bool,
         stores: impl Iterator<Item = &'a Storage> + Clone,
-    ) {
+    ) -> (u64, u64) {
         let m = self.scheme.m();
         for (t, n, e) in self.log.borrow_mut().drain(..) {
             if let ::storage::Event::Written {
@@ -912,6 +920,7 @@ impl P2pBook {
                 logical,
             },
         );
+        (stored, logical)
     }
 
     /// The side's `objects.csv` rows at the end.
@@ -965,8 +974,15 @@ impl DcBook {
         }
     }
 
-    /// Take in the clients' events and sample the objects at `t`.
-    pub(crate) fn sample(&mut self, t: Time, sref: &StoreSite, site_up: bool, peers_up: u64) {
+    /// Take in the clients' events and sample the objects at `t`. Returns
+    /// the bytes on disks and the bytes of user data kept.
+    pub(crate) fn sample(
+        &mut self,
+        t: Time,
+        sref: &StoreSite,
+        site_up: bool,
+        peers_up: u64,
+    ) -> (u64, u64) {
         for (_, _, e) in self.log.borrow_mut().drain(..) {
             if let ::storage::Event::Written {
                 object,
@@ -1007,6 +1023,7 @@ impl DcBook {
                 logical: sref.logical_bytes(),
             },
         );
+        (sref.bytes_on_disks(), sref.logical_bytes())
     }
 
     /// The side's `objects.csv` rows at the end.
@@ -1223,6 +1240,7 @@ pub fn run(
     let p2p_files = finish(&mut p2p, "p2p", &mut info)?;
     if aborted {
         return Ok(Outcome {
+            part_notes: None,
             files: BTreeMap::new(),
             run_info: info,
             topology: label,
@@ -1338,6 +1356,7 @@ pub fn run(
     }
     let churn_note = churn.as_ref().map(|c| c.note.clone()).unwrap_or_default();
     Ok(Outcome {
+        part_notes: None,
         notes: notes(s, st, clients, &scfg, built.spares > 0, &churn_note) + placement_note,
         files,
         run_info: info,
@@ -1376,7 +1395,10 @@ fn object_row(
 /// `reads.csv` and `writes.csv` from both sides' `storage_ops` tables:
 /// the rows of each operation, the `op` column dropped, a `system` column
 /// first.
-fn split_ops(p2p: &BTreeMap<String, Vec<u8>>, dc: &BTreeMap<String, Vec<u8>>) -> (String, String) {
+pub(crate) fn split_ops(
+    p2p: &BTreeMap<String, Vec<u8>>,
+    dc: &BTreeMap<String, Vec<u8>>,
+) -> (String, String) {
     let mut reads = format!("system,{OPS_HEADER}\n");
     let mut writes = reads.clone();
     for (system, files) in [("p2p", p2p), ("datacenter", dc)] {
@@ -1403,7 +1425,7 @@ fn split_ops(p2p: &BTreeMap<String, Vec<u8>>, dc: &BTreeMap<String, Vec<u8>>) ->
 }
 
 /// The report's paragraph on what ran.
-fn notes(
+pub(crate) fn notes(
     s: &Scenario,
     st: &StorageSpec,
     clients: u32,

@@ -235,6 +235,16 @@ impl Routed {
         })
     }
 
+    /// Bytes `link` has carried by `now`: datagrams, and flows including
+    /// those in progress.
+    pub(super) fn link_bytes_now(&self, link: LinkId, now: u64) -> u64 {
+        self.datagram_link_bytes
+            .get(link.index())
+            .copied()
+            .unwrap_or(0)
+            .saturating_add(self.flows.link_bytes_at(link, Time(now)))
+    }
+
     pub(super) fn class_bytes(&self) -> &[u64; CLASSES] {
         &self.class_bytes
     }
