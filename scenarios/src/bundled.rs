@@ -1,10 +1,14 @@
 //! Scenarios compiled into the binary, runnable by name from anywhere.
 
 /// Every bundled scenario: (name, TOML text).
-pub const ALL: [(&str, &str); 8] = [
+pub const ALL: [(&str, &str); 9] = [
     ("backup", include_str!("../bundled/backup.toml")),
     ("backup-sweep", include_str!("../bundled/backup-sweep.toml")),
     ("city-mesh", include_str!("../bundled/city-mesh.toml")),
+    (
+        "city-mesh-lookups",
+        include_str!("../bundled/city-mesh-lookups.toml"),
+    ),
     (
         "city-mesh-sweep",
         include_str!("../bundled/city-mesh-sweep.toml"),

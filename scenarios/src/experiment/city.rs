@@ -18,11 +18,17 @@
 //! `Office` client of the three. Site outages take all three down.
 //!
 //! # The workload
-//! Each part's workload is the one its own experiment draws (see the
-//! lookup, storage and compute experiments), from the same streams:
-//! lookups of random keys from the first `workload.clients` peers, the
-//! objects written and read by the first `storage.clients` peers, the jobs
-//! submitted by the first `compute.clients` peers.
+//! Each part's workload is the one its own experiment defines (see the
+//! lookup, storage and compute experiments): lookups of random keys from
+//! the first `workload.clients` peers, the objects written and read by the
+//! first `storage.clients` peers, the jobs submitted by the first
+//! `compute.clients` peers. The engine numbers workloads in the order they
+//! are added — storage's writes, the lookups, the jobs, then storage's
+//! reads when the write phase ends — and each draws from its own stream,
+//! so a part's requests follow the same law as in its own experiment, but
+//! are not the same draws. Both sides get the same requests. Homes that
+//! depart for good (`churn.lifetime`) are not replaced: their disks are
+//! lost.
 //!
 //! # What is written
 //! `lookups/`, `storage/` and `compute/` each hold the files of that
@@ -502,12 +508,6 @@ pub(crate) fn check(s: &Scenario) -> Result<(), BuildError> {
         return Err(bad(
             "topology.kind",
             "the combined experiment (`[workload]`, `[storage]` and `[compute]` together) runs on a city mesh: set `kind = \"mesh\"` (its gateway links are what it measures), or keep one of the three tables",
-        ));
-    }
-    if s.churn.as_ref().is_some_and(|c| c.lifetime.is_some()) {
-        return Err(bad(
-            "churn.lifetime",
-            "departed homes are not replaced on a mesh; the combined experiment has no permanent departures: remove `lifetime`",
         ));
     }
     Ok(())
