@@ -696,6 +696,71 @@ impl Tally {
             ..Tally::default()
         }
     }
+
+    /// Note a successful write among a side's events.
+    fn note(&mut self, index: &BTreeMap<ObjectId, u32>, e: &::storage::Event) {
+        if let ::storage::Event::Written {
+            object,
+            result: Ok(_),
+            ..
+        } = e
+            && let Some(&i) = index.get(object)
+        {
+            self.written.insert(i);
+        }
+    }
+
+    /// Sample every written object: `state` says whether it is lost, or
+    /// else readable now. Returns (readable, lost).
+    fn sample(&mut self, objs: &[Obj], mut state: impl FnMut(&ObjectId) -> Held) -> (u64, u64) {
+        let (mut readable, mut lost) = (0u64, 0u64);
+        for &i in &self.written {
+            let ok = match state(&objs[i as usize].id) {
+                Held::Lost => {
+                    lost += 1;
+                    false
+                }
+                Held::Readable(ok) => ok,
+            };
+            readable += u64::from(ok);
+            let r = &mut self.readable[i as usize];
+            r.0 += u64::from(ok);
+            r.1 += 1;
+        }
+        (readable, lost)
+    }
+}
+
+/// A written object at a sampled instant.
+enum Held {
+    /// Lost for good.
+    Lost,
+    /// Kept; readable now or not.
+    Readable(bool),
+}
+
+/// Distinct fragments of `o` held by nodes for which `is_up` holds.
+fn up_fragments(
+    holders: &BTreeMap<ObjectId, BTreeMap<NodeId, u16>>,
+    o: &ObjectId,
+    is_up: &impl Fn(NodeId) -> bool,
+) -> usize {
+    let up: BTreeSet<u16> = holders
+        .get(o)
+        .into_iter()
+        .flatten()
+        .filter(|(n, _)| is_up(**n))
+        .map(|(_, f)| *f)
+        .collect();
+    up.len()
+}
+
+/// Each object's index by id.
+fn index_of(objs: &[Obj]) -> BTreeMap<ObjectId, u32> {
+    objs.iter()
+        .enumerate()
+        .map(|(i, o)| (o.id, i as u32))
+        .collect()
 }
 
 /// One `over-time.csv` row's figures.
@@ -823,11 +888,7 @@ impl P2pBook {
         peers: u32,
     ) -> P2pBook {
         P2pBook {
-            index: objs
-                .iter()
-                .enumerate()
-                .map(|(i, o)| (o.id, i as u32))
-                .collect(),
+            index: index_of(&objs),
             tally: Tally::new(objs.len()),
             objs,
             log,
@@ -840,16 +901,7 @@ impl P2pBook {
 
     /// Distinct fragments of `o` held by nodes for which `is_up` holds.
     fn up_fragments(&self, o: &ObjectId, is_up: &impl Fn(NodeId) -> bool) -> usize {
-        let up: BTreeSet<u16> = self
-            .ledger
-            .holders
-            .get(o)
-            .into_iter()
-            .flatten()
-            .filter(|(n, _)| is_up(**n))
-            .map(|(_, f)| *f)
-            .collect();
-        up.len()
+        up_fragments(&self.ledger.holders, o, is_up)
     }
 
     /// Take in the events logged since the last sample and sample the
@@ -865,31 +917,17 @@ impl P2pBook {
     ) -> (u64, u64) {
         let m = self.scheme.m();
         for (t, n, e) in self.log.borrow_mut().drain(..) {
-            if let ::storage::Event::Written {
-                object,
-                result: Ok(_),
-                ..
-            } = &e
-                && let Some(&i) = self.index.get(object)
-            {
-                self.tally.written.insert(i);
-            }
+            self.tally.note(&self.index, &e);
             self.ledger.apply(t, n, &e, |_| m);
         }
-        let (mut readable, mut lost) = (0u64, 0u64);
-        for &i in &self.tally.written {
-            let o = &self.objs[i as usize].id;
-            let ok = if self.ledger.lost_at.contains_key(o) {
-                lost += 1;
-                false
+        let (ledger, holders) = (&self.ledger, &self.ledger.holders);
+        let (readable, lost) = self.tally.sample(&self.objs, |o| {
+            if ledger.lost_at.contains_key(o) {
+                Held::Lost
             } else {
-                self.up_fragments(o, &is_up) >= usize::from(m)
-            };
-            readable += u64::from(ok);
-            let r = &mut self.tally.readable[i as usize];
-            r.0 += u64::from(ok);
-            r.1 += 1;
-        }
+                Held::Readable(up_fragments(holders, o, &is_up) >= usize::from(m))
+            }
+        });
         let rb = RepairBytes::tally(stores);
         let (mut stored, mut logical) = (0u64, 0u64);
         for (o, h) in &self.ledger.holders {
@@ -962,11 +1000,7 @@ pub(crate) struct DcBook {
 impl DcBook {
     pub(crate) fn new(objs: Arc<Vec<Obj>>, log: EventLog, peers: u32) -> DcBook {
         DcBook {
-            index: objs
-                .iter()
-                .enumerate()
-                .map(|(i, o)| (o.id, i as u32))
-                .collect(),
+            index: index_of(&objs),
             tally: Tally::new(objs.len()),
             objs,
             log,
@@ -984,30 +1018,15 @@ impl DcBook {
         peers_up: u64,
     ) -> (u64, u64) {
         for (_, _, e) in self.log.borrow_mut().drain(..) {
-            if let ::storage::Event::Written {
-                object,
-                result: Ok(_),
-                ..
-            } = &e
-                && let Some(&i) = self.index.get(object)
-            {
-                self.tally.written.insert(i);
-            }
+            self.tally.note(&self.index, &e);
         }
-        let (mut readable, mut lost) = (0u64, 0u64);
-        for &i in &self.tally.written {
-            let o = &self.objs[i as usize].id;
-            let ok = if sref.lost().contains_key(o) {
-                lost += 1;
-                false
+        let (readable, lost) = self.tally.sample(&self.objs, |o| {
+            if sref.lost().contains_key(o) {
+                Held::Lost
             } else {
-                site_up && sref.holds(o)
-            };
-            readable += u64::from(ok);
-            let r = &mut self.tally.readable[i as usize];
-            r.0 += u64::from(ok);
-            r.1 += 1;
-        }
+                Held::Readable(site_up && sref.holds(o))
+            }
+        });
         over_time_row(
             &mut self.tally.rows,
             "datacenter",
