@@ -34,7 +34,8 @@ pub const REQUESTS_MAX: u64 = 100_000_000;
 /// (2 × peers × simulated time / (mean up + mean down)).
 pub const CHURN_EVENTS_MAX: u64 = 100_000_000;
 /// Most data-center outages a run is expected to see
-/// (simulated time / (mtbf + mttr)).
+/// (simulated time / (mtbf + mttr)), and most outages of each gateway
+/// (simulated time / (gateway_mtbf + gateway_mttr)).
 pub const OUTAGES_MAX: u64 = 10_000_000;
 /// Most time-series samples (simulated time / `output.sample_every`).
 pub const SAMPLES_MAX: u64 = 10_000_000;
@@ -214,6 +215,7 @@ pub fn check_values(s: &Scenario) -> Result<(), BuildError> {
             ));
         }
     }
+    gateway_outages(s)?;
     let a = &s.access;
     rate_min("access.uplink", a.uplink)?;
     rate_min("access.downlink", a.downlink)?;
@@ -320,6 +322,53 @@ pub fn check_values(s: &Scenario) -> Result<(), BuildError> {
                 o.sample_every
             ),
         ));
+    }
+    Ok(())
+}
+
+/// Check `topology.gateway_mtbf` and `gateway_mttr`: a mesh only, each
+/// mean from 1 s to 10 years, at most [`OUTAGES_MAX`] expected outages per
+/// gateway.
+fn gateway_outages(s: &Scenario) -> Result<(), BuildError> {
+    let t = &s.topology;
+    if t.kind == TopologyKind::Internet {
+        for (field, set) in [
+            ("topology.gateway_mtbf", t.gateway_mtbf.is_some()),
+            ("topology.gateway_mttr", t.gateway_mttr.is_some()),
+        ] {
+            if set {
+                return Err(bad(
+                    field,
+                    "gateway outages need a mesh (kind = \"mesh\"): the synthetic internet has no gateways",
+                ));
+            }
+        }
+        return Ok(());
+    }
+    let mttr = t.gateway_mttr();
+    for (field, v) in [
+        ("topology.gateway_mttr", Some(mttr)),
+        ("topology.gateway_mtbf", t.gateway_mtbf),
+    ] {
+        if let Some(v) = v {
+            if v < SESSION_MEAN_MIN {
+                return Err(bad(field, format!("{v}: expected at least 1s")));
+            }
+            duration_max(field, v, SIM_TIME_MAX, "10 years at most")?;
+        }
+    }
+    if let Some(mtbf) = t.gateway_mtbf {
+        let m = &s.scenario;
+        let sim_time = Duration(m.warmup.0 + m.duration.0);
+        let n = expected(sim_time, Duration(mtbf.0 + mttr.0));
+        if n > OUTAGES_MAX as f64 {
+            return Err(bad(
+                "topology.gateway_mtbf",
+                format!(
+                    "about {n:.0} outages of each gateway in {sim_time} of simulated time (gateway_mtbf {mtbf} + gateway_mttr {mttr}); at most {OUTAGES_MAX} are allowed"
+                ),
+            ));
+        }
     }
     Ok(())
 }

@@ -160,6 +160,24 @@ pub struct TopologySpec {
     /// (mesh; default `wifi`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub unlabelled_links: Option<UnlabelledLinks>,
+    /// Mean time between outages of each gateway's link to the internet
+    /// (exponential, each gateway on its own; mesh; none when absent).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gateway_mtbf: Option<Duration>,
+    /// Mean length of a gateway outage (mesh; default
+    /// [`GATEWAY_MTTR_DEFAULT`], see [`TopologySpec::gateway_mttr`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gateway_mttr: Option<Duration>,
+}
+
+/// `topology.gateway_mttr` when absent: 2 hours.
+pub const GATEWAY_MTTR_DEFAULT: Duration = Duration(2 * 3_600 * 1_000_000_000);
+
+impl TopologySpec {
+    /// The mean gateway outage length in effect.
+    pub fn gateway_mttr(&self) -> Duration {
+        self.gateway_mttr.unwrap_or(GATEWAY_MTTR_DEFAULT)
+    }
 }
 
 /// `topology.unlabelled_links`.

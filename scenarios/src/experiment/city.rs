@@ -713,6 +713,7 @@ pub fn run(
         p2p.set_churn(ch.model.clone())
             .map_err(|e| bad("churn", e))?;
     }
+    let gw_out = super::gateway_outages(&mut p2p, s, &gateways)?;
     let mut id_rng = node_rng(s.scenario.seed, Purpose::Custom(1), 0, 0);
     let ids = Arc::new(IdTable::random(
         peers as usize + 1,
@@ -889,6 +890,7 @@ pub fn run(
             .map_err(|e| bad("churn", e))?;
     }
     site_outages(&mut dc, s, built.site)?;
+    super::gateway_outages(&mut dc, s, &built.gateways)?;
     let site = NodeId(built.site);
     let (timeout, retries) = retry_policy(s)?;
     let store_ccfg = StoreClientConfig {
@@ -1156,7 +1158,7 @@ pub fn run(
         gateways.len()
     );
     Ok(Outcome {
-        notes: top,
+        notes: gw_out.report(s, top, &mut files),
         part_notes: Some([lookup_notes, storage_notes, compute_notes]),
         files,
         run_info: info,

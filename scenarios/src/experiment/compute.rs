@@ -27,8 +27,8 @@
 //! gives its whole CPU), kept exactly by the node wrapper [`Kept`].
 
 use super::{
-    BuildError, Driver, Kind, Mapped, Outcome, Progress, bad, finish, merge_tables, retry_policy,
-    sample_times, site_outages, topology,
+    BuildError, Driver, Kind, Mapped, Outcome, Progress, bad, finish, gateway_outages,
+    merge_tables, retry_policy, sample_times, site_outages, topology,
 };
 use crate::bounds::{REQUESTS_MAX, SAMPLES_MAX, SIM_TIME_MAX, TRACE_BYTES_MAX};
 use crate::schema::{ComputeSpec, DispatchSpec, PolicySpec, Scenario, SwfSubmitterSpec};
@@ -728,6 +728,7 @@ pub fn run(
         p2p.set_churn(ch.model.clone())
             .map_err(|e| bad("churn", e))?;
     }
+    let gw_out = gateway_outages(&mut p2p, s, &built.gateways)?;
     let log: EventLog = Rc::new(RefCell::new(Vec::new()));
     let all: Arc<Vec<NodeId>> = Arc::new((0..peers).map(NodeId).collect());
     p2p.reserve_nodes(peers as usize + 1);
@@ -789,6 +790,7 @@ pub fn run(
             .map_err(|e| bad("churn", e))?;
     }
     site_outages(&mut dc, s, built.site)?;
+    gateway_outages(&mut dc, s, &built.gateways)?;
     let site = NodeId(built.site);
     let (attempt_timeout, retries) = retry_policy(s)?;
     let ccfg = ComputeClientConfig {
@@ -861,7 +863,11 @@ pub fn run(
     let churn_note = churn.as_ref().map(|c| c.note.clone()).unwrap_or_default();
     Ok(Outcome {
         part_notes: None,
-        notes: notes(s, c, &cfg, peers, faulty, replay.as_ref(), &churn_note),
+        notes: gw_out.report(
+            s,
+            notes(s, c, &cfg, peers, faulty, replay.as_ref(), &churn_note),
+            &mut files,
+        ),
         files,
         run_info: info,
         topology: label,

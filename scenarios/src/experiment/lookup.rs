@@ -8,8 +8,8 @@
 //! side's counters, histograms and time series.
 
 use super::{
-    BuildError, Driver, Kind, Outcome, Progress, bad, finish, kad_config, merge_tables,
-    retry_policy, site_outages, topology,
+    BuildError, Driver, Kind, Outcome, Progress, bad, finish, gateway_outages, kad_config,
+    merge_tables, retry_policy, site_outages, topology,
 };
 use crate::schema::Scenario;
 use datacenter::{Client, DcNode, DirOp, Site, SiteConfig};
@@ -140,6 +140,7 @@ pub fn run(
         p2p.set_churn(c.model.clone())
             .map_err(|e| bad("churn", e))?;
     }
+    let gw_out = gateway_outages(&mut p2p, s, &built.gateways)?;
     let mut id_rng = node_rng(s.scenario.seed, Purpose::Custom(1), 0, 0);
     let ids = Arc::new(IdTable::random(
         built.peers as usize,
@@ -219,6 +220,7 @@ pub fn run(
         dc.set_churn(c.model.clone()).map_err(|e| bad("churn", e))?;
     }
     site_outages(&mut dc, s, built.site)?;
+    gateway_outages(&mut dc, s, &built.gateways)?;
     let site = NodeId(built.site);
     // A client waits `attempt_timeout` for each attempt and retries up to
     // `retries` times.
@@ -283,7 +285,7 @@ pub fn run(
         part_notes: None,
         run_info: info,
         topology: label,
-        notes: notes(s, w, &churn_note, &files),
+        notes: gw_out.report(s, notes(s, w, &churn_note, &files), &mut files),
         churn: churn_note,
         kind: Kind::Lookup,
         files,

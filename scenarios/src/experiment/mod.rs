@@ -121,10 +121,12 @@ pub(crate) struct Built {
 }
 
 /// One direction of a gateway's link to the internet.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct GatewayLink {
     /// `gw-R→internet` or `internet→gw-R`, R the gateway's router index.
     pub(crate) label: String,
+    /// R: the gateway's router index.
+    pub(crate) gateway: u32,
     pub(crate) link: sim_core::net::LinkId,
     pub(crate) capacity: Rate,
 }
@@ -188,6 +190,7 @@ pub(crate) fn topology(s: &Scenario, spares: u32) -> Result<Built, BuildError> {
                             sim_core::net::route::Topology::links(&mesh)[link.index()].capacity();
                         gateways.push(GatewayLink {
                             label,
+                            gateway: g,
                             link,
                             capacity,
                         });
@@ -505,6 +508,214 @@ where
     Ok(())
 }
 
+/// The random stream of gateway outages: stream `(seed, this, R, 0)` draws
+/// the outages of gateway router R.
+const GATEWAY_OUTAGE_STREAM: Purpose = Purpose::Custom(9);
+
+/// One outage of a gateway: both directions of its link to the internet
+/// are cut over `[from, to)`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct GatewayOutage {
+    /// The gateway's router index.
+    pub(crate) gateway: u32,
+    pub(crate) from: Time,
+    pub(crate) to: Time,
+}
+
+/// The gateway outages of a run (`topology.gateway_mtbf`, `gateway_mttr`),
+/// as scheduled on a side by [`gateway_outages`]: none when the keys are
+/// absent.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct GatewayOutages {
+    /// Whether gateway outages were asked for.
+    on: bool,
+    /// The gateway links, as in [`Built::gateways`].
+    links: Vec<GatewayLink>,
+    /// Number of gateways.
+    gateways: usize,
+    /// Every outage, by gateway (ascending router index) then time; one
+    /// gateway's outages are disjoint and inside the run.
+    pub(crate) outages: Vec<GatewayOutage>,
+    /// The run's end.
+    end: Time,
+}
+
+/// The columns of `gateway-outages.csv`.
+pub(crate) const GATEWAY_OUTAGES_HEADER: &str = "gateway,link,from_ns,to_ns";
+
+impl GatewayOutages {
+    /// `gateway-outages.csv`: one row per outage interval and direction of
+    /// the gateway's link (`gw-R`, the link's label as in `gateways.csv`,
+    /// the interval in ns, clipped to the run).
+    pub(crate) fn csv(&self) -> String {
+        let mut out = format!("{GATEWAY_OUTAGES_HEADER}\n");
+        for o in &self.outages {
+            for l in self.links.iter().filter(|l| l.gateway == o.gateway) {
+                out.push_str(&format!(
+                    "gw-{},{},{},{}\n",
+                    o.gateway, l.label, o.from.0, o.to.0
+                ));
+            }
+        }
+        out
+    }
+
+    /// The report's sentence on the outages (empty without them).
+    pub(crate) fn note(&self, s: &Scenario) -> String {
+        if !self.on {
+            return String::new();
+        }
+        let n = self.outages.len();
+        let total: u128 = self
+            .outages
+            .iter()
+            .map(|o| u128::from(o.to.0 - o.from.0))
+            .sum();
+        let mean = if n == 0 {
+            String::from("none drawn")
+        } else {
+            format!("mean length {}", round_duration(total / n as u128))
+        };
+        let span = u128::from(self.end.0) * self.gateways as u128;
+        let share = if span == 0 {
+            0.0
+        } else {
+            100.0 * total as f64 / span as f64
+        };
+        format!(
+            "Gateway outages: {n} intervals over {} gateways ({mean}; {share:.1}% of gateway time out, drawn with a mean of {} between outages and {} per outage), during which the homes behind a gateway have no internet path (routes are static) while traffic inside the mesh goes on; see `gateway-outages.csv`.",
+            self.gateways,
+            s.topology.gateway_mtbf.unwrap_or_default(),
+            s.topology.gateway_mttr(),
+        )
+    }
+
+    /// `notes` with the outages' sentence appended, and
+    /// `gateway-outages.csv` added to `files` (both unchanged without
+    /// outages).
+    pub(crate) fn report(
+        &self,
+        s: &Scenario,
+        notes: String,
+        files: &mut BTreeMap<String, Vec<u8>>,
+    ) -> String {
+        if !self.on {
+            return notes;
+        }
+        files.insert("gateway-outages.csv".to_string(), self.csv().into_bytes());
+        if notes.is_empty() {
+            self.note(s)
+        } else {
+            format!("{notes} {}", self.note(s))
+        }
+    }
+}
+
+/// `ns` for a sentence: hours, minutes or seconds with one decimal.
+fn round_duration(ns: u128) -> String {
+    let s = ns as f64 / 1e9;
+    if s >= 3_600.0 {
+        format!("{:.1} h", s / 3_600.0)
+    } else if s >= 60.0 {
+        format!("{:.1} min", s / 60.0)
+    } else {
+        format!("{s:.1} s")
+    }
+}
+
+/// Schedule the gateways' outages (`topology.gateway_mtbf`, `gateway_mttr`)
+/// on a side: each gateway alternates exponential in-service periods (mean
+/// `gateway_mtbf`) and outages (mean `gateway_mttr`) over the whole run,
+/// warm-up included, started in equilibrium, drawn from its own stream of
+/// the seed (so the same on both sides, and unchanged when other gateways
+/// are added); both directions of its link are cut for each outage. Routes
+/// are static: the homes whose nearest gateway is out have no internet
+/// path while it lasts. Nothing is scheduled when the keys are absent.
+pub(crate) fn gateway_outages<N: Node>(
+    sim: &mut Sim<N>,
+    s: &Scenario,
+    gateways: &[GatewayLink],
+) -> Result<GatewayOutages, BuildError>
+where
+    N::Request: std::fmt::Debug,
+{
+    let Some(mtbf) = s.topology.gateway_mtbf else {
+        return Ok(GatewayOutages::default());
+    };
+    let mttr = s.topology.gateway_mttr();
+    let end = Time(s.scenario.warmup.0.saturating_add(s.scenario.duration.0));
+    let mut routers: Vec<u32> = gateways.iter().map(|g| g.gateway).collect();
+    routers.sort_unstable();
+    routers.dedup();
+    let key = |e: &dyn std::fmt::Display| bad("topology.gateway_mtbf", e);
+    let mut outages = Vec::new();
+    for &r in &routers {
+        let group = sim_core::churn::Group {
+            name: format!("gw-{r}"),
+            members: Vec::new(),
+            mtbf,
+            mttr,
+        };
+        let rng = node_rng(s.scenario.seed, GATEWAY_OUTAGE_STREAM, r, 0);
+        let events =
+            sim_core::churn::GroupOutages::new(&[group], vec![rng]).map_err(|e| key(&e))?;
+        let first = outages.len();
+        let mut since: Option<Time> = None;
+        for ev in events {
+            if ev.time >= end {
+                break;
+            }
+            match (ev.out, since) {
+                (true, None) => since = Some(ev.time),
+                (false, Some(from)) => {
+                    since = None;
+                    push_outage(&mut outages, first, r, from, ev.time);
+                }
+                _ => {}
+            }
+        }
+        if let Some(from) = since {
+            push_outage(&mut outages, first, r, from, end);
+        }
+    }
+    for o in &outages {
+        for l in gateways.iter().filter(|l| l.gateway == o.gateway) {
+            sim.cut_link_at(l.link, o.from, true).map_err(|e| key(&e))?;
+            if o.to < end {
+                sim.cut_link_at(l.link, o.to, false).map_err(|e| key(&e))?;
+            }
+        }
+    }
+    Ok(GatewayOutages {
+        on: true,
+        links: gateways.to_vec(),
+        gateways: routers.len(),
+        outages,
+        end,
+    })
+}
+
+/// Append gateway `r`'s outage `[from, to)` to its outages (from index
+/// `first` on): empty ones are dropped, one that starts where the last
+/// ends extends it.
+fn push_outage(v: &mut Vec<GatewayOutage>, first: usize, r: u32, from: Time, to: Time) {
+    if to <= from {
+        return;
+    }
+    if v.len() > first
+        && let Some(last) = v.last_mut()
+        && last.to == from
+    {
+        last.to = to;
+        return;
+    }
+    v.push(GatewayOutage {
+        gateway: r,
+        from,
+        to,
+    });
+}
+
 /// Sample instants: every `every` from `from` to `end`, and `end`.
 pub(crate) fn sample_times(from: Time, end: Time, every: Duration) -> Vec<Time> {
     let mut v = Vec::new();
@@ -623,6 +834,9 @@ pub fn resolved_topology(
     let mut t = t.clone();
     if t.kind != TopologyKind::Mesh {
         return Ok(t);
+    }
+    if t.gateway_mtbf.is_some() {
+        t.gateway_mttr = Some(t.gateway_mttr());
     }
     let Some(file) = t.file.clone() else {
         return Ok(t);

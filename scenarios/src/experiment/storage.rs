@@ -49,8 +49,8 @@
 //! readable from then on.
 
 use super::{
-    BuildError, Driver, Kind, Mapped, Outcome, Progress, bad, finish, kad_config, merge_tables,
-    retry_policy, sample_times, site_outages, topology,
+    BuildError, Driver, Kind, Mapped, Outcome, Progress, bad, finish, gateway_outages, kad_config,
+    merge_tables, retry_policy, sample_times, site_outages, topology,
 };
 use crate::schema::{PlacementSpec, RepairSpec, Scenario, StorageSpec, TopologyKind};
 use ::storage::harness::Ledger;
@@ -1126,6 +1126,7 @@ pub fn run(
         p2p.set_churn(c.model.clone())
             .map_err(|e| bad("churn", e))?;
     }
+    let gw_out = gateway_outages(&mut p2p, s, &built.gateways)?;
     let total = built.peers + 1 + built.spares;
     let mut id_rng = node_rng(s.scenario.seed, Purpose::Custom(1), 0, 0);
     let ids = Arc::new(IdTable::random(total as usize, kcfg.key_bits, &mut id_rng));
@@ -1298,6 +1299,7 @@ pub fn run(
         dc.set_churn(c.model.clone()).map_err(|e| bad("churn", e))?;
     }
     site_outages(&mut dc, s, built.site)?;
+    gateway_outages(&mut dc, s, &built.gateways)?;
     let site = NodeId(built.site);
     let (timeout, retries) = retry_policy(s)?;
     let ccfg = StoreClientConfig {
@@ -1376,7 +1378,11 @@ pub fn run(
     let churn_note = churn.as_ref().map(|c| c.note.clone()).unwrap_or_default();
     Ok(Outcome {
         part_notes: None,
-        notes: notes(s, st, clients, &scfg, built.spares > 0, &churn_note) + placement_note,
+        notes: gw_out.report(
+            s,
+            notes(s, st, clients, &scfg, built.spares > 0, &churn_note) + placement_note,
+            &mut files,
+        ),
         files,
         run_info: info,
         topology: label,
