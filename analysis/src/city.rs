@@ -727,24 +727,7 @@ fn csv_num(v: f64) -> String {
 /// [`crate::report::summary_csv`], with the values described in the
 /// module doc).
 pub fn summary_csv(rows: &[SummaryRow]) -> String {
-    let mut s =
-        String::from("metric,unit,p2p,datacenter,difference,diff_ci95_low,diff_ci95_high,n\n");
-    for r in rows {
-        let (d, lo, hi) = r.difference.unwrap_or((f64::NAN, f64::NAN, f64::NAN));
-        let _ = writeln!(
-            s,
-            "{},{},{},{},{},{},{},{}",
-            r.metric,
-            r.unit,
-            csv_num(r.p2p),
-            csv_num(r.datacenter),
-            csv_num(d),
-            csv_num(lo),
-            csv_num(hi),
-            r.n
-        );
-    }
-    s
+    crate::report::summary_csv_with(rows, csv_num)
 }
 
 /// A value for the at-a-glance table: `—` without one, else with a

@@ -520,6 +520,12 @@ pub(crate) fn summary_markdown(md: &mut String, rows: &[SummaryRow]) {
 
 /// `summary.csv` text.
 pub fn summary_csv(rows: &[SummaryRow]) -> String {
+    summary_csv_with(rows, fmt)
+}
+
+/// `summary.csv` text with the numbers written by `num` (blank for a
+/// missing value).
+pub fn summary_csv_with(rows: &[SummaryRow], num: impl Fn(f64) -> String) -> String {
     let mut s =
         String::from("metric,unit,p2p,datacenter,difference,diff_ci95_low,diff_ci95_high,n\n");
     for r in rows {
@@ -529,11 +535,11 @@ pub fn summary_csv(rows: &[SummaryRow]) -> String {
             "{},{},{},{},{},{},{},{}",
             r.metric,
             r.unit,
-            fmt(r.p2p),
-            fmt(r.datacenter),
-            fmt(d),
-            fmt(lo),
-            fmt(hi),
+            num(r.p2p),
+            num(r.datacenter),
+            num(d),
+            num(lo),
+            num(hi),
             r.n
         );
     }

@@ -791,13 +791,7 @@ pub fn run(
     let mut gw_rows = String::new();
     let mut parts: Vec<(Part, u16)> = Vec::new();
     let mut use_p2p = Usage::default();
-    let mut d = Driver {
-        side: "P2P",
-        end,
-        events: 0,
-        abort_after,
-        progress: &mut progress,
-    };
+    let mut d = Driver::new("P2P", end, abort_after, &mut progress);
     let mut aborted = d.run_sliced(&mut p2p, start, 20)?;
     if !aborted {
         let (up0, busy0) = p2p_levels(&p2p, start);
@@ -952,13 +946,7 @@ pub fn run(
     let mut dcpu = CpuTally::new(djlog.clone());
     let mut dparts: Vec<(Part, u16)> = Vec::new();
     let mut use_dc = Usage::default();
-    let mut d = Driver {
-        side: "data center",
-        end,
-        events: 0,
-        abort_after: None,
-        progress: &mut progress,
-    };
+    let mut d = Driver::new("data center", end, None, &mut progress);
     d.run_sliced(&mut dc, start, 20)?;
     let busy0 = dc_busy(&dc, site, start);
     let class0 = dc.class_bytes();

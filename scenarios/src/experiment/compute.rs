@@ -740,13 +740,7 @@ pub fn run(
     }
     p2p.add_node_stopped(Kept::new(None));
     let mut tally = Tally::new(log.clone());
-    let mut d = Driver {
-        side: "P2P",
-        end,
-        events: 0,
-        abort_after,
-        progress: &mut progress,
-    };
+    let mut d = Driver::new("P2P", end, abort_after, &mut progress);
     let mut aborted = d.run_sliced(&mut p2p, start, 20)?;
     if !aborted {
         add_workload(&mut p2p, c, c.clients, replay.as_ref())?;
@@ -811,13 +805,7 @@ pub fn run(
     cs.log = Some(dlog.clone());
     dc.add_stable_node(Kept::new(Some(DcComputeNode::Site(cs))));
     let mut tally = Tally::new(dlog.clone());
-    let mut d = Driver {
-        side: "data center",
-        end,
-        events: 0,
-        abort_after: None,
-        progress: &mut progress,
-    };
+    let mut d = Driver::new("data center", end, None, &mut progress);
     d.run_sliced(&mut dc, start, 20)?;
     add_workload(&mut dc, c, c.clients, replay.as_ref())?;
     for &t in &times {

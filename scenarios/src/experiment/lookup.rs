@@ -186,13 +186,7 @@ pub fn run(
     let mut progress = progress;
     let aborted = drive(
         &mut p2p,
-        Driver {
-            side: "P2P",
-            end,
-            events: 0,
-            abort_after,
-            progress: &mut progress,
-        },
+        Driver::new("P2P", end, abort_after, &mut progress),
         start_load,
         load,
     )?;
@@ -247,13 +241,7 @@ pub fn run(
     dc.add_stable_node(Dir(DcNode::Site(Site::new(site_cfg))));
     drive(
         &mut dc,
-        Driver {
-            side: "data center",
-            end,
-            events: 0,
-            abort_after: None,
-            progress: &mut progress,
-        },
+        Driver::new("data center", end, None, &mut progress),
         start_load,
         load,
     )?;

@@ -968,7 +968,23 @@ pub(crate) struct Driver<'a, 'p> {
     pub progress: &'a mut Progress<'p>,
 }
 
-impl Driver<'_, '_> {
+impl<'a, 'p> Driver<'a, 'p> {
+    /// A side's driver, no event run yet.
+    pub fn new(
+        side: &'a str,
+        end: Time,
+        abort_after: Option<u64>,
+        progress: &'a mut Progress<'p>,
+    ) -> Driver<'a, 'p> {
+        Driver {
+            side,
+            end,
+            events: 0,
+            abort_after,
+            progress,
+        }
+    }
+
     /// Run `sim` up to `until`. Returns true if the deterministic abort
     /// fired.
     pub fn run_to<N: Node>(&mut self, sim: &mut Sim<N>, until: Time) -> Result<bool, BuildError>

@@ -1230,13 +1230,7 @@ pub fn run(
         st.encryption,
         built.peers,
     );
-    let mut d = Driver {
-        side: "P2P",
-        end,
-        events: 0,
-        abort_after,
-        progress: &mut progress,
-    };
+    let mut d = Driver::new("P2P", end, abort_after, &mut progress);
     let mut aborted = d.run_sliced(&mut p2p, start, 20)?;
     if !aborted {
         for (t, writes, reads, sample) in stops(s, st) {
@@ -1329,13 +1323,7 @@ pub fn run(
         next_tag: 0,
     });
     let mut dbook = DcBook::new(objs.clone(), dlog.clone(), built.peers);
-    let mut d = Driver {
-        side: "data center",
-        end,
-        events: 0,
-        abort_after: None,
-        progress: &mut progress,
-    };
+    let mut d = Driver::new("data center", end, None, &mut progress);
     d.run_sliced(&mut dc, start, 20)?;
     for (t, writes, reads, sample) in stops(s, st) {
         d.run_to(&mut dc, t)?;
