@@ -66,11 +66,13 @@ pub enum Timer {
     Audit,
     /// The next silent loss of a fragment.
     Latent,
+    /// The earliest acknowledgement due for a delivered `Put`.
+    Acks,
 }
 
 impl Timer {
     /// Number of timers.
-    pub const COUNT: usize = 5;
+    pub const COUNT: usize = 6;
     /// Index into a per-timer table.
     pub const fn index(self) -> usize {
         self as usize
@@ -496,6 +498,10 @@ pub struct Storage {
     peers: BTreeMap<NodeId, Peer>,
     // ---- volatile
     ops: BTreeMap<u32, Op>,
+    /// `Put`s delivered and not yet acknowledged: (deadline, rid, fragment)
+    /// → the receiver. An acknowledgement is a datagram and may be lost;
+    /// a receiver may go down before it answers.
+    acks_due: BTreeMap<(Time, u32, u16), NodeId>,
     next_rid: u32,
     out: VecDeque<Output>,
     deadlines: [Option<Time>; Timer::COUNT],
@@ -521,6 +527,7 @@ impl Storage {
             maint: BTreeMap::new(),
             peers: BTreeMap::new(),
             ops: BTreeMap::new(),
+            acks_due: BTreeMap::new(),
             next_rid: 1,
             out: VecDeque::new(),
             deadlines: [None; Timer::COUNT],
@@ -753,6 +760,7 @@ impl Storage {
     fn stop(&mut self, now: Time, how: Stop) {
         self.up = false;
         self.ops.clear();
+        self.acks_due.clear();
         self.out.clear();
         self.deadlines = [None; Timer::COUNT];
         if how == Stop::Permanent {
@@ -799,6 +807,7 @@ impl Storage {
                 self.set_timer(Timer::Tick, now + self.cfg.heartbeat);
             }
             Timer::Ops => self.expire_ops(now),
+            Timer::Acks => self.expire_acks(now),
             Timer::Repair => self.run_due(now),
             Timer::Audit => {
                 self.audit(now);
@@ -2081,11 +2090,48 @@ impl Storage {
 
     fn on_bulk_done(&mut self, now: Time, bulk: Bulk, delivered: bool, bytes: u64) {
         self.account_bulk(bulk, bytes);
-        if delivered || !bulk.put {
+        if !bulk.put {
+            return;
+        }
+        if delivered {
+            // The receiver has the fragment; its answer is a datagram. If
+            // none comes within the RPC timeout (lost, or the receiver went
+            // down first), the put counts as refused and the next candidate
+            // gets the fragment.
+            let at = now + self.cfg.rpc_timeout;
+            self.acks_due.insert((at, bulk.rid, bulk.index), bulk.to);
+            if self.deadlines[Timer::Acks.index()].is_none_or(|d| at < d) {
+                self.set_timer(Timer::Acks, at);
+            }
             return;
         }
         // A Put whose receiver went down: try the next candidate.
         self.on_put_ack(now, bulk.rid, bulk.to, bulk.index, false);
+    }
+
+    /// Puts whose acknowledgement is overdue count as refused (unless the
+    /// slot was answered meanwhile); then re-arm for the next one due.
+    fn expire_acks(&mut self, now: Time) {
+        while let Some((&(at, rid, index), &to)) = self.acks_due.first_key_value() {
+            if at > now {
+                self.set_timer(Timer::Acks, at);
+                return;
+            }
+            self.acks_due.pop_first();
+            let pending = self.ops.get(&rid).is_some_and(|op| match &op.state {
+                OpState::Write { slots, .. } => slots
+                    .iter()
+                    .any(|s| s.0 == index && s.1 == SlotState::Pending(to)),
+                OpState::Repair { slots, .. } => slots
+                    .iter()
+                    .any(|s| s.0 == index && s.2 == SlotState::Pending(to)),
+                _ => false,
+            });
+            if pending {
+                self.count("storage.put_acks_missed", 1);
+                self.on_put_ack(now, rid, to, index, false);
+            }
+        }
     }
 
     /// Count the bytes a bulk transfer moved, by purpose and repair cause.
