@@ -12,13 +12,16 @@ use storage::{Command, Config, Event, Input, ObjectId, Output, Scheme, Storage, 
 
 const SEC: u64 = 1_000_000_000;
 
+/// A `Put` sent: receiver, fragment, the bulk to report back.
+type Put = (NodeId, u16, Bulk);
+
 /// Everything the machine asked for since the last call.
 fn drain(s: &mut Storage) -> Vec<Output> {
     std::iter::from_fn(|| s.poll_output()).collect()
 }
 
 /// The `Put`s sent: (receiver, fragment, the bulk to report back).
-fn puts(out: &[Output]) -> Vec<(NodeId, u16, Bulk)> {
+fn puts(out: &[Output]) -> Vec<Put> {
     out.iter()
         .filter_map(|o| match o {
             Output::SendBulk {
@@ -48,10 +51,7 @@ fn written(out: &[Output]) -> Option<Vec<NodeId>> {
 /// delivered at 10 s; node 2 acknowledges at once, node 1 `ack_from_1`
 /// (or never). Returns the outputs of the timer firing at `fire_at`
 /// seconds and then the holders once the write ended.
-fn write_with(
-    ack_from_1: Option<u64>,
-    fire_at: u64,
-) -> (Vec<(NodeId, u16, Bulk)>, Option<Vec<NodeId>>) {
+fn write_with(ack_from_1: Option<u64>, fire_at: u64) -> (Vec<Put>, Option<Vec<NodeId>>) {
     let cfg = Config {
         scheme: Scheme::Replicate { r: 2 },
         rpc_timeout: sim_core::Duration::from_secs(5),
@@ -107,7 +107,7 @@ fn write_with(
         );
     }
     drain(&mut s);
-    let ack = |s: &mut Storage, rng: &mut NodeRng, at: u64, from: u32, p: &(NodeId, u16, Bulk)| {
+    let ack = |s: &mut Storage, rng: &mut NodeRng, at: u64, from: u32, p: &Put| {
         s.handle(
             Time(at * SEC),
             rng,
