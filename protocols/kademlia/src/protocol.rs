@@ -23,7 +23,7 @@
 use crate::config::{Config, RpcTimeout};
 use crate::key::{Distance, IdTable, Key};
 use crate::lookup::{Lookup, LookupAction, LookupPeer, PeerState, Termination};
-use crate::message::{KadMsg, Request, Response, Value, WireContact};
+use crate::message::{Contacts, KadMsg, Request, Response, Value, WireContact};
 use crate::store::{Record, RecordStore};
 use crate::table::{Observed, RoutingTable};
 use rand::Rng;
@@ -1235,17 +1235,17 @@ impl Kademlia {
         })
     }
 
-    fn closest_wire(&mut self, target: &Key, skip: Option<NodeId>) -> Vec<WireContact> {
+    fn closest_wire(&mut self, target: &Key, skip: Option<NodeId>) -> Contacts {
         let mut v = std::mem::take(&mut self.scratch);
         self.table
             .closest(target, self.cfg.k, &self.ids, skip, &mut v);
-        let wire = v
-            .iter()
-            .map(|&(_, n)| WireContact {
+        let mut wire = Contacts::with_capacity(v.len(), self.cfg.key_bits);
+        for &(_, n) in &v {
+            wire.push(WireContact {
                 node: n,
                 id: *self.ids.id(n),
-            })
-            .collect();
+            });
+        }
         self.scratch = v;
         wire
     }
