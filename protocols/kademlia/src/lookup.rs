@@ -244,6 +244,20 @@ impl Lookup {
                 if self.peers.iter().any(|p| p.node == node) {
                     return false;
                 }
+                // A full list drops its farthest peer to make room (the
+                // new one is closer, `pos < peers_max`), so the list never
+                // holds more than `peers_max` and its buffer grows to
+                // `peers_max` at most, not to the next power of two.
+                if self.peers.len() >= self.peers_max
+                    && let Some(p) = self.peers.pop()
+                    && matches!(p.state, PeerState::Waiting(_))
+                {
+                    self.waiting -= 1;
+                }
+                if self.peers.len() == self.peers.capacity() {
+                    let cap = (self.peers.capacity() * 2).max(4).min(self.peers_max);
+                    self.peers.reserve_exact(cap - self.peers.len());
+                }
                 self.peers.insert(
                     pos,
                     LookupPeer {
@@ -253,12 +267,6 @@ impl Lookup {
                         state: PeerState::NotContacted,
                     },
                 );
-                if self.peers.len() > self.peers_max
-                    && let Some(p) = self.peers.pop()
-                    && matches!(p.state, PeerState::Waiting(_))
-                {
-                    self.waiting -= 1;
-                }
                 pos == 0
             }
         }
@@ -661,6 +669,37 @@ mod tests {
             }
         }
 
+        /// The peer list keeps the `peers_max` closest distinct peers it
+        /// was given, sorted, in a buffer of at most `peers_max` entries.
+        #[test]
+        fn the_peer_list_keeps_the_closest_in_a_bounded_buffer(
+            seeds in proptest::collection::vec(1u64..1_000, 1..30),
+            answers in proptest::collection::vec(proptest::collection::vec(1u64..1_000, 0..25), 0..20),
+            peers_max in 1usize..50,
+        ) {
+            let k = peers_max.min(4);
+            let mut l = Lookup::new(Key::zero(160), k, 3, peers_max, 1000,
+                seeds.iter().map(|&s| (d(s), NodeId(s as u32))));
+            let mut all: Vec<u64> = seeds.clone();
+            for closer in answers {
+                let LookupAction::Contact(n) = l.next(Time(0)) else { break };
+                l.on_success(n, Time(1), closer.iter().map(|&c| (d(c), NodeId(c as u32))));
+                all.extend(closer);
+                prop_assert!(l.peers.capacity() <= l.peers_max);
+            }
+            all.sort_unstable();
+            all.dedup();
+            let got: Vec<u64> = l.peers().iter().map(|p| u64::from(p.node.0)).collect();
+            prop_assert!(got.windows(2).all(|w| w[0] < w[1]));
+            prop_assert!(got.len() <= l.peers_max);
+            // Every kept peer was given, and nothing closer than the
+            // farthest kept peer is missing.
+            if let Some(&far) = got.last() {
+                let expect: Vec<u64> = all.iter().copied().take_while(|&x| x <= far).collect();
+                prop_assert_eq!(&got, &expect);
+            }
+        }
+
         /// Whatever the answers, the lookup finishes within its request
         /// budget, never has more than k requests in flight, its peers stay
         /// sorted and distinct, the result is the closest answered peers,
@@ -693,6 +732,7 @@ mod tests {
                 prop_assert_eq!(full.next(Time(now)), LookupAction::Wait);
                 let waiting = l.peers().iter().filter(|p| matches!(p.state, PeerState::Waiting(_))).count();
                 prop_assert!(waiting <= k.max(alpha));
+                prop_assert!(l.peers.len() <= 32 && l.peers.capacity() <= 32);
                 prop_assert!(!inflight.is_empty(), "waits with nothing in flight");
                 now += 1;
                 let n = inflight.remove(0);
