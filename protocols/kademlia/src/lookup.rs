@@ -136,6 +136,16 @@ pub struct Lookup {
     termination: Termination,
     /// When the termination rule's wait ends, if it is running.
     wake: Option<Time>,
+    /// A bit per hash of every address ever inserted (never cleared): a
+    /// clear bit proves a peer new without scanning the list.
+    seen: [u64; 16],
+}
+
+/// The bit of `node` in [`Lookup`]'s `seen` filter: word and mask.
+#[inline]
+fn seen_bit(node: NodeId) -> (usize, u64) {
+    let h = node.0.wrapping_mul(0x9e37_79b1) >> 22;
+    ((h >> 6) as usize, 1u64 << (h & 63))
 }
 
 impl Lookup {
@@ -162,6 +172,7 @@ impl Lookup {
             idle: false,
             termination: Termination::KClosest,
             wake: None,
+            seen: [0; 16],
         };
         for (d, n) in seeds {
             l.insert(n, d, 0);
@@ -241,9 +252,11 @@ impl Lookup {
                 if pos >= self.peers_max {
                     return false;
                 }
-                if self.peers.iter().any(|p| p.node == node) {
+                let (w, bit) = seen_bit(node);
+                if self.seen[w] & bit != 0 && self.peers.iter().any(|p| p.node == node) {
                     return false;
                 }
+                self.seen[w] |= bit;
                 // A full list drops its farthest peer to make room (the
                 // new one is closer, `pos < peers_max`), so the list never
                 // holds more than `peers_max` and its buffer grows to
@@ -698,6 +711,35 @@ mod tests {
                 let expect: Vec<u64> = all.iter().copied().take_while(|&x| x <= far).collect();
                 prop_assert_eq!(&got, &expect);
             }
+        }
+
+        /// Peers given with any distances (the same address may come with
+        /// two) are kept as by a plain scan for duplicates: the filter that
+        /// spares the scan changes nothing.
+        #[test]
+        fn the_seen_filter_keeps_the_peers_of_a_plain_scan(
+            given in proptest::collection::vec((0u32..3_000, 0u64..64), 1..400),
+            peers_max in 1usize..200,
+        ) {
+            let mut reference: Vec<(Distance, NodeId)> = Vec::new();
+            for &(n, dist) in &given {
+                let key = (d(dist), NodeId(n));
+                if reference.len() >= peers_max && reference.last().is_some_and(|l| *l < key) {
+                    continue;
+                }
+                let Err(pos) = reference.binary_search(&key) else { continue };
+                if pos >= peers_max || reference.iter().any(|p| p.1 == key.1) {
+                    continue;
+                }
+                if reference.len() >= peers_max {
+                    reference.pop();
+                }
+                reference.insert(pos, key);
+            }
+            let l = Lookup::new(Key::zero(160), 1, 3, peers_max, 1000,
+                given.iter().map(|&(n, dist)| (d(dist), NodeId(n))));
+            let got: Vec<(Distance, NodeId)> = l.peers().iter().map(|p| (p.distance, p.node)).collect();
+            prop_assert_eq!(got, reference);
         }
 
         /// Whatever the answers, the lookup finishes within its request

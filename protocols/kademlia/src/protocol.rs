@@ -1086,6 +1086,10 @@ impl Kademlia {
     }
 
     fn complete(&mut self, now: Time, op: Op) {
+        // Nobody waits for a refresh's or a republish's result.
+        if matches!(op.kind, OpKind::Refresh | OpKind::Republish) {
+            return;
+        }
         let outcome = match op.kind {
             OpKind::Join | OpKind::FindClosest | OpKind::Refresh => Outcome::Closest(
                 op.lookup
@@ -1102,9 +1106,6 @@ impl Kademlia {
                 Phase::Lookup => Outcome::Stored(0),
             },
         };
-        if matches!(op.kind, OpKind::Refresh | OpKind::Republish) {
-            return;
-        }
         let hops = match op.kind {
             OpKind::Get if op.found.is_some() => op
                 .lookup
