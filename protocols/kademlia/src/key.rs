@@ -155,6 +155,31 @@ impl Key {
             .map(|i| (self.words[i / 8] >> (56 - 8 * (i % 8))) as u8)
             .collect()
     }
+    /// Number of 32-bit words that hold a key of width `bits` (the bits
+    /// past the width are zero).
+    #[inline]
+    pub(crate) fn words32(bits: u16) -> usize {
+        usize::from(bits.div_ceil(32))
+    }
+    /// The key's `i`-th 32-bit word, most significant first (`i <
+    /// Key::words32(bits)`): the packed form of
+    /// [`crate::message::Contacts`].
+    #[inline]
+    pub(crate) fn word32(&self, i: usize) -> u32 {
+        (self.words[i / 2] >> (32 * (1 - i % 2))) as u32
+    }
+    /// The key of width `bits` whose 32-bit words, most significant first,
+    /// are `w` (`w.len() == Key::words32(bits)`, the bits past the width
+    /// zero; `valid_width(bits)` must hold).
+    #[inline]
+    pub(crate) fn from_words32(w: &[u32], bits: u16) -> Key {
+        debug_assert!(valid_width(bits) && w.len() == Key::words32(bits));
+        let mut words = [0u64; 4];
+        for (i, &x) in w.iter().enumerate() {
+            words[i / 2] |= u64::from(x) << (32 * (1 - i % 2));
+        }
+        Key { words, bits }
+    }
     /// Width in bits.
     pub fn bits(&self) -> u16 {
         self.bits

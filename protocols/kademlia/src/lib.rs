@@ -88,6 +88,6 @@ pub mod warm;
 pub use config::{Config, RpcTimeout};
 pub use key::{Distance, IdTable, Key};
 pub use lookup::Termination;
-pub use message::{KadMsg, Value, WireContact};
+pub use message::{Contacts, KadMsg, Value, WireContact};
 pub use node::{Completed, KadNode, LookupRow, Observe};
 pub use protocol::{Command, Event, Input, Kademlia, OpKind, Outcome, Output, Timer};

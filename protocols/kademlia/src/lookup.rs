@@ -136,6 +136,16 @@ pub struct Lookup {
     termination: Termination,
     /// When the termination rule's wait ends, if it is running.
     wake: Option<Time>,
+    /// A bit per hash of every address ever inserted (never cleared): a
+    /// clear bit proves a peer new without scanning the list.
+    seen: [u64; 16],
+}
+
+/// The bit of `node` in [`Lookup`]'s `seen` filter: word and mask.
+#[inline]
+fn seen_bit(node: NodeId) -> (usize, u64) {
+    let h = node.0.wrapping_mul(0x9e37_79b1) >> 22;
+    ((h >> 6) as usize, 1u64 << (h & 63))
 }
 
 impl Lookup {
@@ -162,6 +172,7 @@ impl Lookup {
             idle: false,
             termination: Termination::KClosest,
             wake: None,
+            seen: [0; 16],
         };
         for (d, n) in seeds {
             l.insert(n, d, 0);
@@ -241,8 +252,24 @@ impl Lookup {
                 if pos >= self.peers_max {
                     return false;
                 }
-                if self.peers.iter().any(|p| p.node == node) {
+                let (w, bit) = seen_bit(node);
+                if self.seen[w] & bit != 0 && self.peers.iter().any(|p| p.node == node) {
                     return false;
+                }
+                self.seen[w] |= bit;
+                // A full list drops its farthest peer to make room (the
+                // new one is closer, `pos < peers_max`), so the list never
+                // holds more than `peers_max` and its buffer grows to
+                // `peers_max` at most, not to the next power of two.
+                if self.peers.len() >= self.peers_max
+                    && let Some(p) = self.peers.pop()
+                    && matches!(p.state, PeerState::Waiting(_))
+                {
+                    self.waiting -= 1;
+                }
+                if self.peers.len() == self.peers.capacity() {
+                    let cap = (self.peers.capacity() * 2).max(4).min(self.peers_max);
+                    self.peers.reserve_exact(cap - self.peers.len());
                 }
                 self.peers.insert(
                     pos,
@@ -253,12 +280,6 @@ impl Lookup {
                         state: PeerState::NotContacted,
                     },
                 );
-                if self.peers.len() > self.peers_max
-                    && let Some(p) = self.peers.pop()
-                    && matches!(p.state, PeerState::Waiting(_))
-                {
-                    self.waiting -= 1;
-                }
                 pos == 0
             }
         }
@@ -661,6 +682,66 @@ mod tests {
             }
         }
 
+        /// The peer list keeps the `peers_max` closest distinct peers it
+        /// was given, sorted, in a buffer of at most `peers_max` entries.
+        #[test]
+        fn the_peer_list_keeps_the_closest_in_a_bounded_buffer(
+            seeds in proptest::collection::vec(1u64..1_000, 1..30),
+            answers in proptest::collection::vec(proptest::collection::vec(1u64..1_000, 0..25), 0..20),
+            peers_max in 1usize..50,
+        ) {
+            let k = peers_max.min(4);
+            let mut l = Lookup::new(Key::zero(160), k, 3, peers_max, 1000,
+                seeds.iter().map(|&s| (d(s), NodeId(s as u32))));
+            let mut all: Vec<u64> = seeds.clone();
+            for closer in answers {
+                let LookupAction::Contact(n) = l.next(Time(0)) else { break };
+                l.on_success(n, Time(1), closer.iter().map(|&c| (d(c), NodeId(c as u32))));
+                all.extend(closer);
+                prop_assert!(l.peers.capacity() <= l.peers_max);
+            }
+            all.sort_unstable();
+            all.dedup();
+            let got: Vec<u64> = l.peers().iter().map(|p| u64::from(p.node.0)).collect();
+            prop_assert!(got.windows(2).all(|w| w[0] < w[1]));
+            prop_assert!(got.len() <= l.peers_max);
+            // Every kept peer was given, and nothing closer than the
+            // farthest kept peer is missing.
+            if let Some(&far) = got.last() {
+                let expect: Vec<u64> = all.iter().copied().take_while(|&x| x <= far).collect();
+                prop_assert_eq!(&got, &expect);
+            }
+        }
+
+        /// Peers given with any distances (the same address may come with
+        /// two) are kept as by a plain scan for duplicates: the filter that
+        /// spares the scan changes nothing.
+        #[test]
+        fn the_seen_filter_keeps_the_peers_of_a_plain_scan(
+            given in proptest::collection::vec((0u32..3_000, 0u64..64), 1..400),
+            peers_max in 1usize..200,
+        ) {
+            let mut reference: Vec<(Distance, NodeId)> = Vec::new();
+            for &(n, dist) in &given {
+                let key = (d(dist), NodeId(n));
+                if reference.len() >= peers_max && reference.last().is_some_and(|l| *l < key) {
+                    continue;
+                }
+                let Err(pos) = reference.binary_search(&key) else { continue };
+                if pos >= peers_max || reference.iter().any(|p| p.1 == key.1) {
+                    continue;
+                }
+                if reference.len() >= peers_max {
+                    reference.pop();
+                }
+                reference.insert(pos, key);
+            }
+            let l = Lookup::new(Key::zero(160), 1, 3, peers_max, 1000,
+                given.iter().map(|&(n, dist)| (d(dist), NodeId(n))));
+            let got: Vec<(Distance, NodeId)> = l.peers().iter().map(|p| (p.distance, p.node)).collect();
+            prop_assert_eq!(got, reference);
+        }
+
         /// Whatever the answers, the lookup finishes within its request
         /// budget, never has more than k requests in flight, its peers stay
         /// sorted and distinct, the result is the closest answered peers,
@@ -693,6 +774,7 @@ mod tests {
                 prop_assert_eq!(full.next(Time(now)), LookupAction::Wait);
                 let waiting = l.peers().iter().filter(|p| matches!(p.state, PeerState::Waiting(_))).count();
                 prop_assert!(waiting <= k.max(alpha));
+                prop_assert!(l.peers.len() <= 32 && l.peers.capacity() <= 32);
                 prop_assert!(!inflight.is_empty(), "waits with nothing in flight");
                 now += 1;
                 let n = inflight.remove(0);

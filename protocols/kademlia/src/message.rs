@@ -1,8 +1,9 @@
 //! The wire vocabulary: four RPCs with request ids, sent as datagrams.
 
 use crate::key::Key;
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use sim_core::{Message, NodeId, Time};
+use std::fmt;
 
 /// A record's value. The payload is phantom: `len` bytes are charged to
 /// the network without being carried.
@@ -25,6 +26,151 @@ pub struct WireContact {
     pub node: NodeId,
     /// Kademlia id.
     pub id: Key,
+}
+
+/// The contacts of a [`Response::Nodes`] answer, packed.
+///
+/// On the wire (and in serde) this is exactly a `Vec<WireContact>`. In
+/// memory each contact takes its address, its key width and its key in
+/// 32-bit words: 12 bytes at 32-bit ids and 28 at 160 bits, against 48 for
+/// a [`WireContact`]. An answer waits in the event queue for its whole
+/// flight time, and while many nodes join at once hundreds of thousands of
+/// them are in flight. The postcard length of the contacts is kept as they
+/// are added, so sizing a message never reads them.
+#[derive(Clone, PartialEq, Eq, Default)]
+pub struct Contacts {
+    /// Per contact: address, key width in bits, then
+    /// `Key::words32(width)` words of the key, most significant first.
+    words: Vec<u32>,
+    len: u32,
+    /// Postcard bytes of the contacts, without the length prefix.
+    encoded: u64,
+}
+
+impl Contacts {
+    /// No contacts.
+    pub fn new() -> Contacts {
+        Contacts::default()
+    }
+    /// No contacts, with room for `n` contacts of width `bits`.
+    pub fn with_capacity(n: usize, bits: u16) -> Contacts {
+        Contacts {
+            words: Vec::with_capacity(n * (2 + Key::words32(bits))),
+            len: 0,
+            encoded: 0,
+        }
+    }
+    /// Append a contact.
+    pub fn push(&mut self, c: WireContact) {
+        let bits = c.id.bits();
+        self.words.push(c.node.0);
+        self.words.push(u32::from(bits));
+        self.words
+            .extend((0..Key::words32(bits)).map(|i| c.id.word32(i)));
+        self.len += 1;
+        self.encoded += varint_len(u64::from(c.node.0)) + key_len(&c.id);
+    }
+    /// Number of contacts.
+    pub fn len(&self) -> usize {
+        self.len as usize
+    }
+    /// No contacts.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+    /// The contacts, in order.
+    pub fn iter(&self) -> ContactsIter<'_> {
+        ContactsIter {
+            words: &self.words,
+            left: self.len(),
+        }
+    }
+    /// The postcard-encoded length (the length prefix and the contacts).
+    pub fn encoded_len(&self) -> u64 {
+        varint_len(u64::from(self.len)) + self.encoded
+    }
+    /// Heap bytes held.
+    pub fn heap_bytes(&self) -> usize {
+        self.words.capacity() * std::mem::size_of::<u32>()
+    }
+}
+
+/// The contacts of a [`Contacts`], in order.
+#[derive(Debug, Clone)]
+pub struct ContactsIter<'a> {
+    words: &'a [u32],
+    left: usize,
+}
+
+impl Iterator for ContactsIter<'_> {
+    type Item = WireContact;
+    #[inline]
+    fn next(&mut self) -> Option<WireContact> {
+        let (&node, rest) = self.words.split_first()?;
+        let bits = rest[0] as u16;
+        let n = Key::words32(bits);
+        let id = Key::from_words32(&rest[1..1 + n], bits);
+        self.words = &rest[1 + n..];
+        self.left -= 1;
+        Some(WireContact {
+            node: NodeId(node),
+            id,
+        })
+    }
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        (self.left, Some(self.left))
+    }
+}
+
+impl ExactSizeIterator for ContactsIter<'_> {}
+
+impl<'a> IntoIterator for &'a Contacts {
+    type Item = WireContact;
+    type IntoIter = ContactsIter<'a>;
+    fn into_iter(self) -> ContactsIter<'a> {
+        self.iter()
+    }
+}
+
+impl FromIterator<WireContact> for Contacts {
+    fn from_iter<I: IntoIterator<Item = WireContact>>(iter: I) -> Contacts {
+        let mut c = Contacts::new();
+        for x in iter {
+            c.push(x);
+        }
+        c
+    }
+}
+
+impl From<Vec<WireContact>> for Contacts {
+    fn from(v: Vec<WireContact>) -> Contacts {
+        v.into_iter().collect()
+    }
+}
+
+impl From<Contacts> for Vec<WireContact> {
+    fn from(c: Contacts) -> Vec<WireContact> {
+        c.iter().collect()
+    }
+}
+
+impl fmt::Debug for Contacts {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_list().entries(self.iter()).finish()
+    }
+}
+
+impl Serialize for Contacts {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        // A sequence with its length, as a `Vec<WireContact>` is written.
+        s.collect_seq(self.iter())
+    }
+}
+
+impl<'de> Deserialize<'de> for Contacts {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Contacts, D::Error> {
+        Vec::<WireContact>::deserialize(d).map(Contacts::from)
+    }
 }
 
 /// A request.
@@ -62,7 +208,7 @@ pub enum Response {
     /// value).
     Nodes {
         /// At most k contacts.
-        peers: Vec<WireContact>,
+        peers: Contacts,
     },
     /// The value (answer to `FindValue`).
     Found {
@@ -142,13 +288,7 @@ impl KadMsg {
             KadMsg::Response { rid, sender, body } => {
                 let body = 1 + match body {
                     Response::Pong => 0,
-                    Response::Nodes { peers } => {
-                        varint_len(peers.len() as u64)
-                            + peers
-                                .iter()
-                                .map(|c| varint_len(u64::from(c.node.0)) + key_len(&c.id))
-                                .sum::<u64>()
-                    }
+                    Response::Nodes { peers } => peers.encoded_len(),
                     Response::Found { value } => value_len(value),
                     Response::Stored { .. } => 1,
                 };
@@ -217,7 +357,8 @@ mod tests {
                             id: k
                         };
                         20
-                    ],
+                    ]
+                    .into(),
                 },
             },
             KadMsg::Response {
@@ -232,6 +373,45 @@ mod tests {
         // A 20-contact answer at 160 bits: 20 x (1 varint + 1 len + 20 id).
         assert!(msgs[2].wire_size() > 20 * 22);
         assert_eq!(msgs[1].phantom_len(), 1000);
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(300))]
+        /// The packed contacts hold exactly the contacts pushed, of any
+        /// mix of widths, and encode exactly as the `Vec<WireContact>`
+        /// they stand for.
+        #[test]
+        fn packed_contacts_match_a_vec(
+            list in proptest::collection::vec(
+                (proptest::prelude::any::<u32>(), 4u16..=32, proptest::prelude::any::<[u8; 32]>()),
+                0..40,
+            ),
+        ) {
+            let reference: Vec<WireContact> = list
+                .iter()
+                .map(|&(node, bytes, ref raw)| WireContact {
+                    node: NodeId(node),
+                    id: Key::from_bytes(&raw[..usize::from(bytes)]).unwrap(),
+                })
+                .collect();
+            let packed = Contacts::from(reference.clone());
+            proptest::prop_assert_eq!(packed.len(), reference.len());
+            proptest::prop_assert_eq!(packed.is_empty(), reference.is_empty());
+            let back: Vec<WireContact> = packed.iter().collect();
+            proptest::prop_assert_eq!(&back, &reference);
+            let bytes = postcard::to_stdvec(&packed).unwrap();
+            proptest::prop_assert_eq!(&bytes, &postcard::to_stdvec(&reference).unwrap());
+            proptest::prop_assert_eq!(packed.encoded_len(), bytes.len() as u64);
+            let decoded: Contacts = postcard::from_bytes(&bytes).unwrap();
+            proptest::prop_assert_eq!(&decoded, &packed);
+            // Equal contact lists, and only those, compare equal.
+            let mut other = reference.clone();
+            if let Some(c) = other.first_mut() {
+                c.node = NodeId(c.node.0 ^ 1);
+                proptest::prop_assert_ne!(Contacts::from(other), packed.clone());
+            }
+            proptest::prop_assert_eq!(format!("{packed:?}"), format!("{reference:?}"));
+        }
     }
 
     /// The hand-computed length equals postcard's over every variant, key
@@ -279,7 +459,9 @@ mod tests {
                 ];
                 let resps = [
                     Response::Pong,
-                    Response::Nodes { peers },
+                    Response::Nodes {
+                        peers: peers.into(),
+                    },
                     Response::Found { value: v },
                     Response::Stored { ok: n % 2 == 1 },
                 ];

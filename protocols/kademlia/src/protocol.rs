@@ -23,7 +23,7 @@
 use crate::config::{Config, RpcTimeout};
 use crate::key::{Distance, IdTable, Key};
 use crate::lookup::{Lookup, LookupAction, LookupPeer, PeerState, Termination};
-use crate::message::{KadMsg, Request, Response, Value, WireContact};
+use crate::message::{Contacts, KadMsg, Request, Response, Value, WireContact};
 use crate::store::{Record, RecordStore};
 use crate::table::{Observed, RoutingTable};
 use rand::Rng;
@@ -1086,6 +1086,10 @@ impl Kademlia {
     }
 
     fn complete(&mut self, now: Time, op: Op) {
+        // Nobody waits for a refresh's or a republish's result.
+        if matches!(op.kind, OpKind::Refresh | OpKind::Republish) {
+            return;
+        }
         let outcome = match op.kind {
             OpKind::Join | OpKind::FindClosest | OpKind::Refresh => Outcome::Closest(
                 op.lookup
@@ -1102,9 +1106,6 @@ impl Kademlia {
                 Phase::Lookup => Outcome::Stored(0),
             },
         };
-        if matches!(op.kind, OpKind::Refresh | OpKind::Republish) {
-            return;
-        }
         let hops = match op.kind {
             OpKind::Get if op.found.is_some() => op
                 .lookup
@@ -1235,17 +1236,17 @@ impl Kademlia {
         })
     }
 
-    fn closest_wire(&mut self, target: &Key, skip: Option<NodeId>) -> Vec<WireContact> {
+    fn closest_wire(&mut self, target: &Key, skip: Option<NodeId>) -> Contacts {
         let mut v = std::mem::take(&mut self.scratch);
         self.table
             .closest(target, self.cfg.k, &self.ids, skip, &mut v);
-        let wire = v
-            .iter()
-            .map(|&(_, n)| WireContact {
+        let mut wire = Contacts::with_capacity(v.len(), self.cfg.key_bits);
+        for &(_, n) in &v {
+            wire.push(WireContact {
                 node: n,
                 id: *self.ids.id(n),
-            })
-            .collect();
+            });
+        }
         self.scratch = v;
         wire
     }

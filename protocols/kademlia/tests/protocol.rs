@@ -122,7 +122,7 @@ fn contacts_with_wrong_ids_fail_the_peer() {
                     rid,
                     sender,
                     body: Response::Nodes {
-                        peers: vec![forged],
+                        peers: vec![forged].into(),
                     },
                 },
             },
@@ -436,7 +436,7 @@ fn join_refresh_lookups_are_paced_and_none_is_rejected() {
             rid,
             sender: *ids.id(from),
             body: Response::Nodes {
-                peers: closest(&target),
+                peers: closest(&target).into(),
             },
         };
         kad.handle(now, &mut rng, Input::Message { from, msg });
