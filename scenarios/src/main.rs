@@ -365,6 +365,11 @@ fn execute(s: &Scenario, args: &RunArgs) -> Result<()> {
             "note: this scenario has a [sweep] table; this runs its base point only (`scenarios sweep FILE` runs the grid)"
         );
     }
+    if s.tune.is_some() && !args.quiet {
+        println!(
+            "note: this scenario has a [tune] table; this runs its base point only (`scenarios tune FILE` searches)"
+        );
+    }
     let bar = if args.quiet || !std::io::stderr().is_terminal() {
         ProgressBar::hidden()
     } else {

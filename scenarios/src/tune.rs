@@ -982,8 +982,12 @@ pub fn tune(
         .iter()
         .filter(|p| p.status == Status::Feasible)
         .min_by(|x, y| {
+            // Ties (the same overhead): the less repair traffic, then the
+            // first in the grid.
+            let repair = |p: &TunePoint| mean_half(&p.column(2), spec.confidence).0;
             x.objective(&spec)
                 .total_cmp(&y.objective(&spec))
+                .then(repair(x).total_cmp(&repair(y)))
                 .then(x.index.cmp(&y.index))
         });
     let failure = if best.is_some() {
@@ -1235,11 +1239,12 @@ fn write_outputs(
             Some(b) => vec![(x0, b), (x1.max(x0 + 1e-9), b)],
             None => Vec::new(),
         };
-        analysis::plot::agreement(
+        analysis::plot::labelled_agreement(
             &stage.dir().join("pareto"),
             "Candidates: objective against availability",
             &format!("{} ({})", spec.objective.name(), spec.objective.unit()),
             "availability (fraction of objects readable)",
+            "min_availability",
             &line,
             &series,
         )?;

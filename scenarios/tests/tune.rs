@@ -317,3 +317,25 @@ fn bad_tune_tables_name_the_key() {
     assert_eq!(o.status.code(), Some(2));
     assert!(text(&o).contains("`tune`"), "{}", text(&o));
 }
+
+/// The bundled examples' `[tune]` tables are valid (`validate` checks
+/// them), from the repository's root (tune-trace's trace path is relative
+/// to it).
+#[test]
+fn bundled_examples_validate() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    for name in ["tune-backup", "tune-trace"] {
+        let o = bin()
+            .current_dir(&root)
+            .args(["validate", name])
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{name}: {}", text(&o));
+    }
+    // A bad [tune] table fails `validate` too, naming the key.
+    let d = tmp("validate");
+    let f = scenario(&d, "[tune]\nreplicas = [1]\nmin_availability = 0\n");
+    let o = bin().arg("validate").arg(&f).output().unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert!(text(&o).contains("`tune.min_availability`"), "{}", text(&o));
+}
