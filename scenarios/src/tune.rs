@@ -1368,6 +1368,40 @@ mod tests {
     }
 
     #[test]
+    fn availability_of_sessions_and_of_a_trace() {
+        let dir = std::env::temp_dir().join(format!("pc-tune-unit-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        // Host 0 up for 1 h of the run's 2 h, host 1 for all of it, host 2
+        // (not followed by either of the 2 peers) never: a = (0.5 + 1) / 2.
+        let trace = dir.join("t.csv");
+        std::fs::write(&trace, "node,up_at,down_at\n0,0,1h\n1,0,3h\n2,5h,6h\n").unwrap();
+        let text = |churn: String| {
+            format!(
+                "[scenario]\nname = \"t\"\nwarmup = \"30min\"\nduration = \"90min\"\n[topology]\nkind = \"internet\"\nnodes = 2\n[churn]\n{churn}\n[storage]\n"
+            )
+        };
+        let origin = Origin::File("t.toml".into());
+        let s: Scenario = load(
+            &text(format!("trace = {:?}", trace.display().to_string())),
+            &origin,
+            &[],
+        )
+        .unwrap();
+        let (a, _) = peer_availability(&s, 2).unwrap();
+        assert!((a - 0.75).abs() < 1e-12, "{a}");
+        // Sessions: mean up 3 h, mean down 1 h.
+        let s: Scenario = load(
+            &text("up = \"exponential(3h)\"\ndown = \"exponential(1h)\"".into()),
+            &origin,
+            &[],
+        )
+        .unwrap();
+        let (a, _) = peer_availability(&s, 2).unwrap();
+        assert!((a - 0.75).abs() < 1e-12, "{a}");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
     fn predictions_in_closed_form() {
         // 3 replicas, a = 0.5: 1 − 0.125.
         assert!((predicted_availability(Redundancy::Replicas(3), 0.5) - 0.875).abs() < 1e-12);
