@@ -475,7 +475,7 @@ pub fn peer_availability(s: &Scenario, peers: u32) -> Result<(f64, String), Stri
         return Ok((
             a,
             format!(
-                "the trace's measured up fraction over the run (warm-up and duration) of the hosts the peers follow{}: a = {a:.4}",
+                "the trace's measured up fraction over the run (warm-up and duration) of the hosts the peers follow{}: a = {a:.6}",
                 if c.trace_hosts.unwrap_or_default() == TraceHosts::Random {
                     " (all hosts: the random choice depends on the seed)"
                 } else {
@@ -496,7 +496,7 @@ pub fn peer_availability(s: &Scenario, peers: u32) -> Result<(f64, String), Stri
     Ok((
         a,
         format!(
-            "sessions: mean up {up} / (mean up + mean down {down}) = {a:.4}{}",
+            "sessions: mean up {up} / (mean up + mean down {down}) = {a:.6}{}",
             if c.lifetime.is_some() {
                 "; permanent departures (`lifetime`) are not in the prediction"
             } else {
@@ -1030,7 +1030,6 @@ pub fn tune(
         &points,
         best,
         &a_note,
-        a,
         failure.as_deref(),
         evaluated,
     )
@@ -1118,7 +1117,6 @@ fn write_outputs(
     points: &[TunePoint],
     best: Option<&TunePoint>,
     a_note: &str,
-    a: f64,
     failure: Option<&str>,
     evaluated: usize,
 ) -> Result<PathBuf> {
@@ -1268,7 +1266,7 @@ fn write_outputs(
     );
     let _ = writeln!(
         md,
-        "Per-peer availability used by the pruning heuristic: {a_note} (a = {a:.6}). A point is pruned when its independent-availability prediction is below min_availability − {} (a heuristic, not a bound: see docs/scenario-reference.md, [tune]).\n",
+        "Per-peer availability used by the pruning heuristic: {a_note}. A point is pruned when its independent-availability prediction is below min_availability − {} (a heuristic, not a bound: see docs/scenario-reference.md, [tune]).\n",
         spec.prune_margin
     );
     match (best, failure) {
