@@ -151,11 +151,16 @@ struct TuneArgs {
     #[arg(long, short = 'j')]
     jobs: Option<usize>,
     /// Rerun runs whose results exist.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "shard")]
     force: bool,
     /// No per-run lines.
     #[arg(long)]
     quiet: bool,
+    /// Run only shard I of N (1-based) of the first round that has runs
+    /// missing, then stop; once every shard has, run `tune` again for the
+    /// next round (or, when none is missing, the result).
+    #[arg(long, value_name = "I/N")]
+    shard: Option<Shard>,
 }
 
 #[derive(Args)]
@@ -524,11 +529,16 @@ fn run_tune(a: TuneArgs) -> Result<(), UserError> {
         jobs: jobs.min(sweep::JOBS_MAX),
         force: a.force,
         quiet: a.quiet,
+        shard: a.shard,
     };
     let o =
         scenarios::tune::tune(&text, &origin, &a.src.set, a.src.seed, &opts).map_err(UserError)?;
     for line in &o.log {
         println!("{line}");
+    }
+    if let Some(msg) = &o.shard_stopped {
+        println!("{msg}");
+        return Ok(());
     }
     println!(
         "evaluated {} of {} grid points (the others pruned); {} runs simulated, {} reused",

@@ -31,7 +31,8 @@
 //! Every run is an ordinary run ([`crate::runner::run_one`] through
 //! [`crate::sweep::run_points`]): `--jobs` runs in parallel, complete runs
 //! are reused (resume), and the results are byte-identical whatever
-//! `--jobs`. The tune directory `<out>/<name>/tune-<hash>/` holds
+//! `--jobs`; `--shard I/N` runs one slice of the first round with missing
+//! runs and stops. The tune directory `<out>/<name>/tune-<hash>/` holds
 //! `points.csv`, `recommendation.toml`, `pareto.svg`/`.png` and `report.md`.
 
 use crate::load::{Origin, Override, load};
@@ -726,6 +727,9 @@ pub struct TuneOptions {
     pub force: bool,
     /// No per-run lines.
     pub quiet: bool,
+    /// Run only this shard's missing runs of the first round that has
+    /// missing runs, then stop (see [`tune`]).
+    pub shard: Option<crate::sweep::Shard>,
 }
 
 /// What `tune` found.
@@ -747,6 +751,9 @@ pub struct TuneOutcome {
     pub failure: Option<String>,
     /// Lines of the search (rounds), for the console.
     pub log: Vec<String>,
+    /// With a shard: the round it ran part of, when it stopped there
+    /// (nothing is decided or written then).
+    pub shard_stopped: Option<String>,
 }
 
 /// Run the search of the scenario `text` (with `sets` and `seed`).
@@ -940,6 +947,44 @@ pub fn tune(
                 });
             }
         }
+        // A shard runs its slice of the first round with missing runs and
+        // stops; a round whose runs are all complete is decided as usual.
+        if let Some(shard) = opts.shard {
+            let missing = runs.iter().any(|r| {
+                !crate::output::inside(&opts.out, &r.id.rel_dir)
+                    .is_ok_and(|d| crate::runner::is_complete(&d))
+            });
+            if missing {
+                let mine: Vec<&Point> = runs.iter().filter(|r| shard.has(r.index)).collect();
+                let sopts = SweepOptions {
+                    out: opts.out.clone(),
+                    jobs: opts.jobs,
+                    shard: None,
+                    force: false,
+                    quiet: opts.quiet,
+                    die_after_runs: None,
+                };
+                let (r, k) = run_points(&mine, &axes, &sopts).map_err(|e| format!("{e:#}"))?;
+                let rel = Path::new(&base.scenario.name).join(format!("tune-{}", &hash[..12]));
+                return Ok(TuneOutcome {
+                    dir: crate::output::inside(&opts.out, &rel).map_err(|e| e.to_string())?,
+                    grid: points.len(),
+                    evaluated: points.iter().filter(|p| !p.measured.is_empty()).count(),
+                    ran: ran + r,
+                    reused: reused + k,
+                    recommended: None,
+                    failure: None,
+                    log,
+                    shard_stopped: Some(format!(
+                        "shard {shard}: ran its part of the round with seeds {}..{} ({} of {} runs); when every shard has, run `tune` again (with or without --shard) for the next round",
+                        seeds[0],
+                        seeds[seeds.len() - 1],
+                        mine.len(),
+                        runs.len()
+                    )),
+                });
+            }
+        }
         let sopts = SweepOptions {
             out: opts.out.clone(),
             jobs: opts.jobs,
@@ -1043,6 +1088,7 @@ pub fn tune(
         recommended: best.map(|b| b.label(&spec)),
         failure,
         log,
+        shard_stopped: None,
     })
 }
 

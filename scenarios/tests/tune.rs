@@ -339,3 +339,41 @@ fn bundled_examples_validate() {
     assert_eq!(o.status.code(), Some(2));
     assert!(text(&o).contains("`tune.min_availability`"), "{}", text(&o));
 }
+
+/// Shards run their slice of a round and stop; repeated until no run is
+/// missing, they give the same points as one process.
+#[test]
+fn shards_round_by_round_give_the_same_points() {
+    let d = tmp("shards");
+    let f = scenario(&d, TUNE);
+    let whole = d.join("whole");
+    let o = tune(&f, &whole, &["--quiet"]);
+    assert!(o.status.success(), "{}", text(&o));
+    let sharded = d.join("sharded");
+    let mut stops = 0;
+    let mut finished = false;
+    'outer: for _ in 0..10 {
+        for k in ["1/2", "2/2"] {
+            let o = tune(&f, &sharded, &["--shard", k, "--quiet"]);
+            assert!(o.status.success(), "{}", text(&o));
+            let out = String::from_utf8_lossy(&o.stdout).into_owned();
+            if out.contains(&format!("shard {k}: ran its part")) {
+                stops += 1;
+            } else {
+                assert!(out.contains("recommended: 4 replicas"), "{out}");
+                finished = true;
+                break 'outer;
+            }
+        }
+    }
+    assert!(finished);
+    // Round 1 (3 points) and round 2 (r = 3 undecided): two shards each.
+    assert_eq!(stops, 4);
+    assert_eq!(
+        std::fs::read(tune_dir(&sharded).join("points.csv")).unwrap(),
+        std::fs::read(tune_dir(&whole).join("points.csv")).unwrap()
+    );
+    // --force reruns everything: not with a shard.
+    let o = tune(&f, &sharded, &["--shard", "1/2", "--force"]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+}
