@@ -448,6 +448,13 @@ fn validate(a: ValidateArgs) -> Result<(), UserError> {
         let g = grid_of(&v)?;
         println!("\n# [sweep]: {}", g.spec.describe());
     }
+    if s.tune.is_some() {
+        let t = scenarios::tune::TuneSpec::parse(&s).map_err(UserError)?;
+        println!(
+            "\n# [tune]: {} points (`scenarios tune FILE` searches them)",
+            t.grid_size()
+        );
+    }
     Ok(())
 }
 

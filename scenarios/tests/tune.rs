@@ -331,6 +331,12 @@ fn bundled_examples_validate() {
             .output()
             .unwrap();
         assert!(o.status.success(), "{name}: {}", text(&o));
+        let grid = if name == "tune-backup" { 10 } else { 12 };
+        assert!(
+            text(&o).contains(&format!("# [tune]: {grid} points")),
+            "{name}: {}",
+            text(&o)
+        );
     }
     // A bad [tune] table fails `validate` too, naming the key.
     let d = tmp("validate");
