@@ -23,10 +23,12 @@
 //!    one is wholly on the wrong side. Undecided points get `seeds_step`
 //!    more seeds per round, up to `max_seeds`; those still undecided are
 //!    reported as such.
-//! 3. **Dominance** (objective `overhead` only, which is known in closed
-//!    form: `r`, or `n/m`): once a point is feasible, undecided points of
-//!    strictly larger overhead get no more seeds (they cannot be
-//!    recommended).
+//! 3. **Dominance**: objective `overhead` (closed form: `r`, or `n/m`):
+//!    once a point is feasible, undecided points of strictly larger
+//!    overhead get no more seeds (they cannot be recommended); objective
+//!    `repair_bandwidth` (statistical): an undecided point whose repair
+//!    interval lies wholly above that of the feasible point of least mean
+//!    repair gets no more seeds.
 //!
 //! Every run is an ordinary run ([`crate::runner::run_one`] through
 //! [`crate::sweep::run_points`]): `--jobs` runs in parallel, complete runs
@@ -920,6 +922,44 @@ pub fn tune(
                     );
                 }
             }
+        }
+        // Dominance (repair bandwidth, statistical): no more seeds for a
+        // point whose repair interval lies wholly above that of the
+        // feasible point of least mean repair.
+        if spec.objective == Objective::RepairBandwidth
+            && let Some((bm, bh, bi)) = points
+                .iter()
+                .filter(|p| p.status == Status::Feasible)
+                .map(|p| {
+                    let (m, h) = mean_half(&p.column(2), spec.confidence);
+                    (m, h, p.index)
+                })
+                .filter(|x| x.0.is_finite() && x.1.is_finite())
+                .min_by(|x, y| x.0.total_cmp(&y.0).then(x.2.cmp(&y.2)))
+        {
+            for p in points.iter_mut() {
+                let (m, h) = mean_half(&p.column(2), spec.confidence);
+                if p.status == Status::Undecided && h.is_finite() && m - h > bm + bh {
+                    p.status = Status::Pruned;
+                    p.reason = format!(
+                        "dominated: repair {:.0} ± {:.0} bytes per peer per day, wholly above {bm:.0} ± {bh:.0} of feasible point {bi}",
+                        m, h
+                    );
+                }
+            }
+        }
+        let dominated = points
+            .iter()
+            .filter(|p| p.status == Status::Pruned && p.reason.starts_with("dominated"))
+            .count();
+        if dominated > 0
+            && !log
+                .iter()
+                .any(|l: &String| l.starts_with(&format!("dominated: {dominated} ")))
+        {
+            log.push(format!(
+                "dominated: {dominated} point(s) get no more seeds (a feasible point beats them on the objective)"
+            ));
         }
         let todo: Vec<usize> = points
             .iter()
