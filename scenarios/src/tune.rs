@@ -579,6 +579,21 @@ pub fn t_quantile(confidence: f64, df: usize) -> f64 {
     if df == 0 {
         return f64::NAN;
     }
+    // Memoised: the search asks for the same few quantiles many times.
+    static KNOWN: std::sync::Mutex<std::collections::BTreeMap<(u64, usize), f64>> =
+        std::sync::Mutex::new(std::collections::BTreeMap::new());
+    let key = (confidence.to_bits(), df);
+    if let Some(q) = KNOWN.lock().ok().and_then(|m| m.get(&key).copied()) {
+        return q;
+    }
+    let q = t_quantile_uncached(confidence, df);
+    if let Ok(mut m) = KNOWN.lock() {
+        m.insert(key, q);
+    }
+    q
+}
+
+fn t_quantile_uncached(confidence: f64, df: usize) -> f64 {
     let target = confidence / 2.0;
     let (mut lo, mut hi) = (0.0f64, 1.0f64);
     while t_half_cdf(hi, df as f64) < target {
