@@ -434,6 +434,18 @@ impl TuneSpec {
                 format!("{} points: more than {POINTS_MAX}", spec.grid_size()),
             ));
         }
+        let runs = (spec.grid_size() as u64).saturating_mul(spec.max_seeds);
+        if runs > crate::sweep::RUNS_MAX {
+            return Err(err(
+                "max_seeds",
+                format!(
+                    "{} points × {} seeds could make {runs} runs, more than {}",
+                    spec.grid_size(),
+                    spec.max_seeds,
+                    crate::sweep::RUNS_MAX
+                ),
+            ));
+        }
         Ok(spec)
     }
 

@@ -300,6 +300,16 @@ fn bad_tune_tables_name_the_key() {
             "tune.erasure",
             "MofN",
         ),
+        (
+            "replicas = [1, 2]\nmax_loss = 0.1\nseeds = 5\nmax_seeds = 4",
+            "tune.max_seeds",
+            "fewer than",
+        ),
+        (
+            "audit_interval = [\"0s\"]\nmax_loss = 0.1",
+            "tune.audit_interval",
+            "positive duration",
+        ),
     ] {
         let f = scenario(&d, &format!("[tune]\n{tune_table}\n"));
         let o = tune(&f, &d.join("out"), &["--quiet"]);
