@@ -281,6 +281,19 @@ pub fn agreement(
     expected: &[(f64, f64)],
     runs: &[Whiskers],
 ) -> Result<Vec<PathBuf>, PlotError> {
+    labelled_agreement(base, title, x_label, y_label, "expected", expected, runs)
+}
+
+/// [`agreement`] with the line's legend label given (a bound, say).
+pub fn labelled_agreement(
+    base: &Path,
+    title: &str,
+    x_label: &str,
+    y_label: &str,
+    line_label: &str,
+    expected: &[(f64, f64)],
+    runs: &[Whiskers],
+) -> Result<Vec<PathBuf>, PlotError> {
     let xs = expected
         .iter()
         .map(|p| p.0)
@@ -304,6 +317,7 @@ pub fn agreement(
         y_label,
         xr: nice_range(x0, x1),
         yr: nice_range(y0, y1),
+        line_label,
         expected,
         runs,
     };
@@ -316,6 +330,7 @@ struct Agreement<'a> {
     y_label: &'a str,
     xr: (f64, f64),
     yr: (f64, f64),
+    line_label: &'a str,
     expected: &'a [(f64, f64)],
     runs: &'a [Whiskers],
 }
@@ -345,7 +360,7 @@ impl Painter for Agreement<'_> {
                     BLACK.stroke_width(2),
                 ))
                 .map_err(|e| e.to_string())?
-                .label("expected")
+                .label(self.line_label)
                 .legend(|(x, y)| {
                     PathElement::new(vec![(x, y), (x + 24, y)], BLACK.stroke_width(3))
                 });

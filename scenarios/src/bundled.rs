@@ -1,7 +1,7 @@
 //! Scenarios compiled into the binary, runnable by name from anywhere.
 
 /// Every bundled scenario: (name, TOML text).
-pub const ALL: [(&str, &str); 9] = [
+pub const ALL: [(&str, &str); 11] = [
     ("backup", include_str!("../bundled/backup.toml")),
     ("backup-sweep", include_str!("../bundled/backup-sweep.toml")),
     ("city-mesh", include_str!("../bundled/city-mesh.toml")),
@@ -25,6 +25,8 @@ pub const ALL: [(&str, &str); 9] = [
         "kademlia-scale",
         include_str!("../bundled/kademlia-scale.toml"),
     ),
+    ("tune-backup", include_str!("../bundled/tune-backup.toml")),
+    ("tune-trace", include_str!("../bundled/tune-trace.toml")),
     (
         "volunteer-compute",
         include_str!("../bundled/volunteer-compute.toml"),

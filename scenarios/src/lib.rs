@@ -13,4 +13,5 @@ pub mod runner;
 pub mod schema;
 pub mod slurm;
 pub mod sweep;
+pub mod tune;
 pub mod validate;

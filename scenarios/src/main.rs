@@ -45,6 +45,10 @@ enum Command {
     /// Write Slurm job scripts for a sweep: a job array (one task per
     /// shard) and a merge job that runs after it.
     Slurm(SlurmArgs),
+    /// Search a storage scenario's `[tune]` grid for the cheapest
+    /// parameters that keep its constraints: closed-form pruning, then
+    /// seeds added until each point is decided; runs are reused.
+    Tune(TuneArgs),
     /// Run the reproduction cases (`repro/`): published and analytic
     /// results, each with a negative control that must fail. Exit code 1
     /// when a case fails.
@@ -133,6 +137,30 @@ struct SweepArgs {
     /// resumption).
     #[arg(long, hide = true)]
     die_after_runs: Option<usize>,
+}
+
+#[derive(Args)]
+struct TuneArgs {
+    #[command(flatten)]
+    src: Source,
+    /// Where results go: runs in `<out>/<scenario>/<run-id>/`, the search's
+    /// output in `<out>/<scenario>/tune-<hash>/`.
+    #[arg(long, default_value = "out")]
+    out: PathBuf,
+    /// Runs at a time (default: the number of CPUs).
+    #[arg(long, short = 'j')]
+    jobs: Option<usize>,
+    /// Rerun runs whose results exist.
+    #[arg(long, conflicts_with = "shard")]
+    force: bool,
+    /// No per-run lines.
+    #[arg(long)]
+    quiet: bool,
+    /// Run only shard I of N (1-based) of the first round that has runs
+    /// missing, then stop; once every shard has, run `tune` again for the
+    /// next round (or, when none is missing, the result).
+    #[arg(long, value_name = "I/N")]
+    shard: Option<Shard>,
 }
 
 #[derive(Args)]
@@ -240,6 +268,7 @@ fn main() -> ExitCode {
         Some(Command::Validate(v)) => validate(v),
         Some(Command::Sweep(a)) => run_sweep(a),
         Some(Command::Merge(a)) => merge(a),
+        Some(Command::Tune(a)) => run_tune(a),
         Some(Command::Slurm(a)) => write_slurm(a),
         Some(Command::Run(r)) => run(r),
         Some(Command::Check(a)) => match check(a) {
@@ -341,6 +370,11 @@ fn execute(s: &Scenario, args: &RunArgs) -> Result<()> {
             "note: this scenario has a [sweep] table; this runs its base point only (`scenarios sweep FILE` runs the grid)"
         );
     }
+    if s.tune.is_some() && !args.quiet {
+        println!(
+            "note: this scenario has a [tune] table; this runs its base point only (`scenarios tune FILE` searches)"
+        );
+    }
     let bar = if args.quiet || !std::io::stderr().is_terminal() {
         ProgressBar::hidden()
     } else {
@@ -414,6 +448,13 @@ fn validate(a: ValidateArgs) -> Result<(), UserError> {
         let g = grid_of(&v)?;
         println!("\n# [sweep]: {}", g.spec.describe());
     }
+    if s.tune.is_some() {
+        let t = scenarios::tune::TuneSpec::parse(&s).map_err(UserError)?;
+        println!(
+            "\n# [tune]: {} points (`scenarios tune FILE` searches them)",
+            t.grid_size()
+        );
+    }
     Ok(())
 }
 
@@ -478,6 +519,50 @@ fn run_sweep(a: SweepArgs) -> Result<(), UserError> {
         }
     }
     Ok(())
+}
+
+fn run_tune(a: TuneArgs) -> Result<(), UserError> {
+    let (text, origin) = read_text(&a.src.file)?;
+    let jobs = a
+        .jobs
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    if jobs == 0 {
+        return Err(UserError("--jobs 0: at least one run at a time".into()));
+    }
+    let s = read_scenario(&a.src.file, a.src.seed, &a.src.set)?;
+    check_result_dir(&a.out, &s.scenario.name)?;
+    let opts = scenarios::tune::TuneOptions {
+        out: a.out.clone(),
+        jobs: jobs.min(sweep::JOBS_MAX),
+        force: a.force,
+        quiet: a.quiet,
+        shard: a.shard,
+    };
+    let o =
+        scenarios::tune::tune(&text, &origin, &a.src.set, a.src.seed, &opts).map_err(UserError)?;
+    for line in &o.log {
+        println!("{line}");
+    }
+    if let Some(msg) = &o.shard_stopped {
+        println!("{msg}");
+        return Ok(());
+    }
+    println!(
+        "evaluated {} of {} grid points (the others pruned); {} runs simulated, {} reused",
+        o.evaluated, o.grid, o.ran, o.reused
+    );
+    println!("results: {}", o.dir.display());
+    match (&o.recommended, &o.failure) {
+        (Some(r), _) => {
+            println!(
+                "recommended: {r} ({})",
+                o.dir.join("recommendation.toml").display()
+            );
+            Ok(())
+        }
+        (None, Some(why)) => Err(UserError(why.clone())),
+        (None, None) => Err(UserError("no recommendation".into())),
+    }
 }
 
 fn merge(a: MergeArgs) -> Result<(), UserError> {

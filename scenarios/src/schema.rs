@@ -56,6 +56,12 @@ pub struct Scenario {
     /// part of the resolved scenario of a single run.
     #[serde(default, skip_serializing)]
     pub sweep: Option<toml::Table>,
+    /// A search for the cheapest storage parameters that keep a promise
+    /// (`scenarios tune`): candidate values, constraints and an objective.
+    /// Checked by [`crate::tune::TuneSpec::parse`]; not part of the
+    /// resolved scenario of a single run.
+    #[serde(default, skip_serializing)]
+    pub tune: Option<toml::Table>,
 }
 
 impl Scenario {

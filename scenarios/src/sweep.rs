@@ -498,8 +498,7 @@ pub fn grid(
             })
             .collect();
     }
-    let mut networks: BTreeMap<String, (u32, crate::schema::TopologySpec)> = BTreeMap::new();
-    let mut churns: BTreeMap<String, Option<crate::schema::ChurnSpec>> = BTreeMap::new();
+    let mut resolver = Resolver::default();
     let mut points = Vec::with_capacity(spec.runs());
     for values in combos {
         let mut overrides = sets.to_vec();
@@ -515,63 +514,12 @@ pub fn grid(
         let s: Scenario = load(text, origin, &overrides)
             .map_err(|e| format!("sweep point {}: {e}", crate::bounds::clip(&label, 200)))?;
         for &seed in &spec.seeds {
-            let mut s = s.clone();
-            s.scenario.seed = seed;
-            s.sweep = None;
-            let named = |e: experiment::BuildError| {
-                format!(
-                    "{origin}: sweep point {}: key `{}`: {}",
-                    crate::bounds::clip(&label, 200),
-                    e.field,
-                    crate::load::clip_message(&e.message)
-                )
-            };
-            experiment::check(&s).map_err(named)?;
-            // The checks of `validate`: the network is built once per
-            // distinct network (the seed does not change whether it can be
-            // built), what depends on its size is checked for every run.
-            let net_key = format!("{:?}", (&s.topology, &s.access, &s.datacenter));
-            let (peers, topology) = match networks.get(&net_key) {
-                Some(known) => known.clone(),
-                None => {
-                    let peers = experiment::topology_peers(&s).map_err(named)?;
-                    let topology = experiment::resolved_topology(&s.topology).map_err(named)?;
-                    networks.insert(net_key, (peers, topology.clone()));
-                    (peers, topology)
-                }
-            };
-            // A churn trace is read once per distinct `[churn]`, network
-            // size and simulated time (its checks do not depend on the
-            // seed; its random mapping does, and is drawn at run time).
-            let churn_key = format!(
-                "{:?}",
-                (
-                    &s.churn,
-                    peers,
-                    s.scenario.warmup,
-                    s.scenario.duration,
-                    experiment::clients(&s, peers)
-                )
-            );
-            let churn = match churns.get(&churn_key) {
-                Some(known) => known.clone(),
-                None => {
-                    let churn = experiment::check_peers(&s, peers).map_err(named)?;
-                    churns.insert(churn_key, churn.clone());
-                    churn
-                }
-            };
-            // As `validate` resolves it: a point run on its own is the same
-            // scenario, with the same run id.
-            s.topology = topology;
-            s.churn = churn;
-            experiment::resolve_clients(&mut s, peers);
-            let id = identity(&s, &prov).map_err(|e| e.to_string())?;
+            let (scenario, id) = resolver.resolve(&s, seed, origin, &label, &prov)?;
             points.push(Point {
                 index: points.len(),
                 values: values.clone(),
                 seed,
-                scenario: s,
+                scenario,
                 id,
             });
         }
@@ -621,6 +569,83 @@ pub fn grid(
         points,
         manifest,
     })
+}
+
+/// Resolves the runs of a grid as `validate` does, building each distinct
+/// network and reading each distinct churn trace once.
+#[derive(Default)]
+pub struct Resolver {
+    networks: BTreeMap<String, (u32, crate::schema::TopologySpec)>,
+    churns: BTreeMap<String, Option<crate::schema::ChurnSpec>>,
+}
+
+impl Resolver {
+    /// The run of the loaded point `s` (values set, `[sweep]` and `[tune]`
+    /// dropped) with `seed`: checked and resolved, with its identity.
+    /// `label` names the point in errors.
+    pub fn resolve(
+        &mut self,
+        s: &Scenario,
+        seed: u64,
+        origin: &Origin,
+        label: &str,
+        prov: &Provenance,
+    ) -> Result<(Scenario, Identity), String> {
+        let mut s = s.clone();
+        s.scenario.seed = seed;
+        s.sweep = None;
+        s.tune = None;
+        let named = |e: experiment::BuildError| {
+            format!(
+                "{origin}: sweep point {}: key `{}`: {}",
+                crate::bounds::clip(label, 200),
+                e.field,
+                crate::load::clip_message(&e.message)
+            )
+        };
+        experiment::check(&s).map_err(named)?;
+        // The checks of `validate`: the network is built once per
+        // distinct network (the seed does not change whether it can be
+        // built), what depends on its size is checked for every run.
+        let net_key = format!("{:?}", (&s.topology, &s.access, &s.datacenter));
+        let (peers, topology) = match self.networks.get(&net_key) {
+            Some(known) => known.clone(),
+            None => {
+                let peers = experiment::topology_peers(&s).map_err(named)?;
+                let topology = experiment::resolved_topology(&s.topology).map_err(named)?;
+                self.networks.insert(net_key, (peers, topology.clone()));
+                (peers, topology)
+            }
+        };
+        // A churn trace is read once per distinct `[churn]`, network
+        // size and simulated time (its checks do not depend on the
+        // seed; its random mapping does, and is drawn at run time).
+        let churn_key = format!(
+            "{:?}",
+            (
+                &s.churn,
+                peers,
+                s.scenario.warmup,
+                s.scenario.duration,
+                experiment::clients(&s, peers)
+            )
+        );
+        let churn = match self.churns.get(&churn_key) {
+            Some(known) => known.clone(),
+            None => {
+                let churn = experiment::check_peers(&s, peers).map_err(named)?;
+                self.churns.insert(churn_key, churn.clone());
+                churn
+            }
+        };
+        // As `validate` resolves it: a point run on its own is the same
+        // scenario, with the same run id.
+        s.topology = topology;
+        s.churn = churn;
+        experiment::resolve_clients(&mut s, peers);
+        let id = identity(&s, prov).map_err(|e| e.to_string())?;
+        Ok((s, id))
+    }
 }
 
 /// Paths in manifests use `/` on every platform.
@@ -742,6 +767,33 @@ pub fn run_sweep(grid: &Grid, opts: &SweepOptions) -> Result<SweepOutcome> {
         .iter()
         .filter(|p| opts.shard.is_none_or(|s| s.has(p.index)))
         .collect();
+    let (ran, skipped) = run_points(&selected, &grid.spec.axes, opts)?;
+    if opts.shard.is_some() {
+        return Ok(SweepOutcome {
+            ran,
+            skipped,
+            dir: sweep_dir,
+            combined: false,
+        });
+    }
+    let dir = combine(&grid.manifest, std::slice::from_ref(&opts.out), &opts.out)?;
+    Ok(SweepOutcome {
+        ran,
+        skipped,
+        dir,
+        combined: true,
+    })
+}
+
+/// Run `selected` (with `opts.jobs` at a time), skipping those with a
+/// complete result unless `opts.force`; `axes` label them. Returns (runs
+/// simulated, runs skipped). A failed run fails the whole call once the
+/// others have finished.
+pub fn run_points(
+    selected: &[&Point],
+    axes: &[Axis],
+    opts: &SweepOptions,
+) -> Result<(usize, usize)> {
     let (pending, done): (Vec<&Point>, Vec<&Point>) = selected.iter().partition(|p| {
         opts.force
             || !crate::output::inside(&opts.out, &p.id.rel_dir).is_ok_and(|d| is_complete(&d))
@@ -805,12 +857,12 @@ pub fn run_sweep(grid: &Grid, opts: &SweepOptions) -> Result<SweepOutcome> {
                     };
                     say(format!(
                         "[{n}/{total}] {}: {what} in {:.1} s",
-                        p.label(&grid.spec.axes),
+                        p.label(axes),
                         wall.elapsed().as_secs_f64()
                     ));
                 }
                 Err(e) => {
-                    say(format!("{}: failed: {e:#}", p.label(&grid.spec.axes)));
+                    say(format!("{}: failed: {e:#}", p.label(axes)));
                     failures
                         .lock()
                         .expect("no panics while locked")
@@ -829,25 +881,13 @@ pub fn run_sweep(grid: &Grid, opts: &SweepOptions) -> Result<SweepOutcome> {
             "{} of {} runs failed (the others are complete; rerun to resume); first: {}: {e}",
             failures.len(),
             pending.len(),
-            grid.points[*i].label(&grid.spec.axes)
+            selected
+                .iter()
+                .find(|p| p.index == *i)
+                .map_or(String::new(), |p| p.label(axes))
         );
     }
-    let ran = pending.len();
-    if opts.shard.is_some() {
-        return Ok(SweepOutcome {
-            ran,
-            skipped,
-            dir: sweep_dir,
-            combined: false,
-        });
-    }
-    let dir = combine(&grid.manifest, std::slice::from_ref(&opts.out), &opts.out)?;
-    Ok(SweepOutcome {
-        ran,
-        skipped,
-        dir,
-        combined: true,
-    })
+    Ok((pending.len(), skipped))
 }
 
 /// Combine the shard outputs in sweep directories `dirs` (all of the same

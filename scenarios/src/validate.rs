@@ -50,6 +50,9 @@ pub fn validate_text(
             )
         })?;
     }
+    if s.tune.is_some() {
+        crate::tune::TuneSpec::parse(&s).map_err(|e| format!("{origin}: {e}"))?;
+    }
     Ok(s)
 }
 

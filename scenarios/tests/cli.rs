@@ -125,7 +125,7 @@ fn bad_scenarios_give_clear_errors() {
     assert_eq!(o.status.code(), Some(2));
     assert!(
         stderr(&o).contains(
-            "bundled: backup, backup-sweep, city-mesh, city-mesh-lookups, city-mesh-sweep, freifunk-bremen, kademlia-lookup, kademlia-scale"
+            "bundled: backup, backup-sweep, city-mesh, city-mesh-lookups, city-mesh-sweep, freifunk-bremen, kademlia-lookup, kademlia-scale, tune-backup, tune-trace, volunteer-compute"
         ),
         "{}",
         stderr(&o)
@@ -200,6 +200,8 @@ fn list_names_the_bundled_scenarios() {
         "freifunk-bremen",
         "kademlia-lookup",
         "kademlia-scale",
+        "tune-backup",
+        "tune-trace",
     ] {
         assert!(s.contains(n), "{s}");
     }

@@ -1,0 +1,1530 @@
+//! `scenarios tune`: the cheapest storage parameters that keep a promise.
+//!
+//! A storage scenario's `[tune]` table names candidate values of `storage.*`
+//! keys (the search space), constraints on what the P2P side measures
+//! (`max_loss`, `min_availability`, at a `confidence`) and an objective
+//! (`repair_bandwidth` or `overhead`). The search:
+//!
+//! 1. **Pruning** (before any simulation, a labelled heuristic): with the
+//!    per-peer availability `a` of `[churn]` (sessions: mean up divided by
+//!    mean up plus mean down; a trace: the measured up fraction of the hosts the peers
+//!    follow over the run), a point whose independent-availability
+//!    prediction (`1 − (1 − a)^r` for `r` replicas, `P[X ≥ m]` with
+//!    `X ~ Bin(n, a)` for m-of-n) is below `min_availability − prune_margin`
+//!    is not simulated. This is not an upper bound of what the system
+//!    measures: repair can hold more than `n` live copies for a while (a
+//!    holder presumed gone comes back beside its replacement), and holders
+//!    are up when chosen; hence the margin.
+//! 2. **Sequential seeds**: the other points run with the first `seeds`
+//!    seeds (`scenario.seed`, `+1`, …). A point is decided when the interval
+//!    `mean ± t·s/√n` over its seeds (Student t at `confidence`, two-sided)
+//!    of every constrained metric lies wholly on one side of its bound:
+//!    feasible when every one is on the right side, infeasible as soon as
+//!    one is wholly on the wrong side. Undecided points get `seeds_step`
+//!    more seeds per round, up to `max_seeds`; those still undecided are
+//!    reported as such.
+//! 3. **Dominance**: objective `overhead` (closed form: `r`, or `n/m`):
+//!    once a point is feasible, undecided points of strictly larger
+//!    overhead get no more seeds (they cannot be recommended); objective
+//!    `repair_bandwidth` (statistical): an undecided point whose repair
+//!    interval lies wholly above that of the feasible point of least mean
+//!    repair gets no more seeds.
+//!
+//! Every run is an ordinary run ([`crate::runner::run_one`] through
+//! [`crate::sweep::run_points`]): `--jobs` runs in parallel, complete runs
+//! are reused (resume), and the results are byte-identical whatever
+//! `--jobs`; `--shard I/N` runs one slice of the first round with missing
+//! runs and stops. The tune directory `<out>/<name>/tune-<hash>/` holds
+//! `points.csv`, `recommendation.toml`, `pareto.svg`/`.png` and `report.md`.
+
+use crate::load::{Origin, Override, load};
+use crate::output::{Provenance, Staging, hash_pair};
+use crate::runner::Identity;
+use crate::schema::{RepairSpec, Scenario, TraceHosts, TraceShort};
+use crate::sweep::{Axis, Point, Resolver, SweepOptions, run_points, show};
+use analysis::report::Table;
+use anyhow::{Context, Result, anyhow};
+use sim_core::units::Duration;
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+/// The `storage.*` keys a `[tune]` table may search.
+pub const SEARCH_KEYS: [&str; 6] = [
+    "replicas",
+    "erasure",
+    "repair",
+    "repair_threshold",
+    "detection_timeout",
+    "audit_interval",
+];
+
+/// The constraints a `[tune]` table may set.
+pub const CONSTRAINTS: [&str; 2] = ["max_loss", "min_availability"];
+
+/// Most points in a tune grid.
+pub const POINTS_MAX: usize = 10_000;
+
+/// What the search minimises.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Objective {
+    /// Repair bytes per peer per day (measured, mean over the seeds).
+    RepairBandwidth,
+    /// Bytes stored per byte of data: `r`, or `n/m` (closed form).
+    Overhead,
+}
+
+impl Objective {
+    fn name(self) -> &'static str {
+        match self {
+            Objective::RepairBandwidth => "repair_bandwidth",
+            Objective::Overhead => "overhead",
+        }
+    }
+    fn unit(self) -> &'static str {
+        match self {
+            Objective::RepairBandwidth => "bytes per peer per day",
+            Objective::Overhead => "stored bytes per data byte",
+        }
+    }
+}
+
+/// The redundancy of a point.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Redundancy {
+    /// `r` whole copies.
+    Replicas(u16),
+    /// Any `m` of `n` fragments.
+    Erasure(u16, u16),
+}
+
+impl Redundancy {
+    /// `m` and `n` (replicas: 1 of r).
+    pub fn m_n(self) -> (u16, u16) {
+        match self {
+            Redundancy::Replicas(r) => (1, r),
+            Redundancy::Erasure(m, n) => (m, n),
+        }
+    }
+    /// Stored bytes per data byte.
+    pub fn overhead(self) -> f64 {
+        let (m, n) = self.m_n();
+        n as f64 / m as f64
+    }
+    fn label(self) -> String {
+        match self {
+            Redundancy::Replicas(r) => format!("{r} replicas"),
+            Redundancy::Erasure(m, n) => format!("{m}of{n}"),
+        }
+    }
+}
+
+/// A checked `[tune]` table.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TuneSpec {
+    /// Redundancy candidates (from `replicas` and `erasure`; the
+    /// scenario's own when neither is listed).
+    pub redundancy: Vec<Redundancy>,
+    /// Other searched keys (`repair`, `repair_threshold`,
+    /// `detection_timeout`, `audit_interval`) and their values, in
+    /// [`SEARCH_KEYS`] order.
+    pub axes: Vec<Axis>,
+    /// Largest fraction of written objects lost by the run's end.
+    pub max_loss: Option<f64>,
+    /// Smallest time-average fraction of written objects readable.
+    pub min_availability: Option<f64>,
+    /// Two-sided confidence of the intervals over seeds.
+    pub confidence: f64,
+    /// What is minimised.
+    pub objective: Objective,
+    /// Seeds of the first round.
+    pub seeds: u64,
+    /// Seeds added per further round.
+    pub seeds_step: u64,
+    /// Most seeds per point.
+    pub max_seeds: u64,
+    /// Absolute margin under `min_availability` before a point is pruned.
+    pub prune_margin: f64,
+}
+
+/// A `[tune]` error naming the key.
+fn err(key: &str, message: impl std::fmt::Display) -> String {
+    format!("key `tune.{key}`: {message}")
+}
+
+fn number(key: &str, v: &toml::Value) -> Result<f64, String> {
+    match v {
+        toml::Value::Float(f) => Ok(*f),
+        toml::Value::Integer(i) => Ok(*i as f64),
+        other => Err(err(
+            key,
+            format!("expected a number, found a {}", other.type_str()),
+        )),
+    }
+}
+
+fn count(key: &str, v: &toml::Value, min: u64, max: u64) -> Result<u64, String> {
+    match v {
+        toml::Value::Integer(i) if *i >= min as i64 && *i <= max as i64 => Ok(*i as u64),
+        other => Err(err(
+            key,
+            format!(
+                "{}: expected a whole number from {min} to {max}",
+                crate::bounds::clip(&show(other), 40)
+            ),
+        )),
+    }
+}
+
+fn list<'a>(key: &str, v: &'a toml::Value) -> Result<&'a Vec<toml::Value>, String> {
+    match v {
+        toml::Value::Array(a) if a.is_empty() => Err(err(
+            key,
+            "an empty list: the search space needs at least one value",
+        )),
+        toml::Value::Array(a) => {
+            for (i, x) in a.iter().enumerate() {
+                if a[..i].contains(x) {
+                    return Err(err(
+                        key,
+                        format!(
+                            "the value {} is listed twice",
+                            crate::bounds::clip(&show(x), 40)
+                        ),
+                    ));
+                }
+            }
+            Ok(a)
+        }
+        other => Err(err(
+            key,
+            format!(
+                "expected a list of candidate values, e.g. [1, 2, 3], found a {}",
+                other.type_str()
+            ),
+        )),
+    }
+}
+
+fn parse_erasure(key: &str, v: &toml::Value) -> Result<Redundancy, String> {
+    let toml::Value::String(s) = v else {
+        return Err(err(
+            key,
+            format!("{}: expected \"MofN\", e.g. \"6of10\"", show(v)),
+        ));
+    };
+    let parsed = s
+        .split_once("of")
+        .and_then(|(m, n)| Some((m.trim().parse::<u16>().ok()?, n.trim().parse::<u16>().ok()?)));
+    match parsed {
+        Some((m, n)) if m >= 1 && m <= n => Ok(Redundancy::Erasure(m, n)),
+        _ => Err(err(
+            key,
+            format!(
+                "{:?}: expected \"MofN\" with 1 ≤ M ≤ N, e.g. \"6of10\"",
+                crate::bounds::clip(s, 40)
+            ),
+        )),
+    }
+}
+
+impl TuneSpec {
+    /// Check the `[tune]` table of `s` (a storage scenario).
+    pub fn parse(s: &Scenario) -> Result<TuneSpec, String> {
+        let Some(t) = &s.tune else {
+            return Err("key `tune`: no [tune] table; `scenarios tune` needs one (see docs/scenario-reference.md, [tune])".into());
+        };
+        let Some(st) = &s.storage else {
+            return Err("key `tune`: [tune] searches `storage.*` keys: the scenario needs a [storage] table".into());
+        };
+        let mut spec = TuneSpec {
+            redundancy: Vec::new(),
+            axes: Vec::new(),
+            max_loss: None,
+            min_availability: None,
+            confidence: 0.95,
+            objective: Objective::RepairBandwidth,
+            seeds: 3,
+            seeds_step: 3,
+            max_seeds: 12,
+            prune_margin: 0.01,
+        };
+        for (k, v) in t {
+            match k.as_str() {
+                "replicas" => {
+                    for x in list(k, v)? {
+                        match x {
+                            toml::Value::Integer(r) if (1..=255).contains(r) => {
+                                spec.redundancy.push(Redundancy::Replicas(*r as u16))
+                            }
+                            other => {
+                                return Err(err(
+                                    k,
+                                    format!(
+                                        "{}: expected a number of replicas from 1 to 255",
+                                        crate::bounds::clip(&show(other), 40)
+                                    ),
+                                ));
+                            }
+                        }
+                    }
+                }
+                "erasure" => {
+                    for x in list(k, v)? {
+                        spec.redundancy.push(parse_erasure(k, x)?);
+                    }
+                }
+                "repair" | "repair_threshold" | "detection_timeout" | "audit_interval" => {
+                    let values = list(k, v)?;
+                    for x in values {
+                        let ok = match k.as_str() {
+                            "repair" => x.clone().try_into::<RepairSpec>().is_ok(),
+                            "repair_threshold" => {
+                                matches!(x, toml::Value::Integer(i) if (1..=255).contains(i))
+                            }
+                            _ => x
+                                .clone()
+                                .try_into::<Duration>()
+                                .is_ok_and(|d| d > Duration::ZERO),
+                        };
+                        if !ok {
+                            let want = match k.as_str() {
+                                "repair" => "\"eager\", \"lazy\" or \"none\"",
+                                "repair_threshold" => "a number of live fragments from 1 to 255",
+                                _ => "a positive duration, e.g. \"2h\"",
+                            };
+                            return Err(err(
+                                k,
+                                format!("{}: expected {want}", crate::bounds::clip(&show(x), 40)),
+                            ));
+                        }
+                    }
+                    spec.axes.push(Axis {
+                        key: k.clone(),
+                        values: values.clone(),
+                    });
+                }
+                "max_loss" => {
+                    let x = number(k, v)?;
+                    if !(0.0..1.0).contains(&x) {
+                        return Err(err(
+                            k,
+                            format!("{x}: a fraction of objects lost, from 0 to less than 1"),
+                        ));
+                    }
+                    spec.max_loss = Some(x);
+                }
+                "min_availability" => {
+                    let x = number(k, v)?;
+                    if !(x > 0.0 && x <= 1.0) {
+                        return Err(err(
+                            k,
+                            format!(
+                                "{x}: a fraction of objects readable, above 0 and at most 1 (0.999, not 99.9)"
+                            ),
+                        ));
+                    }
+                    spec.min_availability = Some(x);
+                }
+                "confidence" => {
+                    let x = number(k, v)?;
+                    if !(0.5..=0.999).contains(&x) {
+                        return Err(err(k, format!("{x}: expected from 0.5 to 0.999")));
+                    }
+                    spec.confidence = x;
+                }
+                "objective" => {
+                    spec.objective = match v.as_str() {
+                        Some("repair_bandwidth") => Objective::RepairBandwidth,
+                        Some("overhead") => Objective::Overhead,
+                        _ => {
+                            return Err(err(
+                                k,
+                                format!(
+                                    "{}: expected \"repair_bandwidth\" or \"overhead\"",
+                                    crate::bounds::clip(&show(v), 40)
+                                ),
+                            ));
+                        }
+                    }
+                }
+                "seeds" => spec.seeds = count(k, v, 2, 1000)?,
+                "seeds_step" => spec.seeds_step = count(k, v, 1, 1000)?,
+                "max_seeds" => spec.max_seeds = count(k, v, 2, 1000)?,
+                "prune_margin" => {
+                    let x = number(k, v)?;
+                    if !(0.0..=1.0).contains(&x) {
+                        return Err(err(k, format!("{x}: expected from 0 to 1")));
+                    }
+                    spec.prune_margin = x;
+                }
+                other => {
+                    if let Some(metric) = other
+                        .strip_prefix("max_")
+                        .or_else(|| other.strip_prefix("min_"))
+                    {
+                        return Err(err(
+                            other,
+                            format!(
+                                "a constraint on an unknown metric `{}`: the constraints are {}",
+                                crate::bounds::clip(metric, 40),
+                                CONSTRAINTS.join(", ")
+                            ),
+                        ));
+                    }
+                    return Err(err(
+                        other,
+                        format!(
+                            "not a key of [tune]: it searches the storage keys {}, with the constraints {} and confidence, objective, seeds, seeds_step, max_seeds, prune_margin",
+                            SEARCH_KEYS.join(", "),
+                            CONSTRAINTS.join(", ")
+                        ),
+                    ));
+                }
+            }
+        }
+        if spec.max_loss.is_none() && spec.min_availability.is_none() {
+            return Err(err(
+                "max_loss",
+                "no constraint: set max_loss and/or min_availability",
+            ));
+        }
+        if spec.seeds > spec.max_seeds {
+            return Err(err(
+                "max_seeds",
+                format!(
+                    "{} is fewer than the first round's seeds = {}",
+                    spec.max_seeds, spec.seeds
+                ),
+            ));
+        }
+        if s.scenario.seed.saturating_add(spec.max_seeds) > crate::bounds::SEED_MAX {
+            return Err(err("max_seeds", "the seeds go past the largest seed"));
+        }
+        if spec.redundancy.is_empty() {
+            // The scenario's own scheme.
+            let r = match (&st.erasure, st.replicas) {
+                (Some(e), _) if e.trim() != "none" => {
+                    parse_erasure("erasure", &toml::Value::String(e.clone()))
+                        .map_err(|_| format!("key `storage.erasure`: {e:?}: expected \"MofN\""))?
+                }
+                (_, Some(r)) => Redundancy::Replicas(r),
+                _ => Redundancy::Replicas(3),
+            };
+            spec.redundancy.push(r);
+        }
+        let repairs: Vec<RepairSpec> = match spec.axes.iter().find(|a| a.key == "repair") {
+            Some(a) => a
+                .values
+                .iter()
+                .filter_map(|v| v.clone().try_into().ok())
+                .collect(),
+            None => vec![st.repair],
+        };
+        if spec.axes.iter().any(|a| a.key == "repair_threshold")
+            && !repairs.contains(&RepairSpec::Lazy)
+        {
+            return Err(err(
+                "repair_threshold",
+                "only used with repair = \"lazy\", which neither storage.repair nor tune.repair names",
+            ));
+        }
+        if spec.grid_size() > POINTS_MAX {
+            return Err(err(
+                "replicas",
+                format!("{} points: more than {POINTS_MAX}", spec.grid_size()),
+            ));
+        }
+        let runs = (spec.grid_size() as u64).saturating_mul(spec.max_seeds);
+        if runs > crate::sweep::RUNS_MAX {
+            return Err(err(
+                "max_seeds",
+                format!(
+                    "{} points × {} seeds could make {runs} runs, more than {}",
+                    spec.grid_size(),
+                    spec.max_seeds,
+                    crate::sweep::RUNS_MAX
+                ),
+            ));
+        }
+        Ok(spec)
+    }
+
+    /// Points in the full grid.
+    pub fn grid_size(&self) -> usize {
+        self.redundancy.len() * self.axes.iter().map(|a| a.values.len()).product::<usize>()
+    }
+}
+
+/// The per-peer availability `a` that the pruning rule uses, and how it
+/// was found. `None` without churn (a = 1).
+pub fn peer_availability(s: &Scenario, peers: u32) -> Result<(f64, String), String> {
+    let Some(c) = &s.churn else {
+        return Ok((1.0, "no churn: every peer always up (a = 1)".into()));
+    };
+    if let Some(path) = &c.trace {
+        let (trace, _) = crate::churn::load(path, c.trace_format.unwrap_or_default())
+            .map_err(|e| format!("key `{}`: {}", e.field, e.message))?;
+        let end = s.scenario.warmup.0.saturating_add(s.scenario.duration.0);
+        let up = |i: usize| -> f64 {
+            let n = &trace.nodes[i];
+            let t: u64 =
+                n.up.iter()
+                    .map(|iv| iv.end.0.min(end).saturating_sub(iv.start.0.min(end)))
+                    .sum();
+            t as f64 / end.max(1) as f64
+        };
+        let hosts = trace.nodes.len();
+        let peers = peers as usize;
+        let used: Vec<f64> = if c.trace_hosts.unwrap_or_default() == TraceHosts::Random {
+            (0..hosts).map(up).collect()
+        } else if hosts >= peers {
+            (0..peers).map(up).collect()
+        } else if c.trace_short.unwrap_or_default() == TraceShort::Stable {
+            (0..peers)
+                .map(|i| if i < hosts { up(i) } else { 1.0 })
+                .collect()
+        } else {
+            (0..peers).map(|i| up(i % hosts.max(1))).collect()
+        };
+        let a = used.iter().sum::<f64>() / used.len().max(1) as f64;
+        return Ok((
+            a,
+            format!(
+                "the trace's measured up fraction over the run (warm-up and duration) of the hosts the peers follow{}: a = {a:.6}",
+                if c.trace_hosts.unwrap_or_default() == TraceHosts::Random {
+                    " (all hosts: the random choice depends on the seed)"
+                } else {
+                    ""
+                }
+            ),
+        ));
+    }
+    let dist = |k: &str, v: &Option<String>| -> Result<Duration, String> {
+        let text = v
+            .as_deref()
+            .ok_or_else(|| format!("key `churn.{k}`: required"))?;
+        let d: sim_core::churn::Dist = text.parse().map_err(|e| format!("key `churn.{k}`: {e}"))?;
+        Ok(d.mean())
+    };
+    let (up, down) = (dist("up", &c.up)?, dist("down", &c.down)?);
+    let a = up.as_secs_f64() / (up.as_secs_f64() + down.as_secs_f64());
+    Ok((
+        a,
+        format!(
+            "sessions: mean up {up} / (mean up + mean down {down}) = {a:.6}{}",
+            if c.lifetime.is_some() {
+                "; permanent departures (`lifetime`) are not in the prediction"
+            } else {
+                ""
+            }
+        ),
+    ))
+}
+
+/// `P[X ≥ m]` for `X ~ Bin(n, a)`: the availability of m-of-n fragments
+/// on independent peers each up with probability `a` (replicas: m = 1).
+pub fn predicted_availability(red: Redundancy, a: f64) -> f64 {
+    let (m, n) = red.m_n();
+    let (m, n) = (m as u32, n as u32);
+    if let Redundancy::Replicas(r) = red {
+        return 1.0 - (1.0 - a).powi(r as i32);
+    }
+    let mut p = 0.0;
+    for k in m..=n {
+        p += binom(n, k) * a.powi(k as i32) * (1.0 - a).powi((n - k) as i32);
+    }
+    p.min(1.0)
+}
+
+fn binom(n: u32, k: u32) -> f64 {
+    let k = k.min(n - k);
+    let mut c = 1.0f64;
+    for i in 0..k {
+        c = c * (n - i) as f64 / (i + 1) as f64;
+    }
+    c
+}
+
+/// `ln Γ(x)` (Lanczos, g = 7).
+fn ln_gamma(x: f64) -> f64 {
+    const G: [f64; 9] = [
+        0.999_999_999_999_809_9,
+        676.520_368_121_885_1,
+        -1_259.139_216_722_402_8,
+        771.323_428_777_653_1,
+        -176.615_029_162_140_6,
+        12.507_343_278_686_905,
+        -0.138_571_095_265_720_12,
+        9.984_369_578_019_572e-6,
+        1.505_632_735_149_311_6e-7,
+    ];
+    if x < 0.5 {
+        return (std::f64::consts::PI / (std::f64::consts::PI * x).sin()).ln() - ln_gamma(1.0 - x);
+    }
+    let x = x - 1.0;
+    let mut a = G[0];
+    let t = x + 7.5;
+    for (i, g) in G.iter().enumerate().skip(1) {
+        a += g / (x + i as f64);
+    }
+    0.5 * (2.0 * std::f64::consts::PI).ln() + (x + 0.5) * t.ln() - t + a.ln()
+}
+
+/// `P[0 ≤ T ≤ x]` for Student's t with `df` degrees of freedom (Simpson's
+/// rule on the density).
+fn t_half_cdf(x: f64, df: f64) -> f64 {
+    let c = (ln_gamma((df + 1.0) / 2.0) - ln_gamma(df / 2.0)).exp()
+        / (df * std::f64::consts::PI).sqrt();
+    let f = |t: f64| c * (1.0 + t * t / df).powf(-(df + 1.0) / 2.0);
+    let n = 4_000;
+    let h = x / n as f64;
+    let mut s = f(0.0) + f(x);
+    for i in 1..n {
+        s += f(i as f64 * h) * if i % 2 == 1 { 4.0 } else { 2.0 };
+    }
+    s * h / 3.0
+}
+
+/// The two-sided `confidence` quantile of Student's t with `df` degrees of
+/// freedom: `P[|T| ≤ q] = confidence`.
+pub fn t_quantile(confidence: f64, df: usize) -> f64 {
+    if df == 0 {
+        return f64::NAN;
+    }
+    // Memoised: the search asks for the same few quantiles many times.
+    static KNOWN: std::sync::Mutex<std::collections::BTreeMap<(u64, usize), f64>> =
+        std::sync::Mutex::new(std::collections::BTreeMap::new());
+    let key = (confidence.to_bits(), df);
+    if let Some(q) = KNOWN.lock().ok().and_then(|m| m.get(&key).copied()) {
+        return q;
+    }
+    let q = t_quantile_uncached(confidence, df);
+    if let Ok(mut m) = KNOWN.lock() {
+        m.insert(key, q);
+    }
+    q
+}
+
+fn t_quantile_uncached(confidence: f64, df: usize) -> f64 {
+    let target = confidence / 2.0;
+    let (mut lo, mut hi) = (0.0f64, 1.0f64);
+    while t_half_cdf(hi, df as f64) < target {
+        hi *= 2.0;
+        if hi > 1e6 {
+            return f64::INFINITY;
+        }
+    }
+    for _ in 0..60 {
+        let mid = (lo + hi) / 2.0;
+        if t_half_cdf(mid, df as f64) < target {
+            lo = mid;
+        } else {
+            hi = mid;
+        }
+    }
+    (lo + hi) / 2.0
+}
+
+/// Mean and interval half-width over seeds (NaN half-width with one).
+fn mean_half(xs: &[f64], confidence: f64) -> (f64, f64) {
+    let n = xs.len();
+    if n == 0 {
+        return (f64::NAN, f64::NAN);
+    }
+    // A fixed order of summation: the seeds' order.
+    let mean = xs.iter().sum::<f64>() / n as f64;
+    if n < 2 {
+        return (mean, f64::NAN);
+    }
+    let var = xs.iter().map(|x| (x - mean) * (x - mean)).sum::<f64>() / (n - 1) as f64;
+    (
+        mean,
+        t_quantile(confidence, n - 1) * (var / n as f64).sqrt(),
+    )
+}
+
+/// The status of a point.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    /// Not simulated (the reason says why).
+    Pruned,
+    /// Every constraint met with the stated confidence.
+    Feasible,
+    /// A constraint violated with the stated confidence.
+    Infeasible,
+    /// Neither, with the seeds run.
+    Undecided,
+}
+
+impl Status {
+    fn name(self) -> &'static str {
+        match self {
+            Status::Pruned => "pruned",
+            Status::Feasible => "feasible",
+            Status::Infeasible => "infeasible",
+            Status::Undecided => "undecided",
+        }
+    }
+}
+
+/// One point of the grid and what the search found.
+#[derive(Debug, Clone)]
+pub struct TunePoint {
+    /// Position in the grid.
+    pub index: usize,
+    /// Its redundancy.
+    pub redundancy: Redundancy,
+    /// Its values of the other searched keys (in `spec.axes` order).
+    pub values: Vec<toml::Value>,
+    /// The loaded scenario with the point's values.
+    scenario: Scenario,
+    /// Predicted availability (independent peers).
+    pub predicted: f64,
+    /// Status.
+    pub status: Status,
+    /// Why pruned.
+    pub reason: String,
+    /// Per seed: (availability fraction, loss fraction, repair bytes per
+    /// peer per day, measured storage overhead).
+    pub measured: Vec<[f64; 4]>,
+}
+
+impl TunePoint {
+    fn label(&self, spec: &TuneSpec) -> String {
+        let mut parts = vec![self.redundancy.label()];
+        for (a, v) in spec.axes.iter().zip(&self.values) {
+            parts.push(format!("{}={}", a.key, show(v)));
+        }
+        parts.join(", ")
+    }
+    fn column(&self, i: usize) -> Vec<f64> {
+        self.measured.iter().map(|m| m[i]).collect()
+    }
+    fn objective(&self, spec: &TuneSpec) -> f64 {
+        match spec.objective {
+            Objective::Overhead => self.redundancy.overhead(),
+            Objective::RepairBandwidth => mean_half(&self.column(2), spec.confidence).0,
+        }
+    }
+    /// Re-decide from the seeds measured.
+    fn decide(&mut self, spec: &TuneSpec) {
+        if self.status == Status::Pruned {
+            return;
+        }
+        let mut all_ok = true;
+        let mut any_bad = false;
+        if let Some(b) = spec.min_availability {
+            let (m, h) = mean_half(&self.column(0), spec.confidence);
+            all_ok &= h.is_finite() && m - h >= b;
+            any_bad |= h.is_finite() && m + h < b;
+        }
+        if let Some(b) = spec.max_loss {
+            let (m, h) = mean_half(&self.column(1), spec.confidence);
+            all_ok &= h.is_finite() && m + h <= b;
+            any_bad |= h.is_finite() && m - h > b;
+        }
+        self.status = if any_bad {
+            Status::Infeasible
+        } else if all_ok {
+            Status::Feasible
+        } else {
+            Status::Undecided
+        };
+    }
+    /// How far the measured means are from the constraints (fractions of
+    /// objects; 0 for a point that meets them on average).
+    fn shortfall(&self, spec: &TuneSpec) -> f64 {
+        let mut s = 0.0;
+        if let Some(b) = spec.min_availability {
+            s += (b - mean_half(&self.column(0), spec.confidence).0).max(0.0);
+        }
+        if let Some(b) = spec.max_loss {
+            s += (mean_half(&self.column(1), spec.confidence).0 - b).max(0.0);
+        }
+        s
+    }
+}
+
+/// Options of `scenarios tune`.
+#[derive(Debug, Clone)]
+pub struct TuneOptions {
+    /// The output root.
+    pub out: PathBuf,
+    /// Runs at a time.
+    pub jobs: usize,
+    /// Rerun runs that have complete results.
+    pub force: bool,
+    /// No per-run lines.
+    pub quiet: bool,
+    /// Run only this shard's missing runs of the first round that has
+    /// missing runs, then stop (see [`tune`]).
+    pub shard: Option<crate::sweep::Shard>,
+}
+
+/// What `tune` found.
+#[derive(Debug)]
+pub struct TuneOutcome {
+    /// The tune directory.
+    pub dir: PathBuf,
+    /// Points in the full grid.
+    pub grid: usize,
+    /// Points simulated (at least one seed).
+    pub evaluated: usize,
+    /// Runs simulated by this invocation.
+    pub ran: usize,
+    /// Runs whose complete results were reused.
+    pub reused: usize,
+    /// The recommended point's label, or `None`.
+    pub recommended: Option<String>,
+    /// Without a recommendation: why, naming the closest point.
+    pub failure: Option<String>,
+    /// Lines of the search (rounds), for the console.
+    pub log: Vec<String>,
+    /// With a shard: the round it ran part of, when it stopped there
+    /// (nothing is decided or written then).
+    pub shard_stopped: Option<String>,
+}
+
+/// Run the search of the scenario `text` (with `sets` and `seed`).
+pub fn tune(
+    text: &str,
+    origin: &Origin,
+    sets: &[Override],
+    seed: Option<u64>,
+    opts: &TuneOptions,
+) -> Result<TuneOutcome, String> {
+    let mut base: Scenario = load(text, origin, sets).map_err(|e| e.to_string())?;
+    if let Some(seed) = seed {
+        base.scenario.seed = seed;
+    }
+    let spec = TuneSpec::parse(&base).map_err(|e| format!("{origin}: {e}"))?;
+    if base.storage.is_none() {
+        return Err(format!("{origin}: key `tune`: needs a [storage] scenario"));
+    }
+    // The base checked as `validate` does (peers, churn).
+    let checked = crate::validate::validate_text(text, origin, sets, seed)?;
+    let peers = crate::experiment::topology_peers(&checked)
+        .map_err(|e| format!("{origin}: key `{}`: {}", e.field, e.message))?;
+    let (a, a_note) = peer_availability(&base, peers).map_err(|e| format!("{origin}: {e}"))?;
+    let prov = Provenance::current();
+
+    // The grid: redundancy × the other axes (last varying fastest).
+    let mut combos: Vec<Vec<toml::Value>> = vec![Vec::new()];
+    for ax in &spec.axes {
+        combos = combos
+            .into_iter()
+            .flat_map(|c| {
+                ax.values.iter().map(move |v| {
+                    let mut c = c.clone();
+                    c.push(v.clone());
+                    c
+                })
+            })
+            .collect();
+    }
+    let mut points = Vec::with_capacity(spec.grid_size());
+    for &red in &spec.redundancy {
+        for values in &combos {
+            let mut s = base.clone();
+            s.tune = None;
+            s.sweep = None;
+            let st = s.storage.as_mut().expect("checked above");
+            match red {
+                Redundancy::Replicas(r) => {
+                    st.replicas = Some(r);
+                    st.erasure = None;
+                }
+                Redundancy::Erasure(m, n) => {
+                    st.replicas = None;
+                    st.erasure = Some(format!("{m}of{n}"));
+                }
+            }
+            let mut reason = String::new();
+            for (ax, v) in spec.axes.iter().zip(values) {
+                let bad = |e: toml::de::Error| err(&ax.key, e);
+                match ax.key.as_str() {
+                    "repair" => st.repair = v.clone().try_into().map_err(bad)?,
+                    "repair_threshold" => {
+                        st.repair_threshold = Some(v.clone().try_into().map_err(bad)?)
+                    }
+                    "detection_timeout" => {
+                        st.detection_timeout = v.clone().try_into().map_err(bad)?
+                    }
+                    "audit_interval" => {
+                        st.audit_interval = Some(v.clone().try_into().map_err(bad)?)
+                    }
+                    _ => unreachable!("checked keys"),
+                }
+            }
+            if st.repair != RepairSpec::Lazy {
+                // A threshold means nothing without lazy repair.
+                if spec.axes.iter().any(|x| x.key == "repair_threshold") {
+                    st.repair_threshold = None;
+                }
+            } else if let Some(t) = st.repair_threshold {
+                let (m, n) = red.m_n();
+                if t < m || t > n {
+                    reason = format!("repair_threshold {t} outside [m, n] = [{m}, {n}]");
+                }
+            }
+            let predicted = predicted_availability(red, a);
+            if reason.is_empty()
+                && let Some(b) = spec.min_availability
+                && predicted < b - spec.prune_margin
+            {
+                reason = format!(
+                    "predicted availability {predicted:.6} < min_availability {b} − prune_margin {}",
+                    spec.prune_margin
+                );
+            }
+            points.push(TunePoint {
+                index: points.len(),
+                redundancy: red,
+                values: values.clone(),
+                scenario: s,
+                predicted,
+                status: if reason.is_empty() {
+                    Status::Undecided
+                } else {
+                    Status::Pruned
+                },
+                reason,
+                measured: Vec::new(),
+            });
+        }
+    }
+    // Points that are the same once threshold-less repairs drop the
+    // threshold: the later one is pruned as a duplicate.
+    for i in 0..points.len() {
+        if points[i].status == Status::Pruned {
+            continue;
+        }
+        if let Some(j) = (0..i).find(|&j| {
+            points[j].status != Status::Pruned && points[j].scenario == points[i].scenario
+        }) {
+            points[i].status = Status::Pruned;
+            points[i].reason = format!(
+                "the same scenario as point {} (repair_threshold is used only by lazy repair)",
+                points[j].index
+            );
+        }
+    }
+
+    let hash = {
+        let mut t = String::new();
+        t.push_str(&checked_identity(&base, &prov)?);
+        let _ = write!(t, "{spec:?}");
+        hash_pair(&t, &prov.to_toml())
+    };
+    let axes: Vec<Axis> = std::iter::once(Axis {
+        key: "redundancy".into(),
+        values: Vec::new(),
+    })
+    .chain(spec.axes.iter().map(|a| Axis {
+        key: a.key.clone(),
+        values: Vec::new(),
+    }))
+    .collect();
+    let mut resolver = Resolver::default();
+    let (mut ran, mut reused) = (0, 0);
+    let mut log = Vec::new();
+    let mut have = 0u64;
+    let mut target = spec.seeds;
+    loop {
+        // Dominance (overhead): no more seeds for points costlier than a
+        // feasible one.
+        if spec.objective == Objective::Overhead
+            && let Some(best) = points
+                .iter()
+                .filter(|p| p.status == Status::Feasible)
+                .map(|p| p.redundancy.overhead())
+                .min_by(f64::total_cmp)
+        {
+            for p in points.iter_mut() {
+                if p.status == Status::Undecided && p.redundancy.overhead() > best {
+                    p.status = Status::Pruned;
+                    p.reason = format!(
+                        "dominated: overhead {:.3} > {best:.3} of a feasible point",
+                        p.redundancy.overhead()
+                    );
+                }
+            }
+        }
+        // Dominance (repair bandwidth, statistical): no more seeds for a
+        // point whose repair interval lies wholly above that of the
+        // feasible point of least mean repair.
+        if spec.objective == Objective::RepairBandwidth
+            && let Some((bm, bh, bi)) = points
+                .iter()
+                .filter(|p| p.status == Status::Feasible)
+                .map(|p| {
+                    let (m, h) = mean_half(&p.column(2), spec.confidence);
+                    (m, h, p.index)
+                })
+                .filter(|x| x.0.is_finite() && x.1.is_finite())
+                .min_by(|x, y| x.0.total_cmp(&y.0).then(x.2.cmp(&y.2)))
+        {
+            for p in points.iter_mut() {
+                let (m, h) = mean_half(&p.column(2), spec.confidence);
+                if p.status == Status::Undecided && h.is_finite() && m - h > bm + bh {
+                    p.status = Status::Pruned;
+                    p.reason = format!(
+                        "dominated: repair {:.0} ± {:.0} bytes per peer per day, wholly above {bm:.0} ± {bh:.0} of feasible point {bi}",
+                        m, h
+                    );
+                }
+            }
+        }
+        let dominated = points
+            .iter()
+            .filter(|p| p.status == Status::Pruned && p.reason.starts_with("dominated"))
+            .count();
+        if dominated > 0
+            && !log
+                .iter()
+                .any(|l: &String| l.starts_with(&format!("dominated: {dominated} ")))
+        {
+            log.push(format!(
+                "dominated: {dominated} point(s) get no more seeds (a feasible point beats them on the objective)"
+            ));
+        }
+        let todo: Vec<usize> = points
+            .iter()
+            .filter(|p| p.status == Status::Undecided)
+            .map(|p| p.index)
+            .collect();
+        if todo.is_empty() || have >= spec.max_seeds {
+            break;
+        }
+        let seeds: Vec<u64> = (have..target).map(|k| base.scenario.seed + k).collect();
+        let mut runs: Vec<Point> = Vec::new();
+        for &i in &todo {
+            let p = &points[i];
+            let label = p.label(&spec);
+            for &seed in &seeds {
+                let (scenario, id) = resolver.resolve(&p.scenario, seed, origin, &label, &prov)?;
+                let mut values = vec![toml::Value::String(p.redundancy.label())];
+                values.extend(p.values.iter().cloned());
+                runs.push(Point {
+                    index: runs.len(),
+                    values,
+                    seed,
+                    scenario,
+                    id,
+                });
+            }
+        }
+        // A shard runs its slice of the first round with missing runs and
+        // stops; a round whose runs are all complete is decided as usual.
+        if let Some(shard) = opts.shard {
+            let missing = runs.iter().any(|r| {
+                !crate::output::inside(&opts.out, &r.id.rel_dir)
+                    .is_ok_and(|d| crate::runner::is_complete(&d))
+            });
+            if missing {
+                let mine: Vec<&Point> = runs.iter().filter(|r| shard.has(r.index)).collect();
+                let sopts = SweepOptions {
+                    out: opts.out.clone(),
+                    jobs: opts.jobs,
+                    shard: None,
+                    force: false,
+                    quiet: opts.quiet,
+                    die_after_runs: None,
+                };
+                let (r, k) = run_points(&mine, &axes, &sopts).map_err(|e| format!("{e:#}"))?;
+                let rel = Path::new(&base.scenario.name).join(format!("tune-{}", &hash[..12]));
+                return Ok(TuneOutcome {
+                    dir: crate::output::inside(&opts.out, &rel).map_err(|e| e.to_string())?,
+                    grid: points.len(),
+                    evaluated: points.iter().filter(|p| !p.measured.is_empty()).count(),
+                    ran: ran + r,
+                    reused: reused + k,
+                    recommended: None,
+                    failure: None,
+                    log,
+                    shard_stopped: Some(format!(
+                        "shard {shard}: ran its part of the round with seeds {}..{} ({} of {} runs); when every shard has, run `tune` again (with or without --shard) for the next round",
+                        seeds[0],
+                        seeds[seeds.len() - 1],
+                        mine.len(),
+                        runs.len()
+                    )),
+                });
+            }
+        }
+        let sopts = SweepOptions {
+            out: opts.out.clone(),
+            jobs: opts.jobs,
+            shard: None,
+            force: opts.force,
+            quiet: opts.quiet,
+            die_after_runs: None,
+        };
+        let refs: Vec<&Point> = runs.iter().collect();
+        let (r, k) = run_points(&refs, &axes, &sopts).map_err(|e| format!("{e:#}"))?;
+        ran += r;
+        reused += k;
+        for (n, run) in runs.iter().enumerate() {
+            let p = &mut points[todo[n / seeds.len()]];
+            let dir =
+                crate::output::inside(&opts.out, &run.id.rel_dir).map_err(|e| e.to_string())?;
+            p.measured
+                .push(read_metrics(&dir).map_err(|e| format!("{e:#}"))?);
+        }
+        for &i in &todo {
+            points[i].decide(&spec);
+        }
+        let count = |s: Status| points.iter().filter(|p| p.status == s).count();
+        log.push(format!(
+            "round with seeds {}..{}: {} points × {} seeds; feasible {}, infeasible {}, undecided {}",
+            seeds[0],
+            seeds[seeds.len() - 1],
+            todo.len(),
+            seeds.len(),
+            count(Status::Feasible),
+            count(Status::Infeasible),
+            count(Status::Undecided)
+        ));
+        have = target;
+        target = (target + spec.seeds_step).min(spec.max_seeds);
+    }
+
+    let evaluated = points.iter().filter(|p| !p.measured.is_empty()).count();
+    let best = points
+        .iter()
+        .filter(|p| p.status == Status::Feasible)
+        .min_by(|x, y| {
+            // Ties (the same overhead): the less repair traffic, then the
+            // first in the grid.
+            let repair = |p: &TunePoint| mean_half(&p.column(2), spec.confidence).0;
+            x.objective(&spec)
+                .total_cmp(&y.objective(&spec))
+                .then(repair(x).total_cmp(&repair(y)))
+                .then(x.index.cmp(&y.index))
+        });
+    let failure = if best.is_some() {
+        None
+    } else {
+        let closest = points
+            .iter()
+            .filter(|p| !p.measured.is_empty())
+            .min_by(|x, y| {
+                x.shortfall(&spec)
+                    .total_cmp(&y.shortfall(&spec))
+                    .then(x.index.cmp(&y.index))
+            });
+        let undecided = points
+            .iter()
+            .filter(|p| p.status == Status::Undecided)
+            .count();
+        Some(match closest {
+            Some(c) => format!(
+                "no point is feasible at confidence {} ({undecided} undecided after {} seeds); the closest is {} (point {}): {}",
+                spec.confidence,
+                spec.max_seeds,
+                c.label(&spec),
+                c.index,
+                figures(c, &spec)
+            ),
+            None => format!(
+                "no point is feasible: every one of the {} points was pruned (see points.csv); the highest predicted availability is {:.6}",
+                points.len(),
+                points.iter().map(|p| p.predicted).fold(0.0, f64::max)
+            ),
+        })
+    };
+    let rel = Path::new(&base.scenario.name).join(format!("tune-{}", &hash[..12]));
+    let target_dir = crate::output::inside(&opts.out, &rel).map_err(|e| e.to_string())?;
+    let dir = write_outputs(
+        &target_dir,
+        &base,
+        &spec,
+        &points,
+        best,
+        &a_note,
+        failure.as_deref(),
+        evaluated,
+    )
+    .map_err(|e| format!("{e:#}"))?;
+    Ok(TuneOutcome {
+        dir,
+        grid: points.len(),
+        evaluated,
+        ran,
+        reused,
+        recommended: best.map(|b| b.label(&spec)),
+        failure,
+        log,
+        shard_stopped: None,
+    })
+}
+
+fn checked_identity(base: &Scenario, prov: &Provenance) -> Result<String, String> {
+    let mut b = base.clone();
+    b.tune = None;
+    b.sweep = None;
+    let id: Identity = crate::runner::identity(&b, prov).map_err(|e| e.to_string())?;
+    Ok(id.resolved)
+}
+
+/// (availability, loss, repair bytes per peer per day, storage overhead)
+/// of the P2P side of a run's `summary.csv`.
+fn read_metrics(dir: &Path) -> Result<[f64; 4]> {
+    let t = Table::read(&dir.join("summary.csv"))?;
+    let (cm, cp) = (t.col("metric")?, t.col("p2p")?);
+    let get = |name: &str| -> Result<f64> {
+        let row = t
+            .rows()
+            .iter()
+            .find(|r| r[cm] == name)
+            .ok_or_else(|| anyhow!("{}: no `{name}` row", dir.display()))?;
+        Ok(row[cp].parse::<f64>().unwrap_or(f64::NAN))
+    };
+    let written = get("objects_written")?;
+    let loss = if written > 0.0 {
+        get("objects_lost")? / written
+    } else {
+        f64::NAN
+    };
+    Ok([
+        get("availability")? / 100.0,
+        loss,
+        get("repair_bytes_per_peer_day")?,
+        get("storage_overhead")?,
+    ])
+}
+
+fn f(v: f64, digits: usize) -> String {
+    if v.is_finite() {
+        format!("{v:.digits$}")
+    } else {
+        String::new()
+    }
+}
+
+/// "availability 0.9991 ± 0.0004, loss 0 ± 0, repair … (n seeds)".
+fn figures(p: &TunePoint, spec: &TuneSpec) -> String {
+    let c = spec.confidence;
+    let (am, ah) = mean_half(&p.column(0), c);
+    let (lm, lh) = mean_half(&p.column(1), c);
+    let (rm, rh) = mean_half(&p.column(2), c);
+    format!(
+        "availability {} ± {}, loss {} ± {}, repair {} ± {} bytes per peer per day, overhead {:.3} ({} seeds, {} % intervals)",
+        f(am, 6),
+        f(ah, 6),
+        f(lm, 6),
+        f(lh, 6),
+        f(rm, 0),
+        f(rh, 0),
+        p.redundancy.overhead(),
+        p.measured.len(),
+        f(100.0 * c, 1)
+    )
+}
+
+#[allow(clippy::too_many_arguments)]
+fn write_outputs(
+    target: &Path,
+    base: &Scenario,
+    spec: &TuneSpec,
+    points: &[TunePoint],
+    best: Option<&TunePoint>,
+    a_note: &str,
+    failure: Option<&str>,
+    evaluated: usize,
+) -> Result<PathBuf> {
+    let stage = Staging::new(target.to_path_buf())?;
+    let c = spec.confidence;
+    let mut w = csv::Writer::from_writer(Vec::new());
+    let mut head: Vec<String> = vec!["index".into(), "redundancy".into()];
+    head.extend(spec.axes.iter().map(|x| x.key.clone()));
+    head.extend(
+        [
+            "status",
+            "reason",
+            "predicted_availability",
+            "overhead",
+            "seeds",
+            "availability_mean",
+            "availability_half_width",
+            "loss_mean",
+            "loss_half_width",
+            "repair_bytes_per_peer_day_mean",
+            "repair_bytes_per_peer_day_half_width",
+            "measured_storage_overhead_mean",
+            "objective",
+        ]
+        .map(String::from),
+    );
+    w.write_record(&head)?;
+    for p in points {
+        let (am, ah) = mean_half(&p.column(0), c);
+        let (lm, lh) = mean_half(&p.column(1), c);
+        let (rm, rh) = mean_half(&p.column(2), c);
+        let (om, _) = mean_half(&p.column(3), c);
+        let mut rec = vec![p.index.to_string(), p.redundancy.label()];
+        rec.extend(p.values.iter().map(show));
+        rec.extend([
+            p.status.name().to_string(),
+            p.reason.clone(),
+            f(p.predicted, 6),
+            f(p.redundancy.overhead(), 6),
+            p.measured.len().to_string(),
+            f(am, 6),
+            f(ah, 6),
+            f(lm, 6),
+            f(lh, 6),
+            f(rm, 1),
+            f(rh, 1),
+            f(om, 6),
+            if p.measured.is_empty() && spec.objective == Objective::RepairBandwidth {
+                String::new()
+            } else {
+                f(p.objective(spec), 6)
+            },
+        ]);
+        w.write_record(&rec)?;
+    }
+    stage.write("points.csv", w.into_inner().map_err(|e| anyhow!("{e}"))?)?;
+
+    if let Some(b) = best {
+        let st = b.scenario.storage.as_ref().expect("storage scenario");
+        let mut t = toml::Table::new();
+        t.insert(
+            "storage".into(),
+            toml::Value::try_from(st).context("printing [storage]")?,
+        );
+        let snippet = toml::to_string(&t)?;
+        let mut text = String::new();
+        let _ = writeln!(
+            text,
+            "# `scenarios tune` recommendation for {}: {} (point {}).",
+            base.scenario.name,
+            b.label(spec),
+            b.index
+        );
+        let _ = writeln!(text, "# Measured: {}.", figures(b, spec));
+        let _ = writeln!(
+            text,
+            "# Objective {} = {} ({}). Constraints: {}.",
+            spec.objective.name(),
+            f(b.objective(spec), 3),
+            spec.objective.unit(),
+            constraints(spec)
+        );
+        text.push_str(&snippet);
+        stage.write("recommendation.toml", text)?;
+    }
+
+    // Pareto plot: objective against availability.
+    let mut series: Vec<analysis::plot::Whiskers> = Vec::new();
+    for s in [Status::Feasible, Status::Infeasible, Status::Undecided] {
+        let pts: Vec<(f64, f64, f64)> = points
+            .iter()
+            .filter(|p| p.status == s && !p.measured.is_empty())
+            .filter_map(|p| {
+                let (am, ah) = mean_half(&p.column(0), c);
+                let x = p.objective(spec);
+                (x.is_finite() && am.is_finite()).then_some((
+                    x,
+                    am,
+                    if ah.is_finite() { ah } else { 0.0 },
+                ))
+            })
+            .collect();
+        if !pts.is_empty() {
+            series.push((s.name().to_string(), pts));
+        }
+    }
+    let mut plotted = false;
+    if base.output.plots && !series.is_empty() {
+        let xs: Vec<f64> = series
+            .iter()
+            .flat_map(|(_, v)| v.iter().map(|p| p.0))
+            .collect();
+        let (x0, x1) = (
+            xs.iter().copied().fold(f64::INFINITY, f64::min),
+            xs.iter().copied().fold(f64::NEG_INFINITY, f64::max),
+        );
+        let line = match spec.min_availability {
+            Some(b) => vec![(x0, b), (x1.max(x0 + 1e-9), b)],
+            None => Vec::new(),
+        };
+        analysis::plot::labelled_agreement(
+            &stage.dir().join("pareto"),
+            "Candidates: objective against availability",
+            &format!("{} ({})", spec.objective.name(), spec.objective.unit()),
+            "availability (fraction of objects readable)",
+            "min_availability",
+            &line,
+            &series,
+        )?;
+        plotted = true;
+    }
+
+    let mut md = String::new();
+    let _ = writeln!(
+        md,
+        "# Tune: {}\n\n{}\n",
+        base.scenario.name, base.scenario.description
+    );
+    let _ = writeln!(
+        md,
+        "Search: {} points in the grid, {} pruned before or during the search, {evaluated} simulated. Constraints: {}; objective: {} ({}), minimised.\n",
+        points.len(),
+        points.iter().filter(|p| p.status == Status::Pruned).count(),
+        constraints(spec),
+        spec.objective.name(),
+        spec.objective.unit()
+    );
+    let _ = writeln!(
+        md,
+        "Per-peer availability used by the pruning heuristic: {a_note}. A point is pruned when its independent-availability prediction is below min_availability − {} (a heuristic, not a bound: see docs/scenario-reference.md, [tune]).\n",
+        spec.prune_margin
+    );
+    match (best, failure) {
+        (Some(b), _) => {
+            let _ = writeln!(
+                md,
+                "**Recommendation**: {} — {}. The `[storage]` snippet is in `recommendation.toml`.\n",
+                b.label(spec),
+                figures(b, spec)
+            );
+        }
+        (None, Some(why)) => {
+            let _ = writeln!(md, "**No recommendation**: {why}.\n");
+        }
+        (None, None) => {}
+    }
+    let _ = writeln!(
+        md,
+        "| point | status | predicted availability | seeds | availability | loss | repair (B/peer/day) | overhead |"
+    );
+    let _ = writeln!(md, "|---|---|---:|---:|---:|---:|---:|---:|");
+    for p in points {
+        let (am, ah) = mean_half(&p.column(0), c);
+        let (lm, lh) = mean_half(&p.column(1), c);
+        let (rm, _) = mean_half(&p.column(2), c);
+        let st = if p.status == Status::Pruned {
+            format!("pruned: {}", p.reason)
+        } else {
+            p.status.name().to_string()
+        };
+        let pm = |m: f64, h: f64, d: usize| {
+            if !m.is_finite() {
+                String::new()
+            } else if h.is_finite() {
+                format!("{} ± {}", f(m, d), f(h, d))
+            } else {
+                f(m, d)
+            }
+        };
+        let _ = writeln!(
+            md,
+            "| {} | {st} | {} | {} | {} | {} | {} | {:.3} |",
+            p.label(spec),
+            f(p.predicted, 6),
+            p.measured.len(),
+            pm(am, ah, 6),
+            pm(lm, lh, 6),
+            f(rm, 0),
+            p.redundancy.overhead()
+        );
+    }
+    if plotted {
+        let _ = writeln!(
+            md,
+            "\n![pareto](pareto.svg)\n\nEach simulated point: its objective against its mean availability, with the {} % interval over seeds as a whisker; the line is min_availability.",
+            f(100.0 * c, 1)
+        );
+    }
+    let _ = writeln!(
+        md,
+        "\n## Files\n\n- `points.csv`: every point of the grid: parameters, status, the reason a point was pruned, the predicted availability, measured means and interval half-widths, seeds, objective.\n- `recommendation.toml`: the recommended `[storage]` table (only when a point is feasible).\n- `pareto.svg`, `pareto.png`: the plot above.\n\nLoss is the fraction of written objects lost by the end of the run (objects_lost / objects_written of the P2P side); availability the time-average fraction of written objects readable (the storage summary's `availability`, / 100). Intervals: mean ± t·s/√n over seeds, Student t at the stated confidence; a point whose seeds all agree has a zero-width interval."
+    );
+    stage.write("report.md", md)?;
+    Ok(stage.commit()?)
+}
+
+fn constraints(spec: &TuneSpec) -> String {
+    let mut c = Vec::new();
+    if let Some(b) = spec.max_loss {
+        c.push(format!("loss ≤ {b}"));
+    }
+    if let Some(b) = spec.min_availability {
+        c.push(format!("availability ≥ {b}"));
+    }
+    format!("{} at confidence {}", c.join(", "), spec.confidence)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn t_quantiles_match_the_table() {
+        // Published two-sided 95 % quantiles (as analysis::stats::t975).
+        for (df, q) in [
+            (1, 12.706),
+            (2, 4.303),
+            (4, 2.776),
+            (10, 2.228),
+            (29, 2.045),
+        ] {
+            let x = t_quantile(0.95, df);
+            assert!((x - q).abs() < 2e-3, "df {df}: {x} vs {q}");
+        }
+        // 99 %, df 5: 4.032 (tables).
+        assert!((t_quantile(0.99, 5) - 4.032).abs() < 2e-3);
+    }
+
+    #[test]
+    fn availability_of_sessions_and_of_a_trace() {
+        let dir = std::env::temp_dir().join(format!("pc-tune-unit-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        // Host 0 up for 1 h of the run's 2 h, host 1 for all of it, host 2
+        // (not followed by either of the 2 peers) never: a = (0.5 + 1) / 2.
+        let trace = dir.join("t.csv");
+        std::fs::write(&trace, "node,up_at,down_at\n0,0,1h\n1,0,3h\n2,5h,6h\n").unwrap();
+        let text = |churn: String| {
+            format!(
+                "[scenario]\nname = \"t\"\nwarmup = \"30min\"\nduration = \"90min\"\n[topology]\nkind = \"internet\"\nnodes = 2\n[churn]\n{churn}\n[storage]\n"
+            )
+        };
+        let origin = Origin::File("t.toml".into());
+        let s: Scenario = load(
+            &text(format!("trace = {:?}", trace.display().to_string())),
+            &origin,
+            &[],
+        )
+        .unwrap();
+        let (a, _) = peer_availability(&s, 2).unwrap();
+        assert!((a - 0.75).abs() < 1e-12, "{a}");
+        // Sessions: mean up 3 h, mean down 1 h.
+        let s: Scenario = load(
+            &text("up = \"exponential(3h)\"\ndown = \"exponential(1h)\"".into()),
+            &origin,
+            &[],
+        )
+        .unwrap();
+        let (a, _) = peer_availability(&s, 2).unwrap();
+        assert!((a - 0.75).abs() < 1e-12, "{a}");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn predictions_in_closed_form() {
+        // 3 replicas, a = 0.5: 1 − 0.125.
+        assert!((predicted_availability(Redundancy::Replicas(3), 0.5) - 0.875).abs() < 1e-12);
+        // 2 of 3, a = 0.5: P[X ≥ 2] = (3 + 1) / 8.
+        assert!((predicted_availability(Redundancy::Erasure(2, 3), 0.5) - 0.5).abs() < 1e-12);
+        // 1 of n is n replicas.
+        let a = 0.8;
+        assert!(
+            (predicted_availability(Redundancy::Erasure(1, 4), a)
+                - predicted_availability(Redundancy::Replicas(4), a))
+            .abs()
+                < 1e-12
+        );
+    }
+}
