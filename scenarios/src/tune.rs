@@ -44,6 +44,7 @@ use crate::schema::{RepairSpec, Scenario, TraceHosts, TraceShort};
 use crate::sweep::{Axis, Point, Resolver, SweepOptions, run_points, show};
 use analysis::report::Table;
 use anyhow::{Context, Result, anyhow};
+use sim_core::churn::dist::ln_gamma;
 use sim_core::units::Duration;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -545,34 +546,10 @@ fn binom(n: u32, k: u32) -> f64 {
     c
 }
 
-/// `ln Γ(x)` (Lanczos, g = 7).
-fn ln_gamma(x: f64) -> f64 {
-    const G: [f64; 9] = [
-        0.999_999_999_999_809_9,
-        676.520_368_121_885_1,
-        -1_259.139_216_722_402_8,
-        771.323_428_777_653_1,
-        -176.615_029_162_140_6,
-        12.507_343_278_686_905,
-        -0.138_571_095_265_720_12,
-        9.984_369_578_019_572e-6,
-        1.505_632_735_149_311_6e-7,
-    ];
-    if x < 0.5 {
-        return (std::f64::consts::PI / (std::f64::consts::PI * x).sin()).ln() - ln_gamma(1.0 - x);
-    }
-    let x = x - 1.0;
-    let mut a = G[0];
-    let t = x + 7.5;
-    for (i, g) in G.iter().enumerate().skip(1) {
-        a += g / (x + i as f64);
-    }
-    0.5 * (2.0 * std::f64::consts::PI).ln() + (x + 0.5) * t.ln() - t + a.ln()
-}
-
 /// `P[0 ≤ T ≤ x]` for Student's t with `df` degrees of freedom (Simpson's
 /// rule on the density).
 fn t_half_cdf(x: f64, df: f64) -> f64 {
+    // df ≥ 1, so both arguments are positive.
     let c = (ln_gamma((df + 1.0) / 2.0) - ln_gamma(df / 2.0)).exp()
         / (df * std::f64::consts::PI).sqrt();
     let f = |t: f64| c * (1.0 + t * t / df).powf(-(df + 1.0) / 2.0);
