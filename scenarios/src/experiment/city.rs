@@ -513,19 +513,11 @@ pub(crate) fn check(s: &Scenario) -> Result<(), BuildError> {
     Ok(())
 }
 
-/// The checks that need the number of peers.
+/// The checks that need the number of peers (`workload.clients` is
+/// checked by [`crate::bounds::check_peers`] for every experiment).
 pub(crate) fn check_peers(s: &Scenario, peers: u32) -> Result<(), BuildError> {
     sexp::check_peers(s, peers)?;
-    cexp::check_peers(s, peers)?;
-    if let Some(w) = &s.workload
-        && w.clients > peers
-    {
-        return Err(bad(
-            "workload.clients",
-            format!("{} clients, but the network has {peers} peers", w.clients),
-        ));
-    }
-    Ok(())
+    cexp::check_peers(s, peers)
 }
 
 // ------------------------------------------------------------ sampling
@@ -807,7 +799,7 @@ pub fn run(
                 &mut p2p,
                 s,
                 (st, c),
-                &objs,
+                (&objs, st_clients),
                 replay.as_ref(),
                 t == start,
                 x,
@@ -957,7 +949,7 @@ pub fn run(
             &mut dc,
             s,
             (st, c),
-            &objs,
+            (&objs, st_clients),
             replay.as_ref(),
             t == start,
             x,
@@ -1207,7 +1199,7 @@ fn add_all<N: Node>(
     sim: &mut Sim<N>,
     s: &Scenario,
     (st, c): (&crate::schema::StorageSpec, &crate::schema::ComputeSpec),
-    objs: &[Obj],
+    (objs, st_clients): (&[Obj], u32),
     replay: Option<&jobs::swf::Replay>,
     first: bool,
     x: Stop4,
@@ -1216,7 +1208,6 @@ fn add_all<N: Node>(
 where
     N::Request: std::fmt::Debug + From<Op> + From<Lookup> + From<jobs::Command>,
 {
-    let st_clients = st.clients.unwrap_or(0);
     for local in sexp::add_workloads(sim, st, objs, st_clients, (x.writes, x.reads))? {
         parts.push((Part::Storage, local));
     }
@@ -1226,11 +1217,7 @@ where
             .as_ref()
             .ok_or_else(|| bad("workload", "missing"))?;
         let ids: Vec<NodeId> = (0..w.clients).map(NodeId).collect();
-        let lookups = Poisson::new(w.mean_gap, |_: NodeId, rng: &mut NodeRng| Lookup {
-            key: rng.random::<u64>(),
-        })
-        .map_err(|e| bad("workload.mean_gap", e))?;
-        sim.add_workload(&ids, Mapped::new(lookups))
+        sim.add_workload(&ids, Mapped::new(lexp::lookups(w.mean_gap)?))
             .map_err(|e| bad("workload", e))?;
         parts.push((Part::Lookups, 0));
         cexp::add_workload(sim, c, c.clients, replay)?;

@@ -296,11 +296,7 @@ fn drive<N: Node<Request = Lookup>>(
     }
     // Poisson arrivals of lookups of uniform random keys, drawn from each
     // client's own workload stream.
-    let w = Poisson::new(gap, |_: NodeId, rng: &mut NodeRng| Lookup {
-        key: rng.random::<u64>(),
-    })
-    .map_err(|e| bad("workload.mean_gap", e))?;
-    sim.add_workload(clients, w)
+    sim.add_workload(clients, lookups(gap)?)
         .map_err(|e| bad("workload", e))?;
     let end = d.end;
     d.run_sliced(sim, end, SLICES)
@@ -308,6 +304,15 @@ fn drive<N: Node<Request = Lookup>>(
 
 /// The header of a table no row was written to (a run whose workload
 /// issued no request): its columns are still written.
+/// The lookup workload: Poisson arrivals with mean gap `gap`, uniform
+/// random keys, from each client's own stream.
+pub(crate) fn lookups(gap: Duration) -> Result<impl Workload<Lookup>, BuildError> {
+    Poisson::new(gap, |_: NodeId, rng: &mut NodeRng| Lookup {
+        key: rng.random::<u64>(),
+    })
+    .map_err(|e| bad("workload.mean_gap", e))
+}
+
 pub(crate) fn empty_header(name: &str) -> &'static str {
     match name {
         "lookups.csv" => {
