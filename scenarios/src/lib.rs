@@ -13,5 +13,6 @@ pub mod runner;
 pub mod schema;
 pub mod slurm;
 pub mod sweep;
+pub mod theory;
 pub mod tune;
 pub mod validate;

@@ -42,8 +42,9 @@ enum Command {
     Sweep(SweepArgs),
     /// Combine the shards of a sweep (`sweep --shard I/N`) into one result.
     Merge(MergeArgs),
-    /// Write Slurm job scripts for a sweep: a job array (one task per
-    /// shard) and a merge job that runs after it.
+    /// Write Slurm job scripts for a sweep (a job array, one task per
+    /// shard, and a merge job that runs after it), or for a tune (a job
+    /// array per round of seeds, and a script that submits them in turn).
     Slurm(SlurmArgs),
     /// Search a storage scenario's `[tune]` grid for the cheapest
     /// parameters that keep its constraints: closed-form pruning, then
@@ -161,6 +162,11 @@ struct TuneArgs {
     /// next round (or, when none is missing, the result).
     #[arg(long, value_name = "I/N")]
     shard: Option<Shard>,
+    /// Run nothing: decide the rounds whose runs are all complete; exit 0
+    /// with the result written when the search has ended, 3 when a round
+    /// has runs missing (the Slurm scripts of a tune loop on it).
+    #[arg(long, conflicts_with_all = ["shard", "force"])]
+    status: bool,
 }
 
 #[derive(Args)]
@@ -199,6 +205,11 @@ struct SlurmArgs {
     /// Account.
     #[arg(long)]
     account: Option<String>,
+    /// Scripts for `tune` (the scenario's [tune] table) rather than for its
+    /// sweep; the default when the scenario has a [tune] table and no
+    /// [sweep] table.
+    #[arg(long)]
+    tune: bool,
 }
 
 #[derive(Args, Clone)]
@@ -268,7 +279,11 @@ fn main() -> ExitCode {
         Some(Command::Validate(v)) => validate(v),
         Some(Command::Sweep(a)) => run_sweep(a),
         Some(Command::Merge(a)) => merge(a),
-        Some(Command::Tune(a)) => run_tune(a),
+        Some(Command::Tune(a)) => match run_tune(a) {
+            Ok(true) => Ok(()),
+            Ok(false) => return ExitCode::from(3),
+            Err(e) => Err(e),
+        },
         Some(Command::Slurm(a)) => write_slurm(a),
         Some(Command::Run(r)) => run(r),
         Some(Command::Check(a)) => match check(a) {
@@ -521,7 +536,9 @@ fn run_sweep(a: SweepArgs) -> Result<(), UserError> {
     Ok(())
 }
 
-fn run_tune(a: TuneArgs) -> Result<(), UserError> {
+/// `scenarios tune`: Ok(false) when `--status` found a round with runs
+/// missing.
+fn run_tune(a: TuneArgs) -> Result<bool, UserError> {
     let (text, origin) = read_text(&a.src.file)?;
     let jobs = a
         .jobs
@@ -537,6 +554,7 @@ fn run_tune(a: TuneArgs) -> Result<(), UserError> {
         force: a.force,
         quiet: a.quiet,
         shard: a.shard,
+        status_only: a.status,
     };
     let o =
         scenarios::tune::tune(&text, &origin, &a.src.set, a.src.seed, &opts).map_err(UserError)?;
@@ -545,7 +563,7 @@ fn run_tune(a: TuneArgs) -> Result<(), UserError> {
     }
     if let Some(msg) = &o.shard_stopped {
         println!("{msg}");
-        return Ok(());
+        return Ok(!a.status);
     }
     println!(
         "evaluated {} of {} grid points (the others pruned); {} runs simulated, {} reused",
@@ -558,7 +576,7 @@ fn run_tune(a: TuneArgs) -> Result<(), UserError> {
                 "recommended: {r} ({})",
                 o.dir.join("recommendation.toml").display()
             );
-            Ok(())
+            Ok(true)
         }
         (None, Some(why)) => Err(UserError(why.clone())),
         (None, None) => Err(UserError("no recommendation".into())),
@@ -572,21 +590,18 @@ fn merge(a: MergeArgs) -> Result<(), UserError> {
 }
 
 fn write_slurm(a: SlurmArgs) -> Result<(), UserError> {
-    let g = grid_of(&a.src)?;
-    scenarios::validate::check_out_dir(&a.out).map_err(UserError)?;
     if a.shards == 0 || a.cpus_per_task == 0 {
         return Err(UserError(
             "--shards and --cpus-per-task must be at least 1".into(),
         ));
     }
-    let scenario = if Path::new(&a.src.file).is_file() {
-        std::fs::canonicalize(&a.src.file)
-            .map_err(|e| UserError(format!("{}: {e}", a.src.file)))?
-            .display()
-            .to_string()
-    } else {
-        a.src.file.clone()
-    };
+    let s = read_scenario(&a.src.file, a.src.seed, &a.src.set)?;
+    if a.tune || (s.tune.is_some() && s.sweep.is_none()) {
+        return write_slurm_tune(a, &s);
+    }
+    let g = grid_of(&a.src)?;
+    scenarios::validate::check_out_dir(&a.out).map_err(UserError)?;
+    let scenario = scenario_arg(&a.src.file)?;
     let bin = std::env::current_exe()
         .map_err(|e| UserError(format!("cannot locate this program: {e}")))?;
     let opts = slurm::SlurmOptions {
@@ -609,5 +624,61 @@ fn write_slurm(a: SlurmArgs) -> Result<(), UserError> {
     println!("merge job:  {}", s.merge.display());
     println!("submit both with: {}", s.submit.display());
     println!("results will be in {}", s.sweep_dir.display());
+    Ok(())
+}
+
+/// The scenario argument as a job sees it: a file by its absolute path, a
+/// bundled name as it is.
+fn scenario_arg(file: &str) -> Result<String, UserError> {
+    Ok(if Path::new(file).is_file() {
+        std::fs::canonicalize(file)
+            .map_err(|e| UserError(format!("{file}: {e}")))?
+            .display()
+            .to_string()
+    } else {
+        file.to_string()
+    })
+}
+
+/// `scenarios slurm` for a tune.
+fn write_slurm_tune(a: SlurmArgs, s: &Scenario) -> Result<(), UserError> {
+    let spec = scenarios::tune::TuneSpec::parse(s).map_err(UserError)?;
+    check_result_dir(&a.out, &s.scenario.name)?;
+    let scenario = scenario_arg(&a.src.file)?;
+    let bin = std::env::current_exe()
+        .map_err(|e| UserError(format!("cannot locate this program: {e}")))?;
+    // The first round, then one per `seeds_step` up to `max_seeds`.
+    let rounds = 1 + (spec.max_seeds - spec.seeds).div_ceil(spec.seeds_step);
+    let opts = slurm::SlurmOptions {
+        shards: a.shards,
+        cpus_per_task: a.cpus_per_task,
+        time: a.time.clone(),
+        mem: a.mem.clone(),
+        partition: a.partition.clone(),
+        account: a.account.clone(),
+    };
+    let t = slurm::write_tune(
+        &s.scenario.name,
+        rounds,
+        &scenario,
+        &a.src.set,
+        a.src.seed,
+        &a.out,
+        &bin,
+        &opts,
+    )
+    .map_err(|e| UserError(format!("{e:#}")))?;
+    println!(
+        "tune {}: {} grid points, at most {} rounds of seeds, each a job array of {} tasks",
+        s.scenario.name,
+        spec.grid_size(),
+        t.rounds,
+        t.shards
+    );
+    println!("job array:  {}", t.array.display());
+    println!(
+        "run the search with: {} (it stays running, submitting one job array per round)",
+        t.submit.display()
+    );
     Ok(())
 }

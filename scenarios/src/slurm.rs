@@ -1,5 +1,6 @@
 //! Slurm job scripts for a sweep: a job array with one task per shard, and
-//! a merge job that runs once every task has succeeded.
+//! a merge job that runs once every task has succeeded; and for a tune: a
+//! job array per round of seeds, submitted round by round by `submit.sh`.
 //!
 //! The scripts call this binary by its absolute path, and read and write
 //! absolute paths, so the binary, the scenario file and the output folder
@@ -229,6 +230,160 @@ fi
         dir,
         shards,
         sweep_dir,
+    })
+}
+
+/// Where the scripts of a tune went.
+#[derive(Debug, Clone)]
+pub struct TuneScripts {
+    /// The folder of the scripts and the jobs' logs.
+    pub dir: PathBuf,
+    /// The array job script (one round's runs, one shard per task).
+    pub array: PathBuf,
+    /// `submit.sh`: runs the search round by round.
+    pub submit: PathBuf,
+    /// Shards per round.
+    pub shards: usize,
+    /// Most rounds the search can take.
+    pub rounds: u64,
+}
+
+/// Write the scripts of `scenarios tune` on Slurm into
+/// `<out>/<name>/slurm-tune-<hash>/`: `tune.sbatch`, a job array whose task
+/// `i` runs shard `i + 1` of the round that has runs missing
+/// (`tune --shard`), and `submit.sh`, which loops: `tune --status` (exit 0:
+/// the search has ended and its result is written; 3: a round has runs
+/// missing), then the job array for that round, waited for with
+/// `sbatch --wait`, at most `rounds` times. The arguments are those of
+/// [`write`]; `name` is the scenario's name.
+#[allow(clippy::too_many_arguments)]
+pub fn write_tune(
+    name: &str,
+    rounds: u64,
+    scenario: &str,
+    sets: &[Override],
+    seed: Option<u64>,
+    out: &Path,
+    bin: &Path,
+    opts: &SlurmOptions,
+) -> Result<TuneScripts> {
+    let out = abs(out)?;
+    let bin = abs(bin)?;
+    let shards = opts.shards.max(1);
+    let mut args = vec![
+        quote(&bin.display().to_string()),
+        "tune".into(),
+        quote(scenario),
+        "--out".into(),
+        quote(&out.display().to_string()),
+    ];
+    if let Some(s) = seed {
+        args.push(format!("--seed {s}"));
+    }
+    for o in sets {
+        args.push(format!("--set {}", quote(&o.text)));
+    }
+    let args = args.join(" ");
+    let hash = crate::output::hash_pair(&args, &shards.to_string());
+    let dir = crate::output::inside(
+        &out,
+        &Path::new(name).join(format!("slurm-tune-{}", &hash[..12])),
+    )?;
+    std::fs::create_dir_all(dir.join("logs"))
+        .with_context(|| format!("creating {}", dir.join("logs").display()))?;
+    let cwd = std::env::current_dir().context("reading the current folder")?;
+
+    let mut array = String::new();
+    let _ = writeln!(array, "#!/bin/bash");
+    let _ = writeln!(
+        array,
+        "# Tune `{name}`: the runs of one round of seeds, in {shards} shard{} (one array task each).",
+        if shards == 1 { "" } else { "s" }
+    );
+    let _ = writeln!(
+        array,
+        "#SBATCH --job-name={}",
+        quote(&format!("pc-tune-{name}"))
+    );
+    let _ = writeln!(array, "#SBATCH --array=0-{}", shards - 1);
+    let _ = writeln!(array, "#SBATCH --ntasks=1");
+    let _ = writeln!(array, "#SBATCH --cpus-per-task={}", opts.cpus_per_task);
+    if let Some(m) = &opts.mem {
+        let _ = writeln!(array, "#SBATCH --mem={}", quote(m));
+    }
+    if let Some(p) = &opts.partition {
+        let _ = writeln!(array, "#SBATCH --partition={}", quote(p));
+    }
+    if let Some(a) = &opts.account {
+        let _ = writeln!(array, "#SBATCH --account={}", quote(a));
+    }
+    let _ = writeln!(array, "#SBATCH --time={}", quote(&opts.time));
+    let _ = writeln!(
+        array,
+        "#SBATCH --output={}",
+        quote(&dir.join("logs/round-%A-shard-%a.out").display().to_string())
+    );
+    let _ = writeln!(array, "set -euo pipefail");
+    let _ = writeln!(array, "cd {}", quote(&cwd.display().to_string()));
+    let _ = writeln!(
+        array,
+        "exec {args} --jobs \"${{SLURM_CPUS_PER_TASK:-{}}}\" --shard \"$((SLURM_ARRAY_TASK_ID + 1))/{shards}\" --quiet",
+        opts.cpus_per_task
+    );
+
+    let status_cmd = format!(
+        "(cd {} && {args} --status)",
+        quote(&cwd.display().to_string())
+    );
+    let submit = format!(
+        r#"#!/bin/sh
+# Tune `{name}` on Slurm, round by round. Run it where `sbatch` works (a
+# login node; it stays running, so under nohup, screen or tmux): it asks
+# `tune --status` whether a round of seeds has runs missing, submits the job
+# array for that round and waits for it (`sbatch --wait`), and repeats, at
+# most {rounds} times. When no run is missing, `tune --status` writes the result
+# (points.csv, recommendation.toml, the report) and this script ends with its
+# exit status: 0 with a recommendation, 2 without one (the reason is printed).
+set -eu
+cd "$(dirname "$0")"
+round=0
+while :; do
+    status=0
+    {status_cmd} || status=$?
+    case $status in
+        0) echo "done"; exit 0 ;;
+        3) ;;
+        *) echo "tune ended with exit status $status (see above)" >&2; exit "$status" ;;
+    esac
+    round=$((round + 1))
+    if [ "$round" -gt {rounds} ]; then
+        echo "runs still missing after {rounds} rounds: see the logs in {logs}" >&2
+        exit 1
+    fi
+    echo "round $round: submitting the job array ({shards} task{s}); logs in {logs}"
+    sbatch --wait tune.sbatch
+done
+"#,
+        s = if shards == 1 { "" } else { "s" },
+        logs = dir.join("logs").display(),
+    );
+    let files = [("tune.sbatch", array), ("submit.sh", submit)];
+    for (f, text) in &files {
+        let p = dir.join(f);
+        std::fs::write(&p, text).with_context(|| format!("writing {}", p.display()))?;
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755))
+                .with_context(|| format!("making {} executable", p.display()))?;
+        }
+    }
+    Ok(TuneScripts {
+        array: dir.join("tune.sbatch"),
+        submit: dir.join("submit.sh"),
+        dir,
+        shards,
+        rounds,
     })
 }
 

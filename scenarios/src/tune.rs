@@ -2,8 +2,9 @@
 //!
 //! A storage scenario's `[tune]` table names candidate values of `storage.*`
 //! keys (the search space), constraints on what the P2P side measures
-//! (`max_loss`, `min_availability`, at a `confidence`) and an objective
-//! (`repair_bandwidth` or `overhead`). The search:
+//! (`max_loss`, `max_loss_per_year`, `min_availability`, at a
+//! `confidence`) and an objective (`repair_bandwidth`, `overhead` or
+//! `cost`). The search:
 //!
 //! 1. **Pruning** (before any simulation, a labelled heuristic): with the
 //!    per-peer availability `a` of `[churn]` (sessions: mean up divided by
@@ -14,27 +15,34 @@
 //!    is not simulated. This is not an upper bound of what the system
 //!    measures: repair can hold more than `n` live copies for a while (a
 //!    holder presumed gone comes back beside its replacement), and holders
-//!    are up when chosen; hence the margin.
+//!    are up when chosen; hence the margin. With a loss constraint, eager
+//!    repair and exponential lifetimes, a point whose birth–death loss
+//!    prediction ([`predicted_loss`]) exceeds its bound
+//!    `loss_prune_factor` times is pruned too (the chain's repairs are
+//!    faster than the system's, so it predicts less loss).
 //! 2. **Sequential seeds**: the other points run with the first `seeds`
 //!    seeds (`scenario.seed`, `+1`, …). A point is decided when the interval
 //!    `mean ± t·s/√n` over its seeds (Student t at `confidence`, two-sided)
 //!    of every constrained metric lies wholly on one side of its bound:
 //!    feasible when every one is on the right side, infeasible as soon as
-//!    one is wholly on the wrong side. Undecided points get `seeds_step`
+//!    one is wholly on the wrong side (the loss rate per object-year: the
+//!    union of the exact Poisson interval of the pooled count and the
+//!    Student interval of the seeds' rates). Undecided points get `seeds_step`
 //!    more seeds per round, up to `max_seeds`; those still undecided are
 //!    reported as such.
 //! 3. **Dominance**: objective `overhead` (closed form: `r`, or `n/m`):
 //!    once a point is feasible, undecided points of strictly larger
 //!    overhead get no more seeds (they cannot be recommended); objective
-//!    `repair_bandwidth` (statistical): an undecided point whose repair
+//!    `repair_bandwidth` or `cost` (statistical): an undecided point whose
 //!    interval lies wholly above that of the feasible point of least mean
-//!    repair gets no more seeds.
+//!    gets no more seeds.
 //!
 //! Every run is an ordinary run ([`crate::runner::run_one`] through
 //! [`crate::sweep::run_points`]): `--jobs` runs in parallel, complete runs
 //! are reused (resume), and the results are byte-identical whatever
 //! `--jobs`; `--shard I/N` runs one slice of the first round with missing
-//! runs and stops. The tune directory `<out>/<name>/tune-<hash>/` holds
+//! runs and stops; `status_only` runs nothing (the Slurm loop asks it what
+//! is pending). The tune directory `<out>/<name>/tune-<hash>/` holds
 //! `points.csv`, `recommendation.toml`, `pareto.svg`/`.png` and `report.md`.
 
 use crate::load::{Origin, Override, load};
@@ -60,7 +68,19 @@ pub const SEARCH_KEYS: [&str; 6] = [
 ];
 
 /// The constraints a `[tune]` table may set.
-pub const CONSTRAINTS: [&str; 2] = ["max_loss", "min_availability"];
+pub const CONSTRAINTS: [&str; 3] = ["max_loss", "max_loss_per_year", "min_availability"];
+
+/// Days in the year of `max_loss_per_year`.
+pub const DAYS_PER_YEAR: f64 = 365.0;
+
+/// Columns of [`TunePoint::measured`].
+const AVAIL: usize = 0;
+const LOSS: usize = 1;
+const REPAIR: usize = 2;
+const OVERHEAD: usize = 3;
+const LOST: usize = 4;
+const OBJECT_YEARS: usize = 5;
+const COST: usize = 6;
 
 /// Most points in a tune grid.
 pub const POINTS_MAX: usize = 10_000;
@@ -72,6 +92,10 @@ pub enum Objective {
     RepairBandwidth,
     /// Bytes stored per byte of data: `r`, or `n/m` (closed form).
     Overhead,
+    /// The P2P side's cost of storage in USD per year under the scenario's
+    /// `[cost]` model: disks, and the network energy of the bytes storage
+    /// moved (measured, mean over the seeds).
+    Cost,
 }
 
 impl Objective {
@@ -79,12 +103,14 @@ impl Objective {
         match self {
             Objective::RepairBandwidth => "repair_bandwidth",
             Objective::Overhead => "overhead",
+            Objective::Cost => "cost",
         }
     }
     fn unit(self) -> &'static str {
         match self {
             Objective::RepairBandwidth => "bytes per peer per day",
             Objective::Overhead => "stored bytes per data byte",
+            Objective::Cost => "USD per year, P2P storage under [cost]",
         }
     }
 }
@@ -131,6 +157,8 @@ pub struct TuneSpec {
     pub axes: Vec<Axis>,
     /// Largest fraction of written objects lost by the run's end.
     pub max_loss: Option<f64>,
+    /// Largest rate of loss: objects lost per object-year stored.
+    pub max_loss_per_year: Option<f64>,
     /// Smallest time-average fraction of written objects readable.
     pub min_availability: Option<f64>,
     /// Two-sided confidence of the intervals over seeds.
@@ -145,6 +173,9 @@ pub struct TuneSpec {
     pub max_seeds: u64,
     /// Absolute margin under `min_availability` before a point is pruned.
     pub prune_margin: f64,
+    /// How many times its loss bound the birth–death prediction of a
+    /// point's loss must be before the point is pruned.
+    pub loss_prune_factor: f64,
 }
 
 /// A `[tune]` error naming the key.
@@ -241,6 +272,7 @@ impl TuneSpec {
             redundancy: Vec::new(),
             axes: Vec::new(),
             max_loss: None,
+            max_loss_per_year: None,
             min_availability: None,
             confidence: 0.95,
             objective: Objective::RepairBandwidth,
@@ -248,6 +280,7 @@ impl TuneSpec {
             seeds_step: 3,
             max_seeds: 12,
             prune_margin: 0.01,
+            loss_prune_factor: 10.0,
         };
         for (k, v) in t {
             match k.as_str() {
@@ -314,6 +347,18 @@ impl TuneSpec {
                     }
                     spec.max_loss = Some(x);
                 }
+                "max_loss_per_year" => {
+                    let x = number(k, v)?;
+                    if !(x > 0.0 && x.is_finite()) {
+                        return Err(err(
+                            k,
+                            format!(
+                                "{x}: objects lost per object-year stored, above 0 (1e-6, not 0.0001 %)"
+                            ),
+                        ));
+                    }
+                    spec.max_loss_per_year = Some(x);
+                }
                 "min_availability" => {
                     let x = number(k, v)?;
                     if !(x > 0.0 && x <= 1.0) {
@@ -337,11 +382,12 @@ impl TuneSpec {
                     spec.objective = match v.as_str() {
                         Some("repair_bandwidth") => Objective::RepairBandwidth,
                         Some("overhead") => Objective::Overhead,
+                        Some("cost") => Objective::Cost,
                         _ => {
                             return Err(err(
                                 k,
                                 format!(
-                                    "{}: expected \"repair_bandwidth\" or \"overhead\"",
+                                    "{}: expected \"repair_bandwidth\", \"overhead\" or \"cost\"",
                                     crate::bounds::clip(&show(v), 40)
                                 ),
                             ));
@@ -357,6 +403,13 @@ impl TuneSpec {
                         return Err(err(k, format!("{x}: expected from 0 to 1")));
                     }
                     spec.prune_margin = x;
+                }
+                "loss_prune_factor" => {
+                    let x = number(k, v)?;
+                    if !(1.0..=1e6).contains(&x) {
+                        return Err(err(k, format!("{x}: expected from 1 to 1000000")));
+                    }
+                    spec.loss_prune_factor = x;
                 }
                 other => {
                     if let Some(metric) = other
@@ -375,7 +428,7 @@ impl TuneSpec {
                     return Err(err(
                         other,
                         format!(
-                            "not a key of [tune]: it searches the storage keys {}, with the constraints {} and confidence, objective, seeds, seeds_step, max_seeds, prune_margin",
+                            "not a key of [tune]: it searches the storage keys {}, with the constraints {} and confidence, objective, seeds, seeds_step, max_seeds, prune_margin, loss_prune_factor",
                             SEARCH_KEYS.join(", "),
                             CONSTRAINTS.join(", ")
                         ),
@@ -383,10 +436,13 @@ impl TuneSpec {
                 }
             }
         }
-        if spec.max_loss.is_none() && spec.min_availability.is_none() {
+        if spec.max_loss.is_none()
+            && spec.max_loss_per_year.is_none()
+            && spec.min_availability.is_none()
+        {
             return Err(err(
                 "max_loss",
-                "no constraint: set max_loss and/or min_availability",
+                "no constraint: set max_loss, max_loss_per_year and/or min_availability",
             ));
         }
         if spec.seeds > spec.max_seeds {
@@ -400,6 +456,27 @@ impl TuneSpec {
         }
         if s.scenario.seed.saturating_add(spec.max_seeds) > crate::bounds::SEED_MAX {
             return Err(err("max_seeds", "the seeds go past the largest seed"));
+        }
+        if let Some(b) = spec.max_loss_per_year {
+            // With no loss at all, the most object-years the seeds can
+            // hold bound the rate only so far.
+            let years = s.scenario.duration.as_secs_f64() / 86_400.0 / DAYS_PER_YEAR;
+            let most = st.objects as f64 * years * spec.max_seeds as f64;
+            let (_, zero) = crate::theory::poisson_interval(0, spec.confidence);
+            if !(most > 0.0 && zero / most <= b) {
+                return Err(err(
+                    "max_loss_per_year",
+                    format!(
+                        "{b} cannot be shown by simulation here: with no object lost at all, {} seeds of at most {} objects × {:.4} years = {most:.1} object-years bound the rate only below {:.3e} per object-year at confidence {}; {:.3e} object-years are needed. Raise storage.objects, scenario.duration or tune.max_seeds, or constrain max_loss (the fraction lost over the run) instead",
+                        spec.max_seeds,
+                        st.objects,
+                        years,
+                        zero / most.max(f64::MIN_POSITIVE),
+                        spec.confidence,
+                        zero / b
+                    ),
+                ));
+            }
         }
         if spec.redundancy.is_empty() {
             // The scenario's own scheme.
@@ -520,6 +597,33 @@ pub fn peer_availability(s: &Scenario, peers: u32) -> Result<(f64, String), Stri
             }
         ),
     ))
+}
+
+/// Loss per object-year of `red` in scenario `s` by the birth–death chain
+/// ([`crate::theory::mttdl`]: `1 / MTTDL`), with holders leaving for good
+/// at rate `λ = 1 / churn.lifetime` and a lost fragment rebuilt at rate
+/// `μ = 1 / storage.detection_timeout` (a rebuild cannot start before the
+/// holder is presumed gone; the transfer, the placement lookup and a
+/// source being down all make it later). `None` where the chain does not
+/// describe the system: no `lifetime`, or repair other than eager.
+pub fn predicted_loss(s: &Scenario, red: Redundancy) -> Option<f64> {
+    let life = s.churn.as_ref()?.lifetime?;
+    let st = s.storage.as_ref()?;
+    if st.repair != RepairSpec::Eager {
+        return None;
+    }
+    let years = |d: Duration| d.as_secs_f64() / 86_400.0 / DAYS_PER_YEAR;
+    let (m, n) = red.m_n();
+    if years(life) <= 0.0 || years(st.detection_timeout) <= 0.0 {
+        return None;
+    }
+    let t = crate::theory::mttdl(
+        m as usize,
+        n as usize,
+        1.0 / years(life),
+        1.0 / years(st.detection_timeout),
+    );
+    (t > 0.0).then(|| 1.0 / t)
 }
 
 /// `P[X ≥ m]` for `X ~ Bin(n, a)`: the availability of m-of-n fragments
@@ -657,13 +761,17 @@ pub struct TunePoint {
     scenario: Scenario,
     /// Predicted availability (independent peers).
     pub predicted: f64,
+    /// Predicted loss per object-year (the birth–death chain), where the
+    /// model applies (eager repair, exponential lifetimes).
+    pub predicted_loss: Option<f64>,
     /// Status.
     pub status: Status,
     /// Why pruned.
     pub reason: String,
-    /// Per seed: (availability fraction, loss fraction, repair bytes per
-    /// peer per day, measured storage overhead).
-    pub measured: Vec<[f64; 4]>,
+    /// Per seed: availability fraction, loss fraction, repair bytes per
+    /// peer per day, measured storage overhead, objects lost, object-years
+    /// stored, cost in USD per year (the `AVAIL` … `COST` columns).
+    pub measured: Vec<[f64; 7]>,
 }
 
 impl TunePoint {
@@ -680,8 +788,35 @@ impl TunePoint {
     fn objective(&self, spec: &TuneSpec) -> f64 {
         match spec.objective {
             Objective::Overhead => self.redundancy.overhead(),
-            Objective::RepairBandwidth => mean_half(&self.column(2), spec.confidence).0,
+            Objective::RepairBandwidth => mean_half(&self.column(REPAIR), spec.confidence).0,
+            Objective::Cost => mean_half(&self.column(COST), spec.confidence).0,
         }
+    }
+    /// Loss per object-year over the seeds: (pooled rate, low, high). The
+    /// interval is the union of the exact Poisson interval of the pooled
+    /// count over the pooled object-years and the Student interval of the
+    /// seeds' own rates (losses that strike objects together, as one
+    /// departure can, spread the seeds more than a Poisson count would).
+    fn loss_rate(&self, confidence: f64) -> (f64, f64, f64) {
+        let lost: f64 = self.column(LOST).iter().sum();
+        let years: f64 = self.column(OBJECT_YEARS).iter().sum();
+        if years.is_nan() || years <= 0.0 || !lost.is_finite() {
+            return (f64::NAN, f64::NAN, f64::NAN);
+        }
+        let (pl, ph) = crate::theory::poisson_interval(lost.round() as u64, confidence);
+        let (mut lo, mut hi) = (pl / years, ph / years);
+        let rates: Vec<f64> = self
+            .measured
+            .iter()
+            .filter(|m| m[OBJECT_YEARS] > 0.0)
+            .map(|m| m[LOST] / m[OBJECT_YEARS])
+            .collect();
+        let (m, h) = mean_half(&rates, confidence);
+        if h.is_finite() {
+            lo = lo.min((m - h).max(0.0));
+            hi = hi.max(m + h);
+        }
+        (lost / years, lo, hi)
     }
     /// Re-decide from the seeds measured.
     fn decide(&mut self, spec: &TuneSpec) {
@@ -691,14 +826,19 @@ impl TunePoint {
         let mut all_ok = true;
         let mut any_bad = false;
         if let Some(b) = spec.min_availability {
-            let (m, h) = mean_half(&self.column(0), spec.confidence);
+            let (m, h) = mean_half(&self.column(AVAIL), spec.confidence);
             all_ok &= h.is_finite() && m - h >= b;
             any_bad |= h.is_finite() && m + h < b;
         }
         if let Some(b) = spec.max_loss {
-            let (m, h) = mean_half(&self.column(1), spec.confidence);
+            let (m, h) = mean_half(&self.column(LOSS), spec.confidence);
             all_ok &= h.is_finite() && m + h <= b;
             any_bad |= h.is_finite() && m - h > b;
+        }
+        if let Some(b) = spec.max_loss_per_year {
+            let (_, lo, hi) = self.loss_rate(spec.confidence);
+            all_ok &= hi.is_finite() && hi <= b;
+            any_bad |= lo.is_finite() && lo > b;
         }
         self.status = if any_bad {
             Status::Infeasible
@@ -713,10 +853,16 @@ impl TunePoint {
     fn shortfall(&self, spec: &TuneSpec) -> f64 {
         let mut s = 0.0;
         if let Some(b) = spec.min_availability {
-            s += (b - mean_half(&self.column(0), spec.confidence).0).max(0.0);
+            s += (b - mean_half(&self.column(AVAIL), spec.confidence).0).max(0.0);
         }
         if let Some(b) = spec.max_loss {
-            s += (mean_half(&self.column(1), spec.confidence).0 - b).max(0.0);
+            s += (mean_half(&self.column(LOSS), spec.confidence).0 - b).max(0.0);
+        }
+        if let Some(b) = spec.max_loss_per_year {
+            let rate = self.loss_rate(spec.confidence).0;
+            if rate.is_finite() {
+                s += (rate - b).max(0.0);
+            }
         }
         s
     }
@@ -736,6 +882,10 @@ pub struct TuneOptions {
     /// Run only this shard's missing runs of the first round that has
     /// missing runs, then stop (see [`tune`]).
     pub shard: Option<crate::sweep::Shard>,
+    /// Run nothing: decide the rounds whose runs are all complete, and stop
+    /// at the first round with runs missing (as a shard with no runs of
+    /// its own would); with none missing, the result is written.
+    pub status_only: bool,
 }
 
 /// What `tune` found.
@@ -854,12 +1004,34 @@ pub fn tune(
                     spec.prune_margin
                 );
             }
+            let predicted_loss = predicted_loss(&s, red);
+            let factor = spec.loss_prune_factor;
+            if reason.is_empty()
+                && let Some(pl) = predicted_loss
+            {
+                let years = s.scenario.duration.as_secs_f64() / 86_400.0 / DAYS_PER_YEAR;
+                let over_run = -(-pl * years).exp_m1();
+                if let Some(b) = spec.max_loss_per_year
+                    && pl > b * factor
+                {
+                    reason = format!(
+                        "birth–death loss {pl:.3e} per object-year > max_loss_per_year {b} × loss_prune_factor {factor}"
+                    );
+                } else if let Some(b) = spec.max_loss
+                    && over_run > b * factor
+                {
+                    reason = format!(
+                        "birth–death loss over the run {over_run:.3e} > max_loss {b} × loss_prune_factor {factor}"
+                    );
+                }
+            }
             points.push(TunePoint {
                 index: points.len(),
                 redundancy: red,
                 values: values.clone(),
                 scenario: s,
                 predicted,
+                predicted_loss,
                 status: if reason.is_empty() {
                     Status::Undecided
                 } else {
@@ -927,27 +1099,35 @@ pub fn tune(
                 }
             }
         }
-        // Dominance (repair bandwidth, statistical): no more seeds for a
-        // point whose repair interval lies wholly above that of the
-        // feasible point of least mean repair.
-        if spec.objective == Objective::RepairBandwidth
+        // Dominance (a measured objective, statistical): no more seeds for
+        // a point whose objective interval lies wholly above that of the
+        // feasible point of least mean objective.
+        let measured = match spec.objective {
+            Objective::RepairBandwidth => Some((REPAIR, "repair", "bytes per peer per day", false)),
+            Objective::Cost => Some((COST, "cost", "USD per year", true)),
+            Objective::Overhead => None,
+        };
+        if let Some((col, what, unit, sci)) = measured
             && let Some((bm, bh, bi)) = points
                 .iter()
                 .filter(|p| p.status == Status::Feasible)
                 .map(|p| {
-                    let (m, h) = mean_half(&p.column(2), spec.confidence);
+                    let (m, h) = mean_half(&p.column(col), spec.confidence);
                     (m, h, p.index)
                 })
                 .filter(|x| x.0.is_finite() && x.1.is_finite())
                 .min_by(|x, y| x.0.total_cmp(&y.0).then(x.2.cmp(&y.2)))
         {
             for p in points.iter_mut() {
-                let (m, h) = mean_half(&p.column(2), spec.confidence);
+                let (m, h) = mean_half(&p.column(col), spec.confidence);
                 if p.status == Status::Undecided && h.is_finite() && m - h > bm + bh {
                     p.status = Status::Pruned;
                     p.reason = format!(
-                        "dominated: repair {:.0} ± {:.0} bytes per peer per day, wholly above {bm:.0} ± {bh:.0} of feasible point {bi}",
-                        m, h
+                        "dominated: {what} {} ± {} {unit}, wholly above {} ± {} of feasible point {bi}",
+                        show_num(m, sci),
+                        show_num(h, sci),
+                        show_num(bm, sci),
+                        show_num(bh, sci)
                     );
                 }
             }
@@ -993,13 +1173,22 @@ pub fn tune(
         }
         // A shard runs its slice of the first round with missing runs and
         // stops; a round whose runs are all complete is decided as usual.
-        if let Some(shard) = opts.shard {
-            let missing = runs.iter().any(|r| {
-                !crate::output::inside(&opts.out, &r.id.rel_dir)
-                    .is_ok_and(|d| crate::runner::is_complete(&d))
-            });
-            if missing {
-                let mine: Vec<&Point> = runs.iter().filter(|r| shard.has(r.index)).collect();
+        // `status_only` is a shard without runs.
+        if opts.shard.is_some() || opts.status_only {
+            let missing = runs
+                .iter()
+                .filter(|r| {
+                    !crate::output::inside(&opts.out, &r.id.rel_dir)
+                        .is_ok_and(|d| crate::runner::is_complete(&d))
+                })
+                .count();
+            if missing > 0 {
+                let mine: Vec<&Point> = match opts.shard {
+                    Some(shard) if !opts.status_only => {
+                        runs.iter().filter(|r| shard.has(r.index)).collect()
+                    }
+                    _ => Vec::new(),
+                };
                 let sopts = SweepOptions {
                     out: opts.out.clone(),
                     jobs: opts.jobs,
@@ -1008,7 +1197,26 @@ pub fn tune(
                     quiet: opts.quiet,
                     die_after_runs: None,
                 };
-                let (r, k) = run_points(&mine, &axes, &sopts).map_err(|e| format!("{e:#}"))?;
+                let (r, k) = if mine.is_empty() {
+                    (0, 0)
+                } else {
+                    run_points(&mine, &axes, &sopts).map_err(|e| format!("{e:#}"))?
+                };
+                let stopped = match opts.shard {
+                    Some(shard) if !opts.status_only => format!(
+                        "shard {shard}: ran its part of the round with seeds {}..{} ({} of {} runs); when every shard has, run `tune` again (with or without --shard) for the next round",
+                        seeds[0],
+                        seeds[seeds.len() - 1],
+                        mine.len(),
+                        runs.len()
+                    ),
+                    _ => format!(
+                        "pending: the round with seeds {}..{} has {missing} of {} runs missing (run them with `--shard I/N`, or `tune` without --status)",
+                        seeds[0],
+                        seeds[seeds.len() - 1],
+                        runs.len()
+                    ),
+                };
                 let rel = Path::new(&base.scenario.name).join(format!("tune-{}", &hash[..12]));
                 return Ok(TuneOutcome {
                     dir: crate::output::inside(&opts.out, &rel).map_err(|e| e.to_string())?,
@@ -1019,13 +1227,7 @@ pub fn tune(
                     recommended: None,
                     failure: None,
                     log,
-                    shard_stopped: Some(format!(
-                        "shard {shard}: ran its part of the round with seeds {}..{} ({} of {} runs); when every shard has, run `tune` again (with or without --shard) for the next round",
-                        seeds[0],
-                        seeds[seeds.len() - 1],
-                        mine.len(),
-                        runs.len()
-                    )),
+                    shard_stopped: Some(stopped),
                 });
             }
         }
@@ -1046,7 +1248,7 @@ pub fn tune(
             let dir =
                 crate::output::inside(&opts.out, &run.id.rel_dir).map_err(|e| e.to_string())?;
             p.measured
-                .push(read_metrics(&dir).map_err(|e| format!("{e:#}"))?);
+                .push(read_metrics(&dir, &p.scenario).map_err(|e| format!("{e:#}"))?);
         }
         for &i in &todo {
             points[i].decide(&spec);
@@ -1073,7 +1275,7 @@ pub fn tune(
         .min_by(|x, y| {
             // Ties (the same overhead): the less repair traffic, then the
             // first in the grid.
-            let repair = |p: &TunePoint| mean_half(&p.column(2), spec.confidence).0;
+            let repair = |p: &TunePoint| mean_half(&p.column(REPAIR), spec.confidence).0;
             x.objective(&spec)
                 .total_cmp(&y.objective(&spec))
                 .then(repair(x).total_cmp(&repair(y)))
@@ -1144,9 +1346,13 @@ fn checked_identity(base: &Scenario, prov: &Provenance) -> Result<String, String
     Ok(id.resolved)
 }
 
-/// (availability, loss, repair bytes per peer per day, storage overhead)
-/// of the P2P side of a run's `summary.csv`.
-fn read_metrics(dir: &Path) -> Result<[f64; 4]> {
+/// The `measured` row of a run: availability, loss fraction, repair bytes
+/// per peer per day and storage overhead from the P2P side of its
+/// `summary.csv`; objects lost at the end and object-years stored (the
+/// written objects not yet lost, summed over the P2P rows of
+/// `over-time.csv`, each sample's count held until the next); the cost per
+/// year of the P2P side's storage ([`storage_cost_per_year`]).
+fn read_metrics(dir: &Path, s: &Scenario) -> Result<[f64; 7]> {
     let t = Table::read(&dir.join("summary.csv"))?;
     let (cm, cp) = (t.col("metric")?, t.col("p2p")?);
     let get = |name: &str| -> Result<f64> {
@@ -1158,17 +1364,154 @@ fn read_metrics(dir: &Path) -> Result<[f64; 4]> {
         Ok(row[cp].parse::<f64>().unwrap_or(f64::NAN))
     };
     let written = get("objects_written")?;
+    let lost = get("objects_lost")?;
     let loss = if written > 0.0 {
-        get("objects_lost")? / written
+        lost / written
     } else {
         f64::NAN
     };
+    let over = OverTime::read(dir)?;
     Ok([
         get("availability")? / 100.0,
         loss,
         get("repair_bytes_per_peer_day")?,
         get("storage_overhead")?,
+        lost,
+        over.object_years,
+        storage_cost_per_year(dir, s, &over)?,
     ])
+}
+
+/// What `tune` integrates from the P2P rows of a run's `over-time.csv`.
+struct OverTime {
+    /// Object-years stored (written and not lost).
+    object_years: f64,
+    /// Raw bytes on disks × time, GB-months.
+    stored_gb_months: f64,
+    /// Logical bytes × time, GB-months.
+    logical_gb_months: f64,
+    /// Peers up × time, hours.
+    up_hours: f64,
+    /// From the first sample to the last, hours.
+    hours: f64,
+}
+
+impl OverTime {
+    fn read(dir: &Path) -> Result<OverTime> {
+        let path = dir.join("over-time.csv");
+        let t = Table::read(&path)?;
+        let cols = [
+            "system",
+            "time_ns",
+            "objects_written",
+            "objects_lost",
+            "stored_bytes",
+            "logical_bytes",
+            "peers_up",
+        ]
+        .map(|c| t.col(c));
+        let [sys, time, wr, lo, st, lg, up] = cols;
+        let (sys, time, wr, lo, st, lg, up) = (sys?, time?, wr?, lo?, st?, lg?, up?);
+        let num = |r: &Vec<String>, c: usize| -> Result<f64> {
+            r[c].parse::<f64>()
+                .with_context(|| format!("{}: `{}` is not a number", path.display(), r[c]))
+        };
+        let mut prev: Option<[f64; 5]> = None;
+        let (mut first, mut last) = (None, 0.0);
+        let mut o = OverTime {
+            object_years: 0.0,
+            stored_gb_months: 0.0,
+            logical_gb_months: 0.0,
+            up_hours: 0.0,
+            hours: 0.0,
+        };
+        const NS_PER_YEAR: f64 = 86_400e9 * DAYS_PER_YEAR;
+        const NS_PER_MONTH: f64 = NS_PER_YEAR / 12.0;
+        for r in t.rows().iter().filter(|r| r[sys] == "p2p") {
+            let now = [
+                num(r, time)?,
+                num(r, wr)? - num(r, lo)?,
+                num(r, st)?,
+                num(r, lg)?,
+                num(r, up)?,
+            ];
+            if let Some(p) = prev {
+                let dt = now[0] - p[0];
+                o.object_years += p[1] * dt / NS_PER_YEAR;
+                o.stored_gb_months += p[2] / 1e9 * dt / NS_PER_MONTH;
+                o.logical_gb_months += p[3] / 1e9 * dt / NS_PER_MONTH;
+                o.up_hours += p[4] * dt / 3.6e12;
+            }
+            first.get_or_insert(now[0]);
+            last = now[0];
+            prev = Some(now);
+        }
+        o.hours = (last - first.unwrap_or(last)) / 3.6e12;
+        Ok(o)
+    }
+}
+
+/// The P2P side's running cost of storage, USD per year, under the
+/// scenario's `[cost]` model ([`analysis::cost`]): the homes' disks for
+/// the raw bytes held (`stored_bytes` of `over-time.csv`), the network
+/// energy of the bytes reads and repair moved (the `storage.read_bytes`
+/// and `storage.repair_bytes` counters of `p2p/counters.csv`), and, with
+/// `home_allocation = "full"`, the homes' up time; over the sampled span,
+/// scaled to a year. The objects' first writes are a one-off and are not
+/// counted; nor are mesh routers (the same for every point).
+fn storage_cost_per_year(dir: &Path, s: &Scenario, over: &OverTime) -> Result<f64> {
+    if over.hours.is_nan() || over.hours <= 0.0 {
+        return Ok(f64::NAN);
+    }
+    let path = dir.join("p2p").join("counters.csv");
+    let t = Table::read(&path)?;
+    let (cn, cv) = (t.col("name")?, t.col("value")?);
+    let mut bytes = 0u64;
+    for r in t.rows() {
+        if matches!(
+            r[cn].as_str(),
+            "storage.read_bytes" | "storage.repair_bytes"
+        ) {
+            bytes += r[cv]
+                .parse::<u64>()
+                .with_context(|| format!("{}: `{}` is not a byte count", path.display(), r[cv]))?;
+        }
+    }
+    let usage = analysis::cost::P2pUsage {
+        hours: over.hours,
+        host_up_hours: over.up_hours,
+        bytes_by_service: analysis::cost::Services {
+            lookups: 0,
+            storage: bytes,
+            compute: 0,
+        },
+        stored_gb_months: over.stored_gb_months,
+        logical_gb_months: over.logical_gb_months,
+        ..Default::default()
+    };
+    let dc = analysis::cost::DcUsage {
+        hours: over.hours,
+        ..Default::default()
+    };
+    let [p2p, _] = s
+        .cost_model()
+        .bills(&usage, &dc)
+        .map_err(|e| anyhow!("key `cost.{}`: {}", e.key, e.message))?;
+    Ok(p2p.total_cost() * DAYS_PER_YEAR * 24.0 / over.hours)
+}
+
+/// `v` with no decimals, or in scientific notation.
+fn show_num(v: f64, sci: bool) -> String {
+    if sci { e(v) } else { f(v, 0) }
+}
+
+/// `v` in scientific notation, blank when not finite.
+fn e(v: f64) -> String {
+    if v.is_finite() {
+        format!("{v:.6e}")
+    } else {
+        String::new()
+    }
 }
 
 fn f(v: f64, digits: usize) -> String {
@@ -1182,17 +1525,26 @@ fn f(v: f64, digits: usize) -> String {
 /// "availability 0.9991 ± 0.0004, loss 0 ± 0, repair … (n seeds)".
 fn figures(p: &TunePoint, spec: &TuneSpec) -> String {
     let c = spec.confidence;
-    let (am, ah) = mean_half(&p.column(0), c);
-    let (lm, lh) = mean_half(&p.column(1), c);
-    let (rm, rh) = mean_half(&p.column(2), c);
+    let (am, ah) = mean_half(&p.column(AVAIL), c);
+    let (lm, lh) = mean_half(&p.column(LOSS), c);
+    let (rm, rh) = mean_half(&p.column(REPAIR), c);
+    let (yr, ylo, yhi) = p.loss_rate(c);
+    let (cm, ch) = mean_half(&p.column(COST), c);
     format!(
-        "availability {} ± {}, loss {} ± {}, repair {} ± {} bytes per peer per day, overhead {:.3} ({} seeds, {} % intervals)",
+        "availability {} ± {}, loss {} ± {}, loss per object-year {} [{}, {}] ({} lost in {} object-years), repair {} ± {} bytes per peer per day, cost {} ± {} USD per year, overhead {:.3} ({} seeds, {} % intervals)",
         f(am, 6),
         f(ah, 6),
         f(lm, 6),
         f(lh, 6),
+        e(yr),
+        e(ylo),
+        e(yhi),
+        p.column(LOST).iter().sum::<f64>(),
+        f(p.column(OBJECT_YEARS).iter().sum::<f64>(), 1),
         f(rm, 0),
         f(rh, 0),
+        e(cm),
+        e(ch),
         p.redundancy.overhead(),
         p.measured.len(),
         f(100.0 * c, 1)
@@ -1229,16 +1581,33 @@ fn write_outputs(
             "repair_bytes_per_peer_day_mean",
             "repair_bytes_per_peer_day_half_width",
             "measured_storage_overhead_mean",
+            "predicted_loss_per_year",
+            "objects_lost",
+            "object_years",
+            "loss_per_year",
+            "loss_per_year_low",
+            "loss_per_year_high",
+            "cost_usd_per_year_mean",
+            "cost_usd_per_year_half_width",
             "objective",
         ]
         .map(String::from),
     );
     w.write_record(&head)?;
     for p in points {
-        let (am, ah) = mean_half(&p.column(0), c);
-        let (lm, lh) = mean_half(&p.column(1), c);
-        let (rm, rh) = mean_half(&p.column(2), c);
-        let (om, _) = mean_half(&p.column(3), c);
+        let (am, ah) = mean_half(&p.column(AVAIL), c);
+        let (lm, lh) = mean_half(&p.column(LOSS), c);
+        let (rm, rh) = mean_half(&p.column(REPAIR), c);
+        let (om, _) = mean_half(&p.column(OVERHEAD), c);
+        let (yr, ylo, yhi) = p.loss_rate(c);
+        let (cm, ch) = mean_half(&p.column(COST), c);
+        let sum = |col: usize| {
+            if p.measured.is_empty() {
+                String::new()
+            } else {
+                p.column(col).iter().sum::<f64>().to_string()
+            }
+        };
         let mut rec = vec![p.index.to_string(), p.redundancy.label()];
         rec.extend(p.values.iter().map(show));
         rec.extend([
@@ -1254,8 +1623,23 @@ fn write_outputs(
             f(rm, 1),
             f(rh, 1),
             f(om, 6),
-            if p.measured.is_empty() && spec.objective == Objective::RepairBandwidth {
+            p.predicted_loss
+                .map_or(String::new(), |x| format!("{x:.6e}")),
+            sum(LOST),
+            if p.measured.is_empty() {
                 String::new()
+            } else {
+                f(p.column(OBJECT_YEARS).iter().sum::<f64>(), 3)
+            },
+            e(yr),
+            e(ylo),
+            e(yhi),
+            e(cm),
+            e(ch),
+            if p.measured.is_empty() && spec.objective != Objective::Overhead {
+                String::new()
+            } else if spec.objective == Objective::Cost {
+                e(p.objective(spec))
             } else {
                 f(p.objective(spec), 6)
             },
@@ -1285,7 +1669,11 @@ fn write_outputs(
             text,
             "# Objective {} = {} ({}). Constraints: {}.",
             spec.objective.name(),
-            f(b.objective(spec), 3),
+            if spec.objective == Objective::Cost {
+                e(b.objective(spec))
+            } else {
+                f(b.objective(spec), 3)
+            },
             spec.objective.unit(),
             constraints(spec)
         );
@@ -1300,7 +1688,7 @@ fn write_outputs(
             .iter()
             .filter(|p| p.status == s && !p.measured.is_empty())
             .filter_map(|p| {
-                let (am, ah) = mean_half(&p.column(0), c);
+                let (am, ah) = mean_half(&p.column(AVAIL), c);
                 let x = p.objective(spec);
                 (x.is_finite() && am.is_finite()).then_some((
                     x,
@@ -1359,6 +1747,13 @@ fn write_outputs(
         "Per-peer availability used by the pruning heuristic: {a_note}. A point is pruned when its independent-availability prediction is below min_availability − {} (a heuristic, not a bound: see docs/scenario-reference.md, [tune]).\n",
         spec.prune_margin
     );
+    if spec.max_loss.is_some() || spec.max_loss_per_year.is_some() {
+        let _ = writeln!(
+            md,
+            "Loss prediction: the birth–death chain (holders leave for good at rate 1/churn.lifetime, a lost fragment is rebuilt at rate 1/storage.detection_timeout, rebuilds in parallel; loss per object-year = 1/MTTDL), where it applies: eager repair and a `churn.lifetime`. A point is pruned when the prediction exceeds a loss bound {} times (`loss_prune_factor`; a heuristic: false alarms of the failure detector add copies the chain does not have).\n",
+            spec.loss_prune_factor
+        );
+    }
     match (best, failure) {
         (Some(b), _) => {
             let _ = writeln!(
@@ -1375,13 +1770,20 @@ fn write_outputs(
     }
     let _ = writeln!(
         md,
-        "| point | status | predicted availability | seeds | availability | loss | repair (B/peer/day) | overhead |"
+        "| point | status | predicted availability | predicted loss per object-year | seeds | availability | loss | loss per object-year [interval] | repair (B/peer/day) | cost (USD/year) | overhead |"
     );
-    let _ = writeln!(md, "|---|---|---:|---:|---:|---:|---:|---:|");
+    let _ = writeln!(md, "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     for p in points {
-        let (am, ah) = mean_half(&p.column(0), c);
-        let (lm, lh) = mean_half(&p.column(1), c);
-        let (rm, _) = mean_half(&p.column(2), c);
+        let (am, ah) = mean_half(&p.column(AVAIL), c);
+        let (lm, lh) = mean_half(&p.column(LOSS), c);
+        let (rm, _) = mean_half(&p.column(REPAIR), c);
+        let (cm, _) = mean_half(&p.column(COST), c);
+        let (yr, ylo, yhi) = p.loss_rate(c);
+        let rate = if yr.is_finite() {
+            format!("{} [{}, {}]", e(yr), e(ylo), e(yhi))
+        } else {
+            String::new()
+        };
         let st = if p.status == Status::Pruned {
             format!("pruned: {}", p.reason)
         } else {
@@ -1398,13 +1800,15 @@ fn write_outputs(
         };
         let _ = writeln!(
             md,
-            "| {} | {st} | {} | {} | {} | {} | {} | {:.3} |",
+            "| {} | {st} | {} | {} | {} | {} | {} | {rate} | {} | {} | {:.3} |",
             p.label(spec),
             f(p.predicted, 6),
+            p.predicted_loss.map_or(String::new(), e),
             p.measured.len(),
             pm(am, ah, 6),
             pm(lm, lh, 6),
             f(rm, 0),
+            e(cm),
             p.redundancy.overhead()
         );
     }
@@ -1417,7 +1821,7 @@ fn write_outputs(
     }
     let _ = writeln!(
         md,
-        "\n## Files\n\n- `points.csv`: every point of the grid: parameters, status, the reason a point was pruned, the predicted availability, measured means and interval half-widths, seeds, objective.\n- `recommendation.toml`: the recommended `[storage]` table (only when a point is feasible).\n- `pareto.svg`, `pareto.png`: the plot above.\n\nLoss is the fraction of written objects lost by the end of the run (objects_lost / objects_written of the P2P side); availability the time-average fraction of written objects readable (the storage summary's `availability`, / 100). Intervals: mean ± t·s/√n over seeds, Student t at the stated confidence; a point whose seeds all agree has a zero-width interval."
+        "\n## Files\n\n- `points.csv`: every point of the grid: parameters, status, the reason a point was pruned, the predicted availability, measured means and interval half-widths, seeds, objective.\n- `recommendation.toml`: the recommended `[storage]` table (only when a point is feasible).\n- `pareto.svg`, `pareto.png`: the plot above.\n\nLoss is the fraction of written objects lost by the end of the run (objects_lost / objects_written of the P2P side); availability the time-average fraction of written objects readable (the storage summary's `availability`, / 100). Intervals: mean ± t·s/√n over seeds, Student t at the stated confidence; a point whose seeds all agree has a zero-width interval. Loss per object-year is the objects lost over the object-years stored (written and not yet lost, from `over-time.csv`), pooled over the seeds; its interval is the union of the exact Poisson (Garwood) interval of the pooled count and the Student interval of the seeds' own rates, so a run without any loss still bounds the rate from above. Cost is the P2P side's running cost of storage under the scenario's `[cost]` model (disks for the raw bytes held, network energy of reads and repair; first writes and routers not counted), scaled to a year."
     );
     stage.write("report.md", md)?;
     Ok(stage.commit()?)
@@ -1427,6 +1831,9 @@ fn constraints(spec: &TuneSpec) -> String {
     let mut c = Vec::new();
     if let Some(b) = spec.max_loss {
         c.push(format!("loss ≤ {b}"));
+    }
+    if let Some(b) = spec.max_loss_per_year {
+        c.push(format!("loss per object-year ≤ {b}"));
     }
     if let Some(b) = spec.min_availability {
         c.push(format!("availability ≥ {b}"));
@@ -1486,6 +1893,131 @@ mod tests {
         .unwrap();
         let (a, _) = peer_availability(&s, 2).unwrap();
         assert!((a - 0.75).abs() < 1e-12, "{a}");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    fn point(measured: Vec<[f64; 7]>) -> TunePoint {
+        let s: Scenario = load(
+            "[scenario]\nname = \"t\"\nduration = \"1d\"\n[topology]\nkind = \"internet\"\nnodes = 2\n[storage]\n",
+            &Origin::File("t.toml".into()),
+            &[],
+        )
+        .unwrap();
+        TunePoint {
+            index: 0,
+            redundancy: Redundancy::Replicas(3),
+            values: Vec::new(),
+            scenario: s,
+            predicted: 1.0,
+            predicted_loss: None,
+            status: Status::Undecided,
+            reason: String::new(),
+            measured,
+        }
+    }
+
+    fn seed(lost: f64, object_years: f64) -> [f64; 7] {
+        let mut m = [0.0; 7];
+        m[LOST] = lost;
+        m[OBJECT_YEARS] = object_years;
+        m
+    }
+
+    #[test]
+    fn loss_per_object_year_is_pooled_with_a_poisson_bound() {
+        // No loss in 3 × 100 object-years: the rate is 0 and the 95 %
+        // upper bound −ln(0.025) / 300 (the seeds' rates all 0).
+        let p = point(vec![seed(0.0, 100.0); 3]);
+        let (r, lo, hi) = p.loss_rate(0.95);
+        assert_eq!((r, lo), (0.0, 0.0));
+        assert!((hi - 3.6889 / 300.0).abs() < 1e-5, "{hi}");
+        // 10 lost in 200 object-years, evenly: 0.05; the Garwood limits
+        // 4.795 and 18.39 over 200 are wider than the seeds' own spread.
+        let p = point(vec![seed(5.0, 100.0), seed(5.0, 100.0)]);
+        let (r, lo, hi) = p.loss_rate(0.95);
+        assert!((r - 0.05).abs() < 1e-12);
+        assert!((lo - 4.795 / 200.0).abs() < 1e-4 && (hi - 18.39 / 200.0).abs() < 1e-4);
+        // Losses that come together (all in one seed): the seeds' rates
+        // 0.1 and 0 have mean 0.05 and t(1) · 0.05 = 0.635 as half-width,
+        // wider than the Poisson interval.
+        let p = point(vec![seed(10.0, 100.0), seed(0.0, 100.0)]);
+        let (_, lo, hi) = p.loss_rate(0.95);
+        assert_eq!(lo, 0.0);
+        assert!((hi - (0.05 + 12.706 * 0.05)).abs() < 1e-3, "{hi}");
+        // A constraint: decided feasible under 0.05, infeasible under 0.01,
+        // undecided between.
+        let spec = |b: f64| {
+            let mut sp = TuneSpec::parse(&{
+                let mut s = point(vec![]).scenario;
+                s.tune = Some(toml::from_str(&format!("max_loss_per_year = {b}")).unwrap());
+                s.storage.as_mut().unwrap().objects = 1000;
+                s.scenario.duration = Duration::from_secs(365 * 86_400);
+                s
+            })
+            .unwrap();
+            sp.confidence = 0.95;
+            sp
+        };
+        let mut p = point(vec![seed(5.0, 100.0), seed(5.0, 100.0)]);
+        for (b, want) in [
+            (0.1, Status::Feasible),
+            (0.01, Status::Infeasible),
+            (0.05, Status::Undecided),
+        ] {
+            p.decide(&spec(b));
+            assert_eq!(p.status, want, "bound {b}");
+        }
+    }
+
+    #[test]
+    fn a_loss_rate_too_small_to_show_is_refused_with_the_exposure_needed() {
+        let mut s = point(vec![]).scenario;
+        s.storage.as_mut().unwrap().objects = 1000;
+        s.scenario.duration = Duration::from_secs(365 * 86_400);
+        // 12 seeds × 1000 object-years: 3.689 / 12000 ≈ 3.07e-4 at best.
+        s.tune = Some(toml::from_str("max_loss_per_year = 1e-6").unwrap());
+        let e = TuneSpec::parse(&s).unwrap_err();
+        assert!(e.contains("tune.max_loss_per_year"), "{e}");
+        assert!(e.contains("3.689e6 object-years are needed"), "{e}");
+        s.tune = Some(toml::from_str("max_loss_per_year = 4e-4").unwrap());
+        assert!(TuneSpec::parse(&s).is_ok());
+    }
+
+    #[test]
+    fn object_years_and_cost_from_a_run_by_hand() {
+        let dir = std::env::temp_dir().join(format!("pc-tune-cost-{}", std::process::id()));
+        std::fs::create_dir_all(dir.join("p2p")).unwrap();
+        let h = 3_600_000_000_000u64;
+        // Two days sampled: 100 objects (one lost at 24 h) of 10 GB each
+        // (1 TB on disks, 0.5 TB logical), 3 of 4 peers up.
+        let mut rows = String::from(
+            "system,time_ns,peers,peers_up,objects_written,objects_readable,objects_lost,repair_bytes_true_loss,repair_bytes_false_alarm,repair_bytes_audit,stored_bytes,logical_bytes\n",
+        );
+        for (t, lost) in [(0, 0), (24, 1), (48, 1)] {
+            rows += &format!(
+                "p2p,{},4,3,100,100,{lost},0,0,0,1000000000000,500000000000\n",
+                t * h
+            );
+        }
+        rows += "datacenter,0,4,4,100,100,0,0,0,0,7,7\n";
+        std::fs::write(dir.join("over-time.csv"), rows).unwrap();
+        std::fs::write(
+            dir.join("p2p/counters.csv"),
+            "name,value\nstorage.read_bytes,3000000000\nstorage.repair_bytes,7000000000\nstorage.write_bytes,99\n",
+        )
+        .unwrap();
+        let o = OverTime::read(&dir).unwrap();
+        // 100 objects for a day, 99 for the next.
+        assert!((o.object_years - 199.0 / 365.0).abs() < 1e-12);
+        assert!((o.hours - 48.0).abs() < 1e-12);
+        assert!((o.up_hours - 3.0 * 48.0).abs() < 1e-9);
+        // Defaults: disks 0.5 W/TB, network 0.0001 kWh/GB, home power
+        // marginal, 0.2225 USD/kWh. In 48 h: 1 TB × 0.5 W × 48 h = 0.024
+        // kWh, and 10 GB moved × 0.0001 = 0.001 kWh; × 365 / 2 a year.
+        let s = point(vec![]).scenario;
+        let usd = storage_cost_per_year(&dir, &s, &o).unwrap();
+        let want = (0.024 + 0.001) * 0.2225 * 365.0 / 2.0;
+        assert!((usd - want).abs() < 1e-3 * want, "{usd} vs {want}");
         let _ = std::fs::remove_dir_all(&dir);
     }
 

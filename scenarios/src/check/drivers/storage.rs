@@ -266,31 +266,10 @@ pub fn availability_driver(p: &Params) -> Result<Measurement, CheckError> {
 // ------------------------------------------------------------- durability
 
 /// Expected absorption time, from r live replicas, of the birth–death
-/// chain losing one at rate iλ and gaining one at rate (r − i)μ (copied
-/// from the `storage` crate's durability test): the tridiagonal system
-/// (iλ + (r − i)μ) T_i = 1 + iλ T_{i−1} + (r − i)μ T_{i+1}, T_0 = 0, by the
-/// Thomas algorithm.
+/// chain losing one at rate iλ and gaining one at rate (r − i)μ (the
+/// storage crate's durability test derives it on its own).
 fn mttdl(r: usize, lambda: f64, mu: f64) -> f64 {
-    let (mut a, mut b, mut c) = (vec![0.0; r + 1], vec![0.0; r + 1], vec![0.0; r + 1]);
-    for i in 1..=r {
-        let fail = i as f64 * lambda;
-        let fix = (r - i) as f64 * mu;
-        a[i] = -fail;
-        b[i] = fail + fix;
-        c[i] = -fix;
-    }
-    let mut cp = vec![0.0; r + 1];
-    let mut dp = vec![0.0; r + 1];
-    for i in 1..=r {
-        let den = b[i] - if i > 1 { a[i] * cp[i - 1] } else { 0.0 };
-        cp[i] = c[i] / den;
-        dp[i] = (1.0 - if i > 1 { a[i] * dp[i - 1] } else { 0.0 }) / den;
-    }
-    let mut t = vec![0.0; r + 2];
-    for i in (1..=r).rev() {
-        t[i] = dp[i] - cp[i] * t[i + 1];
-    }
-    t[r]
+    crate::theory::mttdl(1, r, lambda, mu)
 }
 
 fn repair_of(p: &Params, key: &str, default: &str) -> Result<Option<Duration>, CheckError> {
