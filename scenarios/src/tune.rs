@@ -1681,28 +1681,67 @@ fn write_outputs(
         stage.write("recommendation.toml", text)?;
     }
 
-    // Pareto plot: objective against availability.
-    let mut series: Vec<analysis::plot::Whiskers> = Vec::new();
-    for s in [Status::Feasible, Status::Infeasible, Status::Undecided] {
-        let pts: Vec<(f64, f64, f64)> = points
-            .iter()
-            .filter(|p| p.status == s && !p.measured.is_empty())
-            .filter_map(|p| {
-                let (am, ah) = mean_half(&p.column(AVAIL), c);
-                let x = p.objective(spec);
-                (x.is_finite() && am.is_finite()).then_some((
-                    x,
-                    am,
-                    if ah.is_finite() { ah } else { 0.0 },
-                ))
-            })
-            .collect();
-        if !pts.is_empty() {
-            series.push((s.name().to_string(), pts));
+    // Pareto plots: the objective against availability, and repair
+    // bandwidth against durability; each simulated point by its status.
+    let whiskers = |xy: &dyn Fn(&TunePoint) -> (f64, f64, f64)| {
+        let mut series: Vec<analysis::plot::Whiskers> = Vec::new();
+        for s in [Status::Feasible, Status::Infeasible, Status::Undecided] {
+            let pts: Vec<(f64, f64, f64)> = points
+                .iter()
+                .filter(|p| p.status == s && !p.measured.is_empty())
+                .map(xy)
+                .filter(|(x, y, _)| x.is_finite() && y.is_finite())
+                .map(|(x, y, h)| (x, y, if h.is_finite() { h } else { 0.0 }))
+                .collect();
+            if !pts.is_empty() {
+                series.push((s.name().to_string(), pts));
+            }
         }
-    }
-    let mut plotted = false;
-    if base.output.plots && !series.is_empty() {
+        series
+    };
+    let mut plotted = Vec::new();
+    /// File, title, x label, y label, bound label, bound, (x, y, whisker).
+    type Plot<'a> = (
+        &'a str,
+        &'a str,
+        String,
+        &'a str,
+        &'a str,
+        Option<f64>,
+        &'a dyn Fn(&TunePoint) -> (f64, f64, f64),
+    );
+    let plots: [Plot; 2] = [
+        (
+            "pareto",
+            "Candidates: objective against availability",
+            format!("{} ({})", spec.objective.name(), spec.objective.unit()),
+            "availability (fraction of objects readable)",
+            "min_availability",
+            spec.min_availability,
+            &|p: &TunePoint| {
+                let (am, ah) = mean_half(&p.column(AVAIL), c);
+                (p.objective(spec), am, ah)
+            },
+        ),
+        (
+            "pareto-durability",
+            "Candidates: repair bandwidth against durability",
+            "repair bandwidth (bytes per peer per day)".to_string(),
+            "durability (fraction of written objects not lost)",
+            "1 − max_loss",
+            spec.max_loss.map(|b| 1.0 - b),
+            &|p: &TunePoint| {
+                let (rm, _) = mean_half(&p.column(REPAIR), c);
+                let (lm, lh) = mean_half(&p.column(LOSS), c);
+                (rm, 1.0 - lm, lh)
+            },
+        ),
+    ];
+    for (file, title, xlabel, ylabel, line_label, bound, xy) in plots {
+        let series = whiskers(xy);
+        if !base.output.plots || series.is_empty() {
+            continue;
+        }
         let xs: Vec<f64> = series
             .iter()
             .flat_map(|(_, v)| v.iter().map(|p| p.0))
@@ -1711,20 +1750,20 @@ fn write_outputs(
             xs.iter().copied().fold(f64::INFINITY, f64::min),
             xs.iter().copied().fold(f64::NEG_INFINITY, f64::max),
         );
-        let line = match spec.min_availability {
+        let line = match bound {
             Some(b) => vec![(x0, b), (x1.max(x0 + 1e-9), b)],
             None => Vec::new(),
         };
         analysis::plot::labelled_agreement(
-            &stage.dir().join("pareto"),
-            "Candidates: objective against availability",
-            &format!("{} ({})", spec.objective.name(), spec.objective.unit()),
-            "availability (fraction of objects readable)",
-            "min_availability",
+            &stage.dir().join(file),
+            title,
+            &xlabel,
+            ylabel,
+            line_label,
             &line,
             &series,
         )?;
-        plotted = true;
+        plotted.push(file);
     }
 
     let mut md = String::new();
@@ -1812,16 +1851,23 @@ fn write_outputs(
             p.redundancy.overhead()
         );
     }
-    if plotted {
+    if plotted.contains(&"pareto") {
         let _ = writeln!(
             md,
             "\n![pareto](pareto.svg)\n\nEach simulated point: its objective against its mean availability, with the {} % interval over seeds as a whisker; the line is min_availability.",
             f(100.0 * c, 1)
         );
     }
+    if plotted.contains(&"pareto-durability") {
+        let _ = writeln!(
+            md,
+            "\n![pareto-durability](pareto-durability.svg)\n\nEach simulated point: its mean repair bandwidth against its mean durability (the fraction of written objects not lost by the run's end), with the {} % interval of the loss as a whisker; the line, if any, is 1 − max_loss. The cheap and durable points are at the top left.",
+            f(100.0 * c, 1)
+        );
+    }
     let _ = writeln!(
         md,
-        "\n## Files\n\n- `points.csv`: every point of the grid: parameters, status, the reason a point was pruned, the predicted availability, measured means and interval half-widths, seeds, objective.\n- `recommendation.toml`: the recommended `[storage]` table (only when a point is feasible).\n- `pareto.svg`, `pareto.png`: the plot above.\n\nLoss is the fraction of written objects lost by the end of the run (objects_lost / objects_written of the P2P side); availability the time-average fraction of written objects readable (the storage summary's `availability`, / 100). Intervals: mean ± t·s/√n over seeds, Student t at the stated confidence; a point whose seeds all agree has a zero-width interval. Loss per object-year is the objects lost over the object-years stored (written and not yet lost, from `over-time.csv`), pooled over the seeds; its interval is the union of the exact Poisson (Garwood) interval of the pooled count and the Student interval of the seeds' own rates, so a run without any loss still bounds the rate from above. Cost is the P2P side's running cost of storage under the scenario's `[cost]` model (disks for the raw bytes held, network energy of reads and repair; first writes and routers not counted), scaled to a year."
+        "\n## Files\n\n- `points.csv`: every point of the grid: parameters, status, the reason a point was pruned, the predicted availability, measured means and interval half-widths, seeds, objective.\n- `recommendation.toml`: the recommended `[storage]` table (only when a point is feasible).\n- `pareto.svg`, `pareto.png`, `pareto-durability.svg`, `pareto-durability.png`: the plots above.\n\nLoss is the fraction of written objects lost by the end of the run (objects_lost / objects_written of the P2P side); availability the time-average fraction of written objects readable (the storage summary's `availability`, / 100). Intervals: mean ± t·s/√n over seeds, Student t at the stated confidence; a point whose seeds all agree has a zero-width interval. Loss per object-year is the objects lost over the object-years stored (written and not yet lost, from `over-time.csv`), pooled over the seeds; its interval is the union of the exact Poisson (Garwood) interval of the pooled count and the Student interval of the seeds' own rates, so a run without any loss still bounds the rate from above. Cost is the P2P side's running cost of storage under the scenario's `[cost]` model (disks for the raw bytes held, network energy of reads and repair; first writes and routers not counted), scaled to a year."
     );
     stage.write("report.md", md)?;
     Ok(stage.commit()?)
