@@ -604,14 +604,7 @@ fn write_slurm(a: SlurmArgs) -> Result<(), UserError> {
     let scenario = scenario_arg(&a.src.file)?;
     let bin = std::env::current_exe()
         .map_err(|e| UserError(format!("cannot locate this program: {e}")))?;
-    let opts = slurm::SlurmOptions {
-        shards: a.shards,
-        cpus_per_task: a.cpus_per_task,
-        time: a.time.clone(),
-        mem: a.mem.clone(),
-        partition: a.partition.clone(),
-        account: a.account.clone(),
-    };
+    let opts = a.options();
     let s = slurm::write(&g, &scenario, &a.src.set, a.src.seed, &a.out, &bin, &opts)
         .map_err(|e| UserError(format!("{e:#}")))?;
     println!(
@@ -640,6 +633,19 @@ fn scenario_arg(file: &str) -> Result<String, UserError> {
     })
 }
 
+impl SlurmArgs {
+    fn options(&self) -> slurm::SlurmOptions {
+        slurm::SlurmOptions {
+            shards: self.shards,
+            cpus_per_task: self.cpus_per_task,
+            time: self.time.clone(),
+            mem: self.mem.clone(),
+            partition: self.partition.clone(),
+            account: self.account.clone(),
+        }
+    }
+}
+
 /// `scenarios slurm` for a tune.
 fn write_slurm_tune(a: SlurmArgs, s: &Scenario) -> Result<(), UserError> {
     let spec = scenarios::tune::TuneSpec::parse(s).map_err(UserError)?;
@@ -649,14 +655,7 @@ fn write_slurm_tune(a: SlurmArgs, s: &Scenario) -> Result<(), UserError> {
         .map_err(|e| UserError(format!("cannot locate this program: {e}")))?;
     // The first round, then one per `seeds_step` up to `max_seeds`.
     let rounds = 1 + (spec.max_seeds - spec.seeds).div_ceil(spec.seeds_step);
-    let opts = slurm::SlurmOptions {
-        shards: a.shards,
-        cpus_per_task: a.cpus_per_task,
-        time: a.time.clone(),
-        mem: a.mem.clone(),
-        partition: a.partition.clone(),
-        account: a.account.clone(),
-    };
+    let opts = a.options();
     let t = slurm::write_tune(
         &s.scenario.name,
         rounds,

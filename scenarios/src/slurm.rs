@@ -59,6 +59,46 @@ pub fn quote(s: &str) -> String {
     }
 }
 
+/// `BIN SUBCOMMAND SCENARIO --out OUT [--seed S] [--set K=V …]`, quoted.
+fn command(
+    bin: &Path,
+    sub: &str,
+    scenario: &str,
+    out: &Path,
+    seed: Option<u64>,
+    sets: &[Override],
+) -> Vec<String> {
+    let mut args = vec![
+        quote(&bin.display().to_string()),
+        sub.into(),
+        quote(scenario),
+        "--out".into(),
+        quote(&out.display().to_string()),
+    ];
+    if let Some(s) = seed {
+        args.push(format!("--seed {s}"));
+    }
+    for o in sets {
+        args.push(format!("--set {}", quote(&o.text)));
+    }
+    args
+}
+
+/// Write executable scripts into `dir`.
+fn write_scripts(dir: &Path, files: &[(&str, String)]) -> Result<()> {
+    for (f, text) in files {
+        let p = dir.join(f);
+        std::fs::write(&p, text).with_context(|| format!("writing {}", p.display()))?;
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755))
+                .with_context(|| format!("making {} executable", p.display()))?;
+        }
+    }
+    Ok(())
+}
+
 fn abs(p: &Path) -> Result<PathBuf> {
     if p.is_absolute() {
         Ok(p.to_path_buf())
@@ -106,19 +146,7 @@ pub fn write(
     }
     let _ = writeln!(common, "#SBATCH --time={}", quote(&opts.time));
 
-    let mut args = vec![
-        quote(&bin.display().to_string()),
-        "sweep".into(),
-        quote(scenario),
-        "--out".into(),
-        quote(&out.display().to_string()),
-    ];
-    if let Some(s) = seed {
-        args.push(format!("--seed {s}"));
-    }
-    for o in sets {
-        args.push(format!("--set {}", quote(&o.text)));
-    }
+    let args = command(&bin, "sweep", scenario, &out, seed, sets);
     let mut array = String::new();
     let _ = writeln!(array, "#!/bin/bash");
     let _ = writeln!(
@@ -208,21 +236,14 @@ fi
         report = quote(&sweep_dir.join("report.md").display().to_string()),
     );
 
-    let files = [
-        ("sweep.sbatch", array),
-        ("merge.sbatch", merge),
-        ("submit.sh", submit),
-    ];
-    for (f, text) in &files {
-        let p = dir.join(f);
-        std::fs::write(&p, text).with_context(|| format!("writing {}", p.display()))?;
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755))
-                .with_context(|| format!("making {} executable", p.display()))?;
-        }
-    }
+    write_scripts(
+        &dir,
+        &[
+            ("sweep.sbatch", array),
+            ("merge.sbatch", merge),
+            ("submit.sh", submit),
+        ],
+    )?;
     Ok(Scripts {
         array: dir.join("sweep.sbatch"),
         merge: dir.join("merge.sbatch"),
@@ -270,20 +291,7 @@ pub fn write_tune(
     let out = abs(out)?;
     let bin = abs(bin)?;
     let shards = opts.shards.max(1);
-    let mut args = vec![
-        quote(&bin.display().to_string()),
-        "tune".into(),
-        quote(scenario),
-        "--out".into(),
-        quote(&out.display().to_string()),
-    ];
-    if let Some(s) = seed {
-        args.push(format!("--seed {s}"));
-    }
-    for o in sets {
-        args.push(format!("--set {}", quote(&o.text)));
-    }
-    let args = args.join(" ");
+    let args = command(&bin, "tune", scenario, &out, seed, sets).join(" ");
     let hash = crate::output::hash_pair(&args, &shards.to_string());
     let dir = crate::output::inside(
         &out,
@@ -367,17 +375,7 @@ done
         s = if shards == 1 { "" } else { "s" },
         logs = dir.join("logs").display(),
     );
-    let files = [("tune.sbatch", array), ("submit.sh", submit)];
-    for (f, text) in &files {
-        let p = dir.join(f);
-        std::fs::write(&p, text).with_context(|| format!("writing {}", p.display()))?;
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755))
-                .with_context(|| format!("making {} executable", p.display()))?;
-        }
-    }
+    write_scripts(&dir, &[("tune.sbatch", array), ("submit.sh", submit)])?;
     Ok(TuneScripts {
         array: dir.join("tune.sbatch"),
         submit: dir.join("submit.sh"),

@@ -484,17 +484,7 @@ fn slurm_scripts_of_a_tune_run_by_hand_give_the_local_tune() {
     let o = tune(&f, &out, &["--status"]);
     assert_eq!(o.status.code(), Some(3), "{}", text(&o));
     assert!(text(&o).contains("pending: the round with seeds 1..3 has 9 of 9 runs missing"));
-    let simulated = std::fs::read_dir(out.join("tune-analytic")).map_or(0, |rd| {
-        rd.filter(|e| {
-            e.as_ref()
-                .unwrap()
-                .file_name()
-                .to_string_lossy()
-                .starts_with("seed-")
-        })
-        .count()
-    });
-    assert_eq!(simulated, 0, "--status runs nothing");
+    assert_eq!(entries(&out, "seed-"), 0, "--status runs nothing");
 
     let dir = tune_scripts(&f, &out, "3");
     let array = std::fs::read_to_string(dir.join("tune.sbatch")).unwrap();
@@ -522,7 +512,7 @@ fn slurm_scripts_of_a_tune_run_by_hand_give_the_local_tune() {
         "{}",
         text(&o)
     );
-    assert_eq!(tune_dirs(&out), 0, "no result without runs");
+    assert_eq!(entries(&out, "tune-"), 0, "no result without runs");
 
     let o = Command::new(dir.join("submit.sh"))
         .env("PATH", fake_sbatch(&d, true))
@@ -547,15 +537,15 @@ fn slurm_scripts_of_a_tune_run_by_hand_give_the_local_tune() {
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
 }
 
-/// `tune-*` directories under `out/tune-analytic/`.
-fn tune_dirs(out: &Path) -> usize {
+/// Entries under `out/tune-analytic/` whose names start with `prefix`.
+fn entries(out: &Path, prefix: &str) -> usize {
     std::fs::read_dir(out.join("tune-analytic")).map_or(0, |rd| {
         rd.filter(|e| {
             e.as_ref()
                 .unwrap()
                 .file_name()
                 .to_string_lossy()
-                .starts_with("tune-")
+                .starts_with(prefix)
         })
         .count()
     })
