@@ -2,27 +2,8 @@
 //! cannot tell it apart caught, bad case files refused, results written.
 //! (The quick set itself runs in `.ci/run`: `scenarios check --quick`.)
 
-use std::path::PathBuf;
-use std::process::{Command, Output};
-
-fn bin() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_scenarios"))
-}
-
-fn tmp(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("pc-check-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
+mod common;
+use common::{bin, text, tmp};
 
 fn repro(name: &str) -> String {
     std::fs::read_to_string(format!(

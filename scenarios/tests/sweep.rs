@@ -5,25 +5,8 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
-
-fn bin() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_scenarios"))
-}
-
-fn tmp(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("pc-sweep-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
+mod common;
+use common::{bin, logs, text, tmp};
 
 /// 2 values of k × 2 timeouts × 2 seeds = 8 small runs.
 const SWEEP: &str = r#"
@@ -577,19 +560,7 @@ fn slurm_job_array_and_merge_give_the_local_sweep() {
         .arg("--wait")
         .output()
         .unwrap();
-    let logs: String = std::fs::read_dir(dir.join("logs"))
-        .map(|rd| {
-            rd.filter_map(|e| e.ok())
-                .map(|e| {
-                    format!(
-                        "--- {}\n{}",
-                        e.path().display(),
-                        std::fs::read_to_string(e.path()).unwrap_or_default()
-                    )
-                })
-                .collect()
-        })
-        .unwrap_or_default();
+    let logs = logs(&dir);
     assert!(o.status.success(), "{}\n{logs}", text(&o));
     let n_logs = std::fs::read_dir(dir.join("logs")).unwrap().count();
     assert_eq!(

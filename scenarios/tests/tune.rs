@@ -4,25 +4,8 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
-
-fn bin() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_scenarios"))
-}
-
-fn tmp(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("pc-tune-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
+mod common;
+use common::{bin, logs, text, tmp};
 
 /// 60 peers on a synthetic internet, each alternating exponential up and
 /// down sessions of mean 1 h: a peer is up a fraction a = 1 / (1 + 1) =
@@ -565,19 +548,7 @@ fn slurm_tune_gives_the_local_tune() {
     let out = d.join("cluster");
     let dir = tune_scripts(&f, &out, "2");
     let o = Command::new(dir.join("submit.sh")).output().unwrap();
-    let logs: String = std::fs::read_dir(dir.join("logs"))
-        .map(|rd| {
-            rd.filter_map(|e| e.ok())
-                .map(|e| {
-                    format!(
-                        "--- {}\n{}",
-                        e.path().display(),
-                        std::fs::read_to_string(e.path()).unwrap_or_default()
-                    )
-                })
-                .collect()
-        })
-        .unwrap_or_default();
+    let logs = logs(&dir);
     assert!(o.status.success(), "{}\n{logs}", text(&o));
     // Two rounds of two array tasks each wrote logs.
     assert_eq!(
