@@ -95,6 +95,43 @@ fn sort_closest(v: &mut Vec<(Distance, NodeId)>) {
     v.drain(..n);
 }
 
+/// Keep in `v[start..]` only its `need` entries closest by (distance,
+/// address), in any order (the caller sorts them): the set
+/// `v[start..].select_nth_unstable(need)` keeps, found through the same
+/// 8-byte keys as [`sort_closest`] (with the same fallback when two
+/// distances share their first 58 bits).
+fn select_closest(v: &mut Vec<(Distance, NodeId)>, start: usize, need: usize) {
+    const MAX: usize = 64;
+    let n = v.len() - start;
+    if n <= need {
+        return;
+    }
+    if n > MAX {
+        v[start..].select_nth_unstable(need);
+        v.truncate(start + need);
+        return;
+    }
+    let mut keys = [0u64; MAX];
+    for (key, (d, _)) in keys.iter_mut().zip(v[start..].iter()) {
+        *key = d.0[0] & !63;
+    }
+    for (i, key) in keys[..n].iter_mut().enumerate() {
+        *key |= i as u64;
+    }
+    let keys = &mut keys[..n];
+    keys.sort_unstable();
+    if keys.windows(2).any(|w| w[0] >> 6 == w[1] >> 6) {
+        v[start..].select_nth_unstable(need);
+        v.truncate(start + need);
+        return;
+    }
+    for &k in keys[..need].iter() {
+        let e = v[start + (k & 63) as usize];
+        v.push(e);
+    }
+    v.drain(start..start + n);
+}
+
 fn secs(t: Time) -> u32 {
     (t.0 / 1_000_000_000).min(u32::MAX as u64) as u32
 }
@@ -453,12 +490,7 @@ impl RoutingTable {
                 push_bucket(out, bk);
             }
             if out.len() >= count {
-                let tail = &mut out[start..];
-                let need = count - start;
-                if tail.len() > need {
-                    tail.select_nth_unstable(need);
-                }
-                out.truncate(count);
+                select_closest(out, start, count - start);
                 return true;
             }
             start = out.len();
@@ -669,6 +701,47 @@ mod tests {
                 want.sort_unstable();
                 sort_closest(&mut v);
                 assert_eq!(v, want, "len {len} ties {ties}");
+            }
+        }
+    }
+
+    /// `select_closest` keeps the same entries as `select_nth_unstable`
+    /// followed by a truncation, with and without shared first words, for
+    /// every split of lengths up to past its key buffer.
+    #[test]
+    fn select_closest_keeps_what_select_nth_keeps() {
+        let mut r = rand_xoshiro::Xoshiro256PlusPlus::seed_from_u64(12);
+        for len in 1..80usize {
+            for ties in [0u64, 4, 1 << 20] {
+                let v: Vec<(Distance, NodeId)> = (0..len)
+                    .map(|i| {
+                        let w0 = if ties > 0 {
+                            r.next_u64() % ties
+                        } else {
+                            r.next_u64()
+                        };
+                        (Distance([w0, r.next_u64() % 3, 0, 0]), NodeId(i as u32))
+                    })
+                    .collect();
+                for start in [0, len / 3] {
+                    for need in [1, 5, 20, len] {
+                        if start + need > len {
+                            continue;
+                        }
+                        let mut want = v.clone();
+                        if want.len() - start > need {
+                            want[start..].select_nth_unstable(need);
+                        }
+                        want.truncate(start + need);
+                        let mut got = v.clone();
+                        select_closest(&mut got, start, need);
+                        assert_eq!(got[..start], want[..start]);
+                        let (mut a, mut b) = (got[start..].to_vec(), want[start..].to_vec());
+                        a.sort_unstable();
+                        b.sort_unstable();
+                        assert_eq!(a, b, "len {len} ties {ties} start {start} need {need}");
+                    }
+                }
             }
         }
     }
