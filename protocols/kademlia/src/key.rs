@@ -68,14 +68,17 @@ impl Distance {
     /// number (missing bits past the 256th read as zero). Within a bucket
     /// they name one of its `2^n` equal sub-ranges (its "slot").
     pub fn bits_after(&self, n: u32) -> u32 {
-        let lz = self.leading_zeros();
-        let mut v = 0u32;
-        for j in 0..n.min(16) {
-            let pos = lz + 1 + j;
-            let bit = pos < 256 && (self.0[pos as usize / 64] >> (63 - pos % 64)) & 1 == 1;
-            v = (v << 1) | bit as u32;
+        let n = n.min(16);
+        let pos = self.leading_zeros() + 1;
+        if n == 0 || pos >= 256 {
+            return 0;
         }
-        v
+        // The word holding bit `pos` and the next one (zero past the end)
+        // as one 128-bit window: the n bits fit in it (pos % 64 + n < 128).
+        let i = (pos / 64) as usize;
+        let next = self.0.get(i + 1).copied().unwrap_or(0);
+        let window = (u128::from(self.0[i]) << 64) | u128::from(next);
+        ((window << (pos % 64)) >> (128 - n)) as u32
     }
     /// Leading zero bits over the 256-bit representation.
     pub fn leading_zeros(&self) -> u32 {
@@ -455,6 +458,47 @@ mod tests {
                 assert!(plain_hits < 64, "bits {bits} bucket {idx}");
             }
         }
+    }
+
+    /// `bits_after` reads the same bits as a bit-by-bit walk, at every
+    /// highest-bit position (including the last bits of the 256, where the
+    /// missing bits read as zero, and the zero distance).
+    #[test]
+    fn bits_after_matches_a_bit_walk() {
+        let walk = |d: &Distance, n: u32| {
+            let lz = d.leading_zeros();
+            let mut v = 0u32;
+            for j in 0..n.min(16) {
+                let pos = lz + 1 + j;
+                let bit = pos < 256 && (d.0[pos as usize / 64] >> (63 - pos % 64)) & 1 == 1;
+                v = (v << 1) | bit as u32;
+            }
+            v
+        };
+        let mut r = rand_xoshiro::Xoshiro256PlusPlus::seed_from_u64(9);
+        let mut checked = 0;
+        for top in 0..=256u32 {
+            for _ in 0..8 {
+                let mut d = Distance([r.next_u64(), r.next_u64(), r.next_u64(), r.next_u64()]);
+                // Clear the bits above `top`, set bit `top` (256: zero).
+                for (w, x) in d.0.iter_mut().enumerate() {
+                    for b in 0..64u32 {
+                        let pos = w as u32 * 64 + b;
+                        let mask = 1u64 << (63 - b);
+                        if pos < top {
+                            *x &= !mask;
+                        } else if pos == top {
+                            *x |= mask;
+                        }
+                    }
+                }
+                for n in 0..=17 {
+                    assert_eq!(d.bits_after(n), walk(&d, n), "top {top} n {n}");
+                    checked += 1;
+                }
+            }
+        }
+        assert_eq!(checked, 257 * 8 * 18);
     }
 
     fn key(bits: u16, seed: u64) -> Key {

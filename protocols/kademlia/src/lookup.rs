@@ -148,6 +148,19 @@ fn seen_bit(node: NodeId) -> (usize, u64) {
     ((h >> 6) as usize, 1u64 << (h & 63))
 }
 
+/// The order of `p` against `key` by (distance, address), as the tuples
+/// compare, deciding on the distances' first words when they differ (they
+/// nearly always do): the bisections of every insert compare this way.
+#[inline]
+fn by_distance(p: &LookupPeer, key: &(Distance, NodeId)) -> std::cmp::Ordering {
+    let (a, b) = (p.distance.0[0], key.0.0[0]);
+    if a != b {
+        a.cmp(&b)
+    } else {
+        (p.distance, p.node).cmp(key)
+    }
+}
+
 impl Lookup {
     /// A lookup for `target` starting from `seeds` (peer, distance), all at
     /// depth 0.
@@ -243,10 +256,7 @@ impl Lookup {
         {
             return false;
         }
-        match self
-            .peers
-            .binary_search_by(|p| (p.distance, p.node).cmp(&key))
-        {
+        match self.peers.binary_search_by(|p| by_distance(p, &key)) {
             Ok(_) => false,
             Err(pos) => {
                 if pos >= self.peers_max {
@@ -289,6 +299,16 @@ impl Lookup {
         self.peers.iter().position(|p| p.node == node)
     }
 
+    /// [`Lookup::position`] of a peer whose distance is known: a bisection
+    /// instead of a scan of up to `peers_max` entries. A peer is in the
+    /// list at most once, so both find the same entry.
+    fn position_at(&self, node: NodeId, distance: &Distance) -> Option<usize> {
+        let key = (*distance, node);
+        let r = self.peers.binary_search_by(|p| by_distance(p, &key)).ok();
+        debug_assert_eq!(r, self.position(node));
+        r
+    }
+
     /// `node` answered at `now` with `closer` peers (distance, address).
     /// Peers it names are added one hop deeper than it.
     pub fn on_success(
@@ -297,11 +317,38 @@ impl Lookup {
         now: Time,
         closer: impl IntoIterator<Item = (Distance, NodeId)>,
     ) {
+        self.on_success_from(node, None, now, closer);
+    }
+
+    /// [`Lookup::on_success`] for a peer at `distance` from the target
+    /// (found by bisection). The distance must be the one the peer was
+    /// inserted with.
+    pub fn on_success_at(
+        &mut self,
+        node: NodeId,
+        distance: &Distance,
+        now: Time,
+        closer: impl IntoIterator<Item = (Distance, NodeId)>,
+    ) {
+        self.on_success_from(node, Some(distance), now, closer);
+    }
+
+    fn on_success_from(
+        &mut self,
+        node: NodeId,
+        distance: Option<&Distance>,
+        now: Time,
+        closer: impl IntoIterator<Item = (Distance, NodeId)>,
+    ) {
         self.idle = false;
         if self.state == LookupState::Finished {
             return;
         }
-        let Some(i) = self.position(node) else {
+        let found = match distance {
+            Some(d) => self.position_at(node, d),
+            None => self.position(node),
+        };
+        let Some(i) = found else {
             return;
         };
         if !matches!(self.peers[i].state, PeerState::Waiting(_)) {

@@ -61,14 +61,21 @@ impl Contacts {
         }
     }
     /// Append a contact.
+    #[inline]
     pub fn push(&mut self, c: WireContact) {
-        let bits = c.id.bits();
-        self.words.push(c.node.0);
+        self.push_id(c.node, &c.id);
+    }
+    /// Append the contact `node` of id `id` (no `WireContact` built).
+    #[inline]
+    pub(crate) fn push_id(&mut self, node: NodeId, id: &Key) {
+        let bits = id.bits();
+        self.words.push(node.0);
         self.words.push(u32::from(bits));
-        self.words
-            .extend((0..Key::words32(bits)).map(|i| c.id.word32(i)));
+        for i in 0..Key::words32(bits) {
+            self.words.push(id.word32(i));
+        }
         self.len += 1;
-        self.encoded += varint_len(u64::from(c.node.0)) + key_len(&c.id);
+        self.encoded += varint_len(u64::from(node.0)) + key_len(id);
     }
     /// Number of contacts.
     pub fn len(&self) -> usize {

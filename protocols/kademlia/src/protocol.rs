@@ -1179,7 +1179,7 @@ impl Kademlia {
                     Purpose::Evict => self.table.ping_answered(from, &sender, now),
                     _ => self.observe(now, from, &sender),
                 }
-                self.on_response(now, from, rpc.purpose, body, size)
+                self.on_response(now, from, &sender, rpc.purpose, body, size)
             }
         }
     }
@@ -1242,10 +1242,7 @@ impl Kademlia {
             .closest(target, self.cfg.k, &self.ids, skip, &mut v);
         let mut wire = Contacts::with_capacity(v.len(), self.cfg.key_bits);
         for &(_, n) in &v {
-            wire.push(WireContact {
-                node: n,
-                id: *self.ids.id(n),
-            });
+            wire.push_id(n, self.ids.id(n));
         }
         self.scratch = v;
         wire
@@ -1255,6 +1252,7 @@ impl Kademlia {
         &mut self,
         now: Time,
         from: NodeId,
+        sender: &Key,
         purpose: Purpose,
         body: Response,
         size: u64,
@@ -1292,7 +1290,10 @@ impl Kademlia {
                     .iter()
                     .filter(|c| c.node != me)
                     .map(|c| (c.id.distance(&target), c.node));
-                self.ops[i].lookup.on_success(from, now, closer);
+                // `from`'s id is its validated `sender`, the id it was
+                // inserted into the lookup with.
+                let d = sender.distance(&target);
+                self.ops[i].lookup.on_success_at(from, &d, now, closer);
                 Ok(())
             }
             Response::Found { value } if self.ops[i].kind == OpKind::Get => {
