@@ -64,6 +64,25 @@ pub struct Config {
     pub forget_after: Duration,
     /// Width of DHT keys (the object id's leading bits).
     pub key_bits: u16,
+    /// Where a repairing leader finds new holders.
+    pub repair_placement: RepairPlacement,
+}
+
+/// Where a repairing leader finds the nodes to place rebuilt fragments on
+/// (see [`Config::repair_placement`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum RepairPlacement {
+    /// A placement lookup in the DHT for each repair, as a write does.
+    #[default]
+    Lookup,
+    /// The closest contacts to the object's key in the leader's own routing
+    /// table, without a lookup. The leader holds a fragment because it was
+    /// among the nodes closest to the key, so the deepest buckets of its
+    /// table cover the key's neighbourhood: they are the seeds a lookup
+    /// would start from, unverified (a contact that is down makes its `Put`
+    /// fail, and the next candidate gets the fragment). Placement by the
+    /// holders' local knowledge, as DHash repairs from its successor list.
+    Table,
 }
 
 impl Default for Config {
@@ -82,6 +101,7 @@ impl Default for Config {
             op_timeout: Duration::from_secs(3600),
             forget_after: Duration::from_secs(30 * 86_400),
             key_bits: 160,
+            repair_placement: RepairPlacement::Lookup,
         }
     }
 }

@@ -40,7 +40,7 @@
 //! sender's stop abandons counts the bytes it moved until then); see
 //! [`RepairBytes::tally`].
 
-use crate::config::{Config, RepairDelay, RepairPolicy};
+use crate::config::{Config, RepairDelay, RepairPlacement, RepairPolicy};
 use crate::message::{Cause, Holder, Malformed, ObjMeta, StoreMsg};
 use crate::scheme::{ObjectId, stored_len};
 use kademlia::Key;
@@ -322,6 +322,9 @@ pub enum Output {
         tag: u64,
         /// The key.
         key: Key,
+        /// The closest contacts of the node's own routing table will do
+        /// (no lookup): a repair with [`RepairPlacement::Table`].
+        local: bool,
     },
     /// Something happened.
     Event(Event),
@@ -1266,6 +1269,7 @@ impl Storage {
         self.out.push_back(Output::FindPlacement {
             tag: u64::from(rid),
             key,
+            local: false,
         });
     }
 
@@ -1294,6 +1298,7 @@ impl Storage {
         self.out.push_back(Output::FindPlacement {
             tag: u64::from(rid),
             key,
+            local: self.cfg.repair_placement == RepairPlacement::Table,
         });
     }
 
@@ -1601,6 +1606,7 @@ impl Storage {
             self.out.push_back(Output::FindPlacement {
                 tag: u64::from(rid),
                 key,
+                local: false,
             });
             return;
         }
