@@ -1,6 +1,7 @@
 //! One simulated year of the storage layer under Weibull churn.
 //!
-//! `storyear <replicas|erasure> [nodes] [objects] [days] [--rejoin=lookup|ping|silent]`
+//! `storyear <replicas|erasure> [nodes] [objects] [days] [--rejoin=lookup|ping|silent]
+//! [--repair-placement=lookup|table]`
 //! (defaults 10000, 100000, 365, lookup): `nodes` churning peers store `objects` objects of 1 MiB
 //! (phantom payloads), as 3 replicas or 6-of-10 erasure-coded fragments,
 //! written by 4 stable clients as Poisson arrivals over the first simulated
@@ -14,8 +15,10 @@
 //!   margin).
 //! - Storage: eager repair at once, detection timeout 24 h, heartbeat 6 h
 //!   (a leader pings its followers once per heartbeat: at these settings the
-//!   per-node heartbeats stay affordable over a year); everything else the
-//!   crate's defaults.
+//!   per-node heartbeats stay affordable over a year), new holders of a
+//!   repair found by a DHT lookup (`--repair-placement=lookup`, the crate's
+//!   default) or from the leader's routing table
+//!   (`--repair-placement=table`); everything else the crate's defaults.
 //! - DHT: the storage harness's settings (64-bit keys, warm tables, the
 //!   paper's lookup termination, tables kept across transient restarts),
 //!   a peer back from a transient failure rejoining by the self-lookup
@@ -48,6 +51,7 @@ const DAY: u64 = 24 * HOUR;
 
 const USAGE: &str =
     "usage: storyear <replicas|erasure> [nodes] [objects] [days] [--rejoin=lookup|ping|silent]
+                [--repair-placement=lookup|table]
   replicas  3 replicas per object
   erasure   6-of-10 erasure-coded fragments
   nodes     churning peers (default 10000, at least 11)
@@ -55,7 +59,10 @@ const USAGE: &str =
   days      simulated days (default 365, at least 1)
   --rejoin  how a peer back from a transient failure rejoins the DHT: its
             self-lookup (lookup, the default), one ping to each of the k
-            closest contacts of its kept table (ping), or no RPC (silent)";
+            closest contacts of its kept table (ping), or no RPC (silent)
+  --repair-placement
+            where a repairing leader finds new holders: a DHT lookup
+            (lookup, the default) or its own routing table (table)";
 
 struct Args {
     scheme: Scheme,
@@ -64,16 +71,20 @@ struct Args {
     objects: u64,
     days: u64,
     rejoin: kademlia::Rejoin,
+    repair_placement: storage::RepairPlacement,
 }
 
 fn parse(args: &[String]) -> Result<Args, String> {
     let mut rejoin = kademlia::Rejoin::SelfLookup;
+    let mut repair_placement = storage::RepairPlacement::Lookup;
     let mut positional = Vec::new();
     for a in args {
         match a.as_str() {
             "--rejoin=lookup" => rejoin = kademlia::Rejoin::SelfLookup,
             "--rejoin=ping" => rejoin = kademlia::Rejoin::PingClosest,
             "--rejoin=silent" => rejoin = kademlia::Rejoin::Silent,
+            "--repair-placement=lookup" => repair_placement = storage::RepairPlacement::Lookup,
+            "--repair-placement=table" => repair_placement = storage::RepairPlacement::Table,
             s if s.starts_with("--") => return Err(format!("unknown option {s:?}")),
             _ => positional.push(a.clone()),
         }
@@ -110,6 +121,7 @@ fn parse(args: &[String]) -> Result<Args, String> {
         objects,
         days,
         rejoin,
+        repair_placement,
     })
 }
 
@@ -218,6 +230,7 @@ fn run(a: &Args) -> Result<(), SimError> {
     s.churn = Some(Box::new(churn));
     s.kad.refresh_interval = None;
     s.kad.rejoin = a.rejoin;
+    s.store.repair_placement = a.repair_placement;
     s.store.scheme = a.scheme;
     s.store.detection_timeout = Duration::from_secs(24 * HOUR);
     s.store.heartbeat = Duration::from_secs(6 * HOUR);
@@ -289,6 +302,13 @@ fn run(a: &Args) -> Result<(), SimError> {
             kademlia::Rejoin::SelfLookup => "lookup",
             kademlia::Rejoin::PingClosest => "ping",
             kademlia::Rejoin::Silent => "silent",
+        }
+    );
+    println!(
+        "repair_placement       {}",
+        match a.repair_placement {
+            storage::RepairPlacement::Lookup => "lookup",
+            storage::RepairPlacement::Table => "table",
         }
     );
     println!("wall_s                 {wall_s:.1}");
