@@ -363,6 +363,46 @@ enum SlotState {
     Failed,
 }
 
+/// `n` is presumed gone in the view `peers` of node `me`.
+fn gone_in(peers: &BTreeMap<NodeId, Peer>, me: NodeId, n: NodeId) -> bool {
+    n != me && peers.get(&n).is_some_and(|p| p.gone_since.is_some())
+}
+
+/// The leader of an object in the view `peers` of node `me`: its first
+/// holder not presumed gone (none before the object is committed).
+fn leader_in(peers: &BTreeMap<NodeId, Peer>, me: NodeId, meta: &ObjMeta) -> Option<NodeId> {
+    if meta.version == 0 {
+        // Not committed yet: the writer still decides the holders.
+        return None;
+    }
+    meta.holders
+        .iter()
+        .map(|h| h.node)
+        .find(|&n| !gone_in(peers, me, n))
+}
+
+/// Every fragment of the object has a holder not presumed gone: `n` such
+/// holders for replication, each index `0..n` held by one for erasure
+/// coding. False when unsure (more than 128 fragments), which only sends
+/// [`Storage::plan`] the long way.
+fn nothing_missing_in(peers: &BTreeMap<NodeId, Peer>, me: NodeId, meta: &ObjMeta) -> bool {
+    let n = meta.scheme.n();
+    let live = meta.holders.iter().filter(|x| !gone_in(peers, me, x.node));
+    if meta.scheme.is_replication() {
+        live.count() >= usize::from(n)
+    } else if n <= 128 {
+        let mut have = 0u128;
+        for x in live {
+            if x.index < n {
+                have |= 1 << x.index;
+            }
+        }
+        have.count_ones() == u32::from(n)
+    } else {
+        false
+    }
+}
+
 /// A fragment's holder answered a `Put` (or its transfer failed: `ok`
 /// false). The slot becomes acknowledged, or moves to the next candidate
 /// (returned, for the caller to send to), or fails when none is left.
@@ -663,18 +703,11 @@ impl Storage {
         }
     }
     fn is_gone(&self, n: NodeId) -> bool {
-        n != self.me && self.peers.get(&n).is_some_and(|p| p.gone_since.is_some())
+        gone_in(&self.peers, self.me, n)
     }
     /// The leader of an object in this node's view.
     fn leader(&self, meta: &ObjMeta) -> Option<NodeId> {
-        if meta.version == 0 {
-            // Not committed yet: the writer still decides the holders.
-            return None;
-        }
-        meta.holders
-            .iter()
-            .map(|h| h.node)
-            .find(|&n| !self.is_gone(n))
+        leader_in(&self.peers, self.me, meta)
     }
     fn delay<R: Rng + ?Sized>(&self, rng: &mut R) -> Duration {
         match self.cfg.repair_delay {
@@ -888,14 +921,34 @@ impl Storage {
         }
         self.count("storage.pings", ping.len() as u64);
         // Forget long-gone holders of the objects this node leads, and plan
-        // repairs.
-        let led: Vec<ObjectId> = self
-            .disk
-            .iter()
-            .filter(|(_, h)| self.leader(&h.meta) == Some(self.me))
-            .map(|(o, _)| *o)
-            .collect();
-        for object in led {
+        // repairs. One pass over the disk: an object led here with no
+        // holder to forget and nothing missing (the common case) only has
+        // its scheduled repairs cleared, as `plan` would; the others go the
+        // long way below, in key order. Only those send or draw random
+        // numbers, and each touches its own maintenance entry only, so the
+        // order of outputs and draws is that of one pass in key order.
+        let mut slow: Vec<ObjectId> = Vec::new();
+        {
+            let (me, peers, maint) = (self.me, &self.peers, &mut self.maint);
+            let planning = self.cfg.policy != RepairPolicy::None;
+            for (object, h) in &self.disk {
+                if leader_in(peers, me, &h.meta) != Some(me) {
+                    continue;
+                }
+                let stale = h.meta.holders.iter().any(|x| {
+                    peers
+                        .get(&x.node)
+                        .and_then(|p| p.gone_since)
+                        .is_some_and(|g| now.since(g) > forget)
+                });
+                if stale || !nothing_missing_in(peers, me, &h.meta) {
+                    slow.push(*object);
+                } else if planning {
+                    maint.entry(*object).or_default().due.clear();
+                }
+            }
+        }
+        for object in slow {
             let stale: Vec<NodeId> = self.disk[&object]
                 .meta
                 .holders
@@ -917,13 +970,16 @@ impl Storage {
             }
             self.plan(now, rng, object);
         }
-        // Objects no longer led drop their maintenance state.
-        let disk = &self.disk;
+        // Objects no longer led drop their maintenance state (both maps in
+        // key order: `retain` visits the keys in ascending order).
+        let mut disk = self.disk.iter().peekable();
         let me = self.me;
         let peers = &self.peers;
         self.maint.retain(|o, m| {
+            while disk.next_if(|(k, _)| *k < o).is_some() {}
+            let held = disk.peek().filter(|(k, _)| *k == o).map(|(_, h)| *h);
             m.repairing
-                || disk.get(o).is_some_and(|h| {
+                || held.is_some_and(|h| {
                     h.meta
                         .holders
                         .iter()
@@ -1028,26 +1084,9 @@ impl Storage {
         }
     }
 
-    /// Every fragment of the object has a holder not presumed gone: `n`
-    /// such holders for replication, each index `0..n` held by one for
-    /// erasure coding. False when unsure (more than 128 fragments), which
-    /// only sends [`Storage::plan`] the long way.
+    /// See [`nothing_missing_in`].
     fn nothing_missing(&self, meta: &ObjMeta) -> bool {
-        let n = meta.scheme.n();
-        let live = meta.holders.iter().filter(|x| !self.is_gone(x.node));
-        if meta.scheme.is_replication() {
-            live.count() >= usize::from(n)
-        } else if n <= 128 {
-            let mut have = 0u128;
-            for x in live {
-                if x.index < n {
-                    have |= 1 << x.index;
-                }
-            }
-            have.count_ones() == u32::from(n)
-        } else {
-            false
-        }
+        nothing_missing_in(&self.peers, self.me, meta)
     }
 
     fn arm_repair(&mut self) {
