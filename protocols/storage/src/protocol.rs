@@ -921,34 +921,33 @@ impl Storage {
         }
         self.count("storage.pings", ping.len() as u64);
         // Forget long-gone holders of the objects this node leads, and plan
-        // repairs. One pass over the disk: an object led here with no
-        // holder to forget and nothing missing (the common case) only has
-        // its scheduled repairs cleared, as `plan` would; the others go the
-        // long way below, in key order. Only those send or draw random
-        // numbers, and each touches its own maintenance entry only, so the
-        // order of outputs and draws is that of one pass in key order.
-        let mut slow: Vec<ObjectId> = Vec::new();
-        {
-            let (me, peers, maint) = (self.me, &self.peers, &mut self.maint);
-            let planning = self.cfg.policy != RepairPolicy::None;
-            for (object, h) in &self.disk {
-                if leader_in(peers, me, &h.meta) != Some(me) {
-                    continue;
-                }
+        // repairs. The objects led here, each marked if it needs the long
+        // way (holders to forget, or fragments missing); the others (the
+        // common case) only have their scheduled repairs cleared, as `plan`
+        // would.
+        let (me, peers) = (self.me, &self.peers);
+        let led: Vec<(ObjectId, bool)> = self
+            .disk
+            .iter()
+            .filter(|(_, h)| leader_in(peers, me, &h.meta) == Some(me))
+            .map(|(o, h)| {
                 let stale = h.meta.holders.iter().any(|x| {
                     peers
                         .get(&x.node)
                         .and_then(|p| p.gone_since)
                         .is_some_and(|g| now.since(g) > forget)
                 });
-                if stale || !nothing_missing_in(peers, me, &h.meta) {
-                    slow.push(*object);
-                } else if planning {
-                    maint.entry(*object).or_default().due.clear();
+                (*o, stale || !nothing_missing_in(peers, me, &h.meta))
+            })
+            .collect();
+        let planning = self.cfg.policy != RepairPolicy::None;
+        for (object, long_way) in led {
+            if !long_way {
+                if planning {
+                    self.maint.entry(object).or_default().due.clear();
                 }
+                continue;
             }
-        }
-        for object in slow {
             let stale: Vec<NodeId> = self.disk[&object]
                 .meta
                 .holders
