@@ -1,9 +1,10 @@
 //! One simulated year of the storage layer under Weibull churn.
 //!
-//! `storyear <replicas|erasure> [nodes] [objects] [days] [--rejoin=lookup|ping|silent]
-//! [--repair-placement=lookup|table]`
-//! (defaults 10000, 100000, 365, lookup): `nodes` churning peers store `objects` objects of 1 MiB
-//! (phantom payloads), as 3 replicas or 6-of-10 erasure-coded fragments,
+//! `storyear <replicas|erasure> [nodes] [objects] [days]
+//! [--rejoin=lookup|ping|silent] [--repair-placement=lookup|table]`
+//! (defaults 10000, 100000, 365, and lookup for both options): `nodes`
+//! churning peers store `objects` objects of 1 MiB (phantom payloads), as
+//! 3 replicas or 6-of-10 erasure-coded fragments,
 //! written by 4 stable clients as Poisson arrivals over the first simulated
 //! day, then runs to `days` simulated days.
 //!
