@@ -88,9 +88,9 @@ pub enum RepairPlacement {
     /// most repairs placed nothing (the object's n holders take n of the
     /// k closest contacts, and contacts that left stay in tables nothing
     /// refreshes) and objects were lost (`storyear erasure` at 10^3 peers,
-    /// 10^4 objects, a year: 79 lost, none with the defaults; at 10^4
-    /// peers see the README). With 3 replicas it lost as many objects as
-    /// lookups did.
+    /// 10^4 objects, a year: 79 lost, none with the defaults nor with
+    /// either option alone; at 10^4 peers see the README). With 3 replicas
+    /// it lost as many objects as lookups did.
     Table,
 }
 
