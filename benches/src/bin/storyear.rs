@@ -1,8 +1,10 @@
 //! One simulated year of the storage layer under Weibull churn.
 //!
-//! `storyear <replicas|erasure> [nodes] [objects] [days]` (defaults 10000,
-//! 100000, 365): `nodes` churning peers store `objects` objects of 1 MiB
-//! (phantom payloads), as 3 replicas or 6-of-10 erasure-coded fragments,
+//! `storyear <replicas|erasure> [nodes] [objects] [days]
+//! [--rejoin=lookup|ping|silent] [--repair-placement=lookup|table]`
+//! (defaults 10000, 100000, 365, and lookup for both options): `nodes`
+//! churning peers store `objects` objects of 1 MiB (phantom payloads), as
+//! 3 replicas or 6-of-10 erasure-coded fragments,
 //! written by 4 stable clients as Poisson arrivals over the first simulated
 //! day, then runs to `days` simulated days.
 //!
@@ -14,10 +16,16 @@
 //!   margin).
 //! - Storage: eager repair at once, detection timeout 24 h, heartbeat 6 h
 //!   (a leader pings its followers once per heartbeat: at these settings the
-//!   per-node heartbeats stay affordable over a year); everything else the
-//!   crate's defaults.
+//!   per-node heartbeats stay affordable over a year), new holders of a
+//!   repair found by a DHT lookup (`--repair-placement=lookup`, the crate's
+//!   default) or from the leader's routing table
+//!   (`--repair-placement=table`); everything else the crate's defaults.
 //! - DHT: the storage harness's settings (64-bit keys, warm tables, the
 //!   paper's lookup termination, tables kept across transient restarts),
+//!   a peer back from a transient failure rejoining by the self-lookup
+//!   (`--rejoin=lookup`, Kademlia's default) or by pinging the k closest
+//!   contacts of its kept table (`--rejoin=ping`, `Rejoin::PingClosest`),
+//!   or without any RPC (`--rejoin=silent`, `Rejoin::Silent`),
 //!   with bucket refresh off (`refresh_interval = None`): hourly refresh
 //!   lookups from every peer would dominate a year-long run.
 //! - Network: the harness's (20 ms one way, 100 Mbit/s per bulk transfer,
@@ -42,12 +50,20 @@ const OBJECT_LEN: u64 = 1 << 20;
 const HOUR: u64 = 3600;
 const DAY: u64 = 24 * HOUR;
 
-const USAGE: &str = "usage: storyear <replicas|erasure> [nodes] [objects] [days]
+const USAGE: &str =
+    "usage: storyear <replicas|erasure> [nodes] [objects] [days] [--rejoin=lookup|ping|silent]
+                [--repair-placement=lookup|table]
   replicas  3 replicas per object
   erasure   6-of-10 erasure-coded fragments
   nodes     churning peers (default 10000, at least 11)
   objects   objects of 1 MiB written over the first simulated day (default 100000)
-  days      simulated days (default 365, at least 1)";
+  days      simulated days (default 365, at least 1)
+  --rejoin  how a peer back from a transient failure rejoins the DHT: its
+            self-lookup (lookup, the default), one ping to each of the k
+            closest contacts of its kept table (ping), or no RPC (silent)
+  --repair-placement
+            where a repairing leader finds new holders: a DHT lookup
+            (lookup, the default) or its own routing table (table)";
 
 struct Args {
     scheme: Scheme,
@@ -55,9 +71,26 @@ struct Args {
     nodes: usize,
     objects: u64,
     days: u64,
+    rejoin: kademlia::Rejoin,
+    repair_placement: storage::RepairPlacement,
 }
 
 fn parse(args: &[String]) -> Result<Args, String> {
+    let mut rejoin = kademlia::Rejoin::SelfLookup;
+    let mut repair_placement = storage::RepairPlacement::Lookup;
+    let mut positional = Vec::new();
+    for a in args {
+        match a.as_str() {
+            "--rejoin=lookup" => rejoin = kademlia::Rejoin::SelfLookup,
+            "--rejoin=ping" => rejoin = kademlia::Rejoin::PingClosest,
+            "--rejoin=silent" => rejoin = kademlia::Rejoin::Silent,
+            "--repair-placement=lookup" => repair_placement = storage::RepairPlacement::Lookup,
+            "--repair-placement=table" => repair_placement = storage::RepairPlacement::Table,
+            s if s.starts_with("--") => return Err(format!("unknown option {s:?}")),
+            _ => positional.push(a.clone()),
+        }
+    }
+    let args = &positional[..];
     let (scheme, name) = match args.first().map(String::as_str) {
         Some("replicas") => (Scheme::Replicate { r: 3 }, "replicas"),
         Some("erasure") => (Scheme::Erasure { m: 6, n: 10 }, "erasure"),
@@ -88,6 +121,8 @@ fn parse(args: &[String]) -> Result<Args, String> {
         nodes: nodes as usize,
         objects,
         days,
+        rejoin,
+        repair_placement,
     })
 }
 
@@ -195,6 +230,8 @@ fn run(a: &Args) -> Result<(), SimError> {
     s.keep_log = false;
     s.churn = Some(Box::new(churn));
     s.kad.refresh_interval = None;
+    s.kad.rejoin = a.rejoin;
+    s.store.repair_placement = a.repair_placement;
     s.store.scheme = a.scheme;
     s.store.detection_timeout = Duration::from_secs(24 * HOUR);
     s.store.heartbeat = Duration::from_secs(6 * HOUR);
@@ -260,6 +297,21 @@ fn run(a: &Args) -> Result<(), SimError> {
     println!("nodes                  {}", a.nodes);
     println!("objects                {}", a.objects);
     println!("days                   {}", a.days);
+    println!(
+        "rejoin                 {}",
+        match a.rejoin {
+            kademlia::Rejoin::SelfLookup => "lookup",
+            kademlia::Rejoin::PingClosest => "ping",
+            kademlia::Rejoin::Silent => "silent",
+        }
+    );
+    println!(
+        "repair_placement       {}",
+        match a.repair_placement {
+            storage::RepairPlacement::Lookup => "lookup",
+            storage::RepairPlacement::Table => "table",
+        }
+    );
     println!("wall_s                 {wall_s:.1}");
     println!("events                 {}", info.events);
     println!("events_per_s           {:.0}", info.events as f64 / wall_s);

@@ -24,6 +24,29 @@ pub enum RpcTimeout {
     },
 }
 
+/// How a node that restarts with its routing table rejoins (see
+/// [`Config::rejoin`]). A node that lost its table always joins by the
+/// self-lookup.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rejoin {
+    /// The join's self-lookup (and its bucket refresh if
+    /// [`Config::refresh_on_join`]), as at the first join.
+    SelfLookup,
+    /// Ping the k closest contacts of its own table, once, instead of
+    /// looking itself up: they hear from it (and insert it as the paper's
+    /// rule for any message received says), it learns which of them are
+    /// still there (an unanswered ping counts as a failed RPC, as any
+    /// other). One round of at most k RPCs, no iterative lookup; contacts
+    /// that joined near it while it was down are learnt only later, from
+    /// traffic.
+    PingClosest,
+    /// No RPC: the node is heard from again as it sends its next requests
+    /// (every message received inserts or refreshes its sender), and its
+    /// own RPCs to contacts that left while it was down fail and age them
+    /// out as usual.
+    Silent,
+}
+
 /// Kademlia parameters. Defaults follow Maymounkov & Mazières (2002)
 /// except [`Config::bucket_spread`] (on) and
 /// [`Config::join_refresh_targets`] (4): with the paper's rules, tables
@@ -79,6 +102,12 @@ pub struct Config {
     pub keep_table_on_restart: bool,
     /// Look up the node's own id on start (the join's self-lookup).
     pub self_lookup_on_join: bool,
+    /// What a node back from a transient failure with its routing table
+    /// kept ([`Config::keep_table_on_restart`]) does to rejoin, when its
+    /// start asks for a join. [`Rejoin::SelfLookup`] by default: BEP 5
+    /// (BitTorrent's DHT) has a node look itself up "when starting up
+    /// thereafter", as at its first join.
+    pub rejoin: Rejoin,
     /// Wait this long before retrying a join whose self-lookup got no
     /// answer.
     pub join_retry_interval: Duration,
@@ -185,6 +214,7 @@ impl Default for Config {
             records_max: 4096,
             keep_table_on_restart: true,
             self_lookup_on_join: true,
+            rejoin: Rejoin::SelfLookup,
             join_retry_interval: Duration::from_secs(60),
             join_retries_max: 30,
             refresh_on_join: true,

@@ -85,7 +85,7 @@ pub mod store;
 pub mod table;
 pub mod warm;
 
-pub use config::{Config, RpcTimeout};
+pub use config::{Config, Rejoin, RpcTimeout};
 pub use key::{Distance, IdTable, Key};
 pub use lookup::Termination;
 pub use message::{Contacts, KadMsg, Value, WireContact};

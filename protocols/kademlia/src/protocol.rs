@@ -20,7 +20,7 @@
 //! out, each with a [`LookupReport`] (start, end, hops, messages, bytes and
 //! every peer the lookup met with its final state).
 
-use crate::config::{Config, RpcTimeout};
+use crate::config::{Config, Rejoin, RpcTimeout};
 use crate::key::{Distance, IdTable, Key};
 use crate::lookup::{Lookup, LookupAction, LookupPeer, PeerState, Termination};
 use crate::message::{Contacts, KadMsg, Request, Response, Value, WireContact};
@@ -221,7 +221,7 @@ enum Purpose {
     Store(u32),
     /// Ping-before-evict.
     Evict,
-    /// Nothing waits for the answer (cache stores).
+    /// Nothing waits for the answer (cache stores, rejoin pings).
     Fire,
 }
 
@@ -375,6 +375,8 @@ pub struct Kademlia {
     deadlines: [Option<Time>; Timer::COUNT],
     bootstrap: Vec<WireContact>,
     rejoins: u8,
+    /// The last stop was transient and kept the routing table.
+    kept_table: bool,
     /// Targets of the join's refresh lookups not started yet.
     join_refresh: VecDeque<Key>,
     out: VecDeque<Output>,
@@ -440,6 +442,7 @@ impl Kademlia {
             deadlines: [None; Timer::COUNT],
             bootstrap: Vec::new(),
             rejoins: 0,
+            kept_table: false,
             join_refresh: VecDeque::new(),
             out: VecDeque::new(),
             scratch: Vec::new(),
@@ -564,6 +567,7 @@ impl Kademlia {
         self.running = true;
         self.deadlines = [None; Timer::COUNT];
         self.rejoins = 0;
+        let kept_table = std::mem::take(&mut self.kept_table);
         self.bootstrap = bootstrap
             .into_iter()
             .filter(|c| c.node != self.me && self.ids.get(c.node) == Some(&c.id))
@@ -588,7 +592,30 @@ impl Kademlia {
         if !join || !self.cfg.self_lookup_on_join {
             return;
         }
+        if kept_table && !self.table.is_empty() {
+            match self.cfg.rejoin {
+                Rejoin::SelfLookup => {}
+                Rejoin::PingClosest => {
+                    self.ping_closest(now);
+                    return;
+                }
+                Rejoin::Silent => return,
+            }
+        }
         self.join(now);
+    }
+
+    /// [`Rejoin::PingClosest`]: ping the k closest contacts of the table
+    /// to the node's own id.
+    fn ping_closest(&mut self, now: Time) {
+        self.out.push_back(Output::Count("kad.rejoins_by_ping"));
+        let mut v = std::mem::take(&mut self.scratch);
+        let id = self.id;
+        self.table.closest(&id, self.cfg.k, &self.ids, None, &mut v);
+        for &(_, n) in &v {
+            self.send_request(now, n, Request::Ping, Purpose::Fire);
+        }
+        self.scratch = v;
     }
 
     fn join(&mut self, now: Time) {
@@ -608,6 +635,7 @@ impl Kademlia {
         self.deadlines = [None; Timer::COUNT];
         self.rtt = Rtt::default();
         let keep_table = how == Stop::Transient && self.cfg.keep_table_on_restart;
+        self.kept_table = keep_table;
         if keep_table {
             // Pings in flight are lost with the node.
             self.table.clear_pings();
@@ -1382,6 +1410,106 @@ mod tests {
                 let live: Vec<(u32, NodeId)> = t.iter().map(|p| (p.rid, p.to)).collect();
                 let eager: Vec<(u32, NodeId)> = model.iter().map(|p| (p.rid, p.to)).collect();
                 assert_eq!(live, eager, "step {step}");
+            }
+        }
+    }
+
+    /// Requests sent by `kad` since the last call: (receiver, is a ping).
+    fn sent(kad: &mut Kademlia) -> Vec<(NodeId, bool)> {
+        let mut v = Vec::new();
+        while let Some(o) = kad.poll_output() {
+            if let Output::Send {
+                to,
+                msg: KadMsg::Request { body, .. },
+            } = o
+            {
+                v.push((to, body == Request::Ping));
+            }
+        }
+        v
+    }
+
+    /// A node restarting with its table kept rejoins by one round of pings
+    /// to its k closest contacts with [`Rejoin::PingClosest`], by the
+    /// self-lookup with [`Rejoin::SelfLookup`], without any RPC with
+    /// [`Rejoin::Silent`]; a node whose table was lost (a permanent stop)
+    /// looks itself up whatever the option.
+    #[test]
+    fn rejoin_after_transient_restart() {
+        let mut rng = rand_xoshiro::Xoshiro256PlusPlus::seed_from_u64(9);
+        let ids = Arc::new(IdTable::random(200, 64, &mut rng));
+        let sorted = crate::warm::SortedIds::all(&ids);
+        let me = NodeId(0);
+        let boot = vec![WireContact {
+            node: NodeId(1),
+            id: *ids.id(NodeId(1)),
+        }];
+        for rejoin in [Rejoin::SelfLookup, Rejoin::PingClosest, Rejoin::Silent] {
+            for how in [Stop::Transient, Stop::Permanent] {
+                let cfg = Arc::new(Config {
+                    key_bits: 64,
+                    rejoin,
+                    ..Config::default()
+                });
+                let k = cfg.k;
+                let mut kad = Kademlia::new(cfg, ids.clone(), me);
+                let id = *ids.id(me);
+                sorted.fill(kad.table_mut(), &id, &mut rng, Time(0));
+                let mut closest = Vec::new();
+                kad.table().closest(&id, k, &ids, None, &mut closest);
+                assert_eq!(closest.len(), k);
+                let t = Time(1_000);
+                kad.handle(
+                    t,
+                    &mut rng,
+                    Input::Start {
+                        bootstrap: boot.clone(),
+                        join: false,
+                    },
+                );
+                assert!(sent(&mut kad).is_empty());
+                kad.handle(t, &mut rng, Input::Stop(how));
+                let t = Time(2_000);
+                kad.handle(
+                    t,
+                    &mut rng,
+                    Input::Start {
+                        bootstrap: boot.clone(),
+                        join: true,
+                    },
+                );
+                let out = sent(&mut kad);
+                if rejoin == Rejoin::PingClosest && how == Stop::Transient {
+                    let mut want: Vec<(NodeId, bool)> =
+                        closest.iter().map(|&(_, n)| (n, true)).collect();
+                    let mut got = out.clone();
+                    want.sort_unstable();
+                    got.sort_unstable();
+                    assert_eq!(got, want);
+                } else if rejoin == Rejoin::Silent && how == Stop::Transient {
+                    assert!(out.is_empty(), "{out:?}");
+                } else if how == Stop::Transient {
+                    // The self-lookup over the kept table: α FindNode
+                    // requests, no ping.
+                    assert_eq!(out.len(), 3, "{rejoin:?}: {out:?}");
+                    assert!(out.iter().all(|&(_, ping)| !ping));
+                } else {
+                    // The table is gone: the self-lookup through the
+                    // bootstrap contact.
+                    assert_eq!(out, vec![(NodeId(1), false)], "{rejoin:?}");
+                }
+                // Only the start right after a kept table pings: a second
+                // restart after a start without a stop does not.
+                kad.handle(
+                    t,
+                    &mut rng,
+                    Input::Start {
+                        bootstrap: boot.clone(),
+                        join: true,
+                    },
+                );
+                let again = sent(&mut kad);
+                assert!(again.iter().all(|&(_, ping)| !ping), "{again:?}");
             }
         }
     }

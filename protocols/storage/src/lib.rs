@@ -39,7 +39,7 @@ pub mod protocol;
 pub mod report;
 pub mod scheme;
 
-pub use config::{Config, ConfigError, RepairDelay, RepairPolicy};
+pub use config::{Config, ConfigError, RepairDelay, RepairPlacement, RepairPolicy};
 pub use message::{Cause, Holder, Malformed, ObjMeta, StoreMsg};
 pub use node::{EventLog, Msg, Placement, Request, StackNode, Tm};
 pub use protocol::{

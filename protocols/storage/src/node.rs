@@ -4,7 +4,9 @@
 //! the engine. Its message type wraps both layers ([`Msg`]); the storage
 //! layer's requests for placement ([`Output::FindPlacement`]) become
 //! Kademlia `FindClosest` commands, and the DHT's answers come back as
-//! [`Input::Placement`]. Nothing crosses between the layers except these
+//! [`Input::Placement`]; a repair's request with
+//! [`RepairPlacement::Table`](crate::RepairPlacement::Table) is answered from
+//! the node's own routing table (counted in `storage.placement_local`). Nothing crosses between the layers except these
 //! explicit inputs and outputs.
 //!
 //! [`Placement::Oracle`] replaces the lookups by global knowledge (the true
@@ -218,7 +220,21 @@ impl StackNode {
                 let after = at.since(cx.now());
                 self.store_timers[timer.index()] = Some(cx.set_timer(after, Tm::Store(timer)));
             }
-            Output::FindPlacement { tag, key } => match self.placement {
+            Output::FindPlacement { tag, key, local } => match self.placement {
+                Placement::Dht if local => {
+                    // The closest contacts of this node's own table (a
+                    // repair with `RepairPlacement::Table`).
+                    cx.count("storage.placement_local", 1);
+                    let k = self.kad.config().k;
+                    let mut closest = Vec::new();
+                    self.kad
+                        .table()
+                        .closest(&key, k, self.kad.ids(), None, &mut closest);
+                    let nodes = closest.into_iter().map(|(_, n)| n).collect();
+                    let now = cx.now();
+                    self.store
+                        .handle(now, cx.rng(), Input::Placement { tag, nodes });
+                }
                 Placement::Dht => {
                     let now = cx.now();
                     self.kad.handle(

@@ -40,7 +40,7 @@
 //! sender's stop abandons counts the bytes it moved until then); see
 //! [`RepairBytes::tally`].
 
-use crate::config::{Config, RepairDelay, RepairPolicy};
+use crate::config::{Config, RepairDelay, RepairPlacement, RepairPolicy};
 use crate::message::{Cause, Holder, Malformed, ObjMeta, StoreMsg};
 use crate::scheme::{ObjectId, stored_len};
 use kademlia::Key;
@@ -322,6 +322,9 @@ pub enum Output {
         tag: u64,
         /// The key.
         key: Key,
+        /// The closest contacts of the node's own routing table will do
+        /// (no lookup): a repair with [`RepairPlacement::Table`].
+        local: bool,
     },
     /// Something happened.
     Event(Event),
@@ -358,6 +361,46 @@ enum SlotState {
     Pending(NodeId),
     Acked(NodeId),
     Failed,
+}
+
+/// `n` is presumed gone in the view `peers` of node `me`.
+fn gone_in(peers: &BTreeMap<NodeId, Peer>, me: NodeId, n: NodeId) -> bool {
+    n != me && peers.get(&n).is_some_and(|p| p.gone_since.is_some())
+}
+
+/// The leader of an object in the view `peers` of node `me`: its first
+/// holder not presumed gone (none before the object is committed).
+fn leader_in(peers: &BTreeMap<NodeId, Peer>, me: NodeId, meta: &ObjMeta) -> Option<NodeId> {
+    if meta.version == 0 {
+        // Not committed yet: the writer still decides the holders.
+        return None;
+    }
+    meta.holders
+        .iter()
+        .map(|h| h.node)
+        .find(|&n| !gone_in(peers, me, n))
+}
+
+/// Every fragment of the object has a holder not presumed gone: `n` such
+/// holders for replication, each index `0..n` held by one for erasure
+/// coding. False when unsure (more than 128 fragments), which only sends
+/// [`Storage::plan`] the long way.
+fn nothing_missing_in(peers: &BTreeMap<NodeId, Peer>, me: NodeId, meta: &ObjMeta) -> bool {
+    let n = meta.scheme.n();
+    let live = meta.holders.iter().filter(|x| !gone_in(peers, me, x.node));
+    if meta.scheme.is_replication() {
+        live.count() >= usize::from(n)
+    } else if n <= 128 {
+        let mut have = 0u128;
+        for x in live {
+            if x.index < n {
+                have |= 1 << x.index;
+            }
+        }
+        have.count_ones() == u32::from(n)
+    } else {
+        false
+    }
 }
 
 /// A fragment's holder answered a `Put` (or its transfer failed: `ok`
@@ -660,18 +703,11 @@ impl Storage {
         }
     }
     fn is_gone(&self, n: NodeId) -> bool {
-        n != self.me && self.peers.get(&n).is_some_and(|p| p.gone_since.is_some())
+        gone_in(&self.peers, self.me, n)
     }
     /// The leader of an object in this node's view.
     fn leader(&self, meta: &ObjMeta) -> Option<NodeId> {
-        if meta.version == 0 {
-            // Not committed yet: the writer still decides the holders.
-            return None;
-        }
-        meta.holders
-            .iter()
-            .map(|h| h.node)
-            .find(|&n| !self.is_gone(n))
+        leader_in(&self.peers, self.me, meta)
     }
     fn delay<R: Rng + ?Sized>(&self, rng: &mut R) -> Duration {
         match self.cfg.repair_delay {
@@ -885,14 +921,33 @@ impl Storage {
         }
         self.count("storage.pings", ping.len() as u64);
         // Forget long-gone holders of the objects this node leads, and plan
-        // repairs.
-        let led: Vec<ObjectId> = self
+        // repairs. The objects led here, each marked if it needs the long
+        // way (holders to forget, or fragments missing); the others (the
+        // common case) only have their scheduled repairs cleared, as `plan`
+        // would.
+        let (me, peers) = (self.me, &self.peers);
+        let led: Vec<(ObjectId, bool)> = self
             .disk
             .iter()
-            .filter(|(_, h)| self.leader(&h.meta) == Some(self.me))
-            .map(|(o, _)| *o)
+            .filter(|(_, h)| leader_in(peers, me, &h.meta) == Some(me))
+            .map(|(o, h)| {
+                let stale = h.meta.holders.iter().any(|x| {
+                    peers
+                        .get(&x.node)
+                        .and_then(|p| p.gone_since)
+                        .is_some_and(|g| now.since(g) > forget)
+                });
+                (*o, stale || !nothing_missing_in(peers, me, &h.meta))
+            })
             .collect();
-        for object in led {
+        let planning = self.cfg.policy != RepairPolicy::None;
+        for (object, long_way) in led {
+            if !long_way {
+                if planning {
+                    self.maint.entry(object).or_default().due.clear();
+                }
+                continue;
+            }
             let stale: Vec<NodeId> = self.disk[&object]
                 .meta
                 .holders
@@ -914,13 +969,16 @@ impl Storage {
             }
             self.plan(now, rng, object);
         }
-        // Objects no longer led drop their maintenance state.
-        let disk = &self.disk;
+        // Objects no longer led drop their maintenance state (both maps in
+        // key order: `retain` visits the keys in ascending order).
+        let mut disk = self.disk.iter().peekable();
         let me = self.me;
         let peers = &self.peers;
         self.maint.retain(|o, m| {
+            while disk.next_if(|(k, _)| *k < o).is_some() {}
+            let held = disk.peek().filter(|(k, _)| *k == o).map(|(_, h)| *h);
             m.repairing
-                || disk.get(o).is_some_and(|h| {
+                || held.is_some_and(|h| {
                     h.meta
                         .holders
                         .iter()
@@ -1025,26 +1083,9 @@ impl Storage {
         }
     }
 
-    /// Every fragment of the object has a holder not presumed gone: `n`
-    /// such holders for replication, each index `0..n` held by one for
-    /// erasure coding. False when unsure (more than 128 fragments), which
-    /// only sends [`Storage::plan`] the long way.
+    /// See [`nothing_missing_in`].
     fn nothing_missing(&self, meta: &ObjMeta) -> bool {
-        let n = meta.scheme.n();
-        let live = meta.holders.iter().filter(|x| !self.is_gone(x.node));
-        if meta.scheme.is_replication() {
-            live.count() >= usize::from(n)
-        } else if n <= 128 {
-            let mut have = 0u128;
-            for x in live {
-                if x.index < n {
-                    have |= 1 << x.index;
-                }
-            }
-            have.count_ones() == u32::from(n)
-        } else {
-            false
-        }
+        nothing_missing_in(&self.peers, self.me, meta)
     }
 
     fn arm_repair(&mut self) {
@@ -1266,6 +1307,7 @@ impl Storage {
         self.out.push_back(Output::FindPlacement {
             tag: u64::from(rid),
             key,
+            local: false,
         });
     }
 
@@ -1294,6 +1336,7 @@ impl Storage {
         self.out.push_back(Output::FindPlacement {
             tag: u64::from(rid),
             key,
+            local: self.cfg.repair_placement == RepairPlacement::Table,
         });
     }
 
@@ -1601,6 +1644,7 @@ impl Storage {
             self.out.push_back(Output::FindPlacement {
                 tag: u64::from(rid),
                 key,
+                local: false,
             });
             return;
         }

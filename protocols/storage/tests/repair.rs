@@ -5,7 +5,7 @@ use sim_core::churn::{Alternating, Dist, PermanentPolicy};
 use sim_core::{Duration, NodeId};
 use std::collections::BTreeSet;
 use storage::harness::{Harness, Setup};
-use storage::{Command, ObjectId, RepairBytes, RepairPolicy, Scheme};
+use storage::{Command, ObjectId, RepairBytes, RepairPlacement, RepairPolicy, Scheme};
 
 const H: u64 = 3600;
 
@@ -173,6 +173,48 @@ fn holders_that_restart_often_still_detect_departures() {
     assert!(departed > 20);
     // 60 objects × 3 copies on 80 peers: every departure takes about 2.25
     // copies with it; most must have been rebuilt.
+    let lost_copies = departed as f64 * 180.0 / 80.0;
+    assert!(
+        t.true_loss_fragments as f64 > 0.5 * lost_copies,
+        "{} of about {lost_copies:.0} departed copies rebuilt",
+        t.true_loss_fragments
+    );
+}
+
+#[test]
+fn repairs_placed_from_the_leaders_table_rebuild_departed_copies() {
+    // The same churn as above, with each repair's new holders taken from
+    // the leader's routing table (no lookup) and returning peers rejoining
+    // the DHT without any RPC: departed copies must still be rebuilt.
+    let h = run(
+        Scheme::Replicate { r: 3 },
+        RepairPolicy::Eager,
+        0.005,
+        12,
+        |s| {
+            s.store.detection_timeout = Duration::from_secs(6 * H);
+            s.store.heartbeat = Duration::from_secs(H);
+            s.store.repair_placement = RepairPlacement::Table;
+            s.kad.rejoin = kademlia::Rejoin::Silent;
+            let up = Dist::exponential(Duration::from_secs(2 * H)).unwrap();
+            let down = Dist::exponential(Duration::from_secs(H / 2)).unwrap();
+            s.churn = Some(Box::new(Alternating::new(up, down).with_permanent(
+                PermanentPolicy::probability_per_failure(0.005).unwrap(),
+            )));
+        },
+    );
+    let t = tally(&h);
+    let m = h.sim.metrics();
+    let (local, started) = (
+        m.counter("storage.placement_local"),
+        m.counter("storage.repairs_started"),
+    );
+    let departed = h.replaced.borrow().len();
+    eprintln!("{departed} departures, {local} local placements, {started} repairs, {t:?}");
+    // Every repair asked the table, none the DHT.
+    assert!(started > 0);
+    assert_eq!(local, started);
+    assert!(departed > 20);
     let lost_copies = departed as f64 * 180.0 / 80.0;
     assert!(
         t.true_loss_fragments as f64 > 0.5 * lost_copies,
