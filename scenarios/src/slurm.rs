@@ -59,6 +59,57 @@ pub fn quote(s: &str) -> String {
     }
 }
 
+/// The `#SBATCH` lines of every job: partition, account, time limit.
+fn common_lines(opts: &SlurmOptions) -> String {
+    let mut common = String::new();
+    if let Some(p) = &opts.partition {
+        let _ = writeln!(common, "#SBATCH --partition={}", quote(p));
+    }
+    if let Some(a) = &opts.account {
+        let _ = writeln!(common, "#SBATCH --account={}", quote(a));
+    }
+    let _ = writeln!(common, "#SBATCH --time={}", quote(&opts.time));
+    common
+}
+
+/// A job array of `shards` tasks, task `i` running `args` (a quoted
+/// command line) as shard `i + 1` with `--jobs` its CPUs, from `cwd`, its
+/// output to `log`.
+fn array_script(
+    comment: &str,
+    job: &str,
+    shards: usize,
+    opts: &SlurmOptions,
+    log: &Path,
+    cwd: &Path,
+    args: &str,
+) -> String {
+    let mut array = String::new();
+    let _ = writeln!(array, "#!/bin/bash");
+    let _ = writeln!(array, "# {comment}");
+    let _ = writeln!(array, "#SBATCH --job-name={}", quote(job));
+    let _ = writeln!(array, "#SBATCH --array=0-{}", shards - 1);
+    let _ = writeln!(array, "#SBATCH --ntasks=1");
+    let _ = writeln!(array, "#SBATCH --cpus-per-task={}", opts.cpus_per_task);
+    if let Some(m) = &opts.mem {
+        let _ = writeln!(array, "#SBATCH --mem={}", quote(m));
+    }
+    array.push_str(&common_lines(opts));
+    let _ = writeln!(
+        array,
+        "#SBATCH --output={}",
+        quote(&log.display().to_string())
+    );
+    let _ = writeln!(array, "set -euo pipefail");
+    let _ = writeln!(array, "cd {}", quote(&cwd.display().to_string()));
+    let _ = writeln!(
+        array,
+        "exec {args} --jobs \"${{SLURM_CPUS_PER_TASK:-{}}}\" --shard \"$((SLURM_ARRAY_TASK_ID + 1))/{shards}\" --quiet",
+        opts.cpus_per_task
+    );
+    array
+}
+
 /// `BIN SUBCOMMAND SCENARIO --out OUT [--seed S] [--set K=V …]`, quoted.
 fn command(
     bin: &Path,
@@ -137,44 +188,20 @@ pub fn write(
     let cwd = std::env::current_dir().context("reading the current folder")?;
     let name = &grid.manifest.name;
 
-    let mut common = String::new();
-    if let Some(p) = &opts.partition {
-        let _ = writeln!(common, "#SBATCH --partition={}", quote(p));
-    }
-    if let Some(a) = &opts.account {
-        let _ = writeln!(common, "#SBATCH --account={}", quote(a));
-    }
-    let _ = writeln!(common, "#SBATCH --time={}", quote(&opts.time));
-
+    let common = common_lines(opts);
     let args = command(&bin, "sweep", scenario, &out, seed, sets);
-    let mut array = String::new();
-    let _ = writeln!(array, "#!/bin/bash");
-    let _ = writeln!(
-        array,
-        "# Sweep `{name}`: {}, in {shards} shard{} (one array task each).",
-        grid.spec.describe(),
-        if shards == 1 { "" } else { "s" }
-    );
-    let _ = writeln!(array, "#SBATCH --job-name={}", quote(&format!("pc-{name}")));
-    let _ = writeln!(array, "#SBATCH --array=0-{}", shards - 1);
-    let _ = writeln!(array, "#SBATCH --ntasks=1");
-    let _ = writeln!(array, "#SBATCH --cpus-per-task={}", opts.cpus_per_task);
-    if let Some(m) = &opts.mem {
-        let _ = writeln!(array, "#SBATCH --mem={}", quote(m));
-    }
-    array.push_str(&common);
-    let _ = writeln!(
-        array,
-        "#SBATCH --output={}",
-        quote(&dir.join("logs/shard-%a.out").display().to_string())
-    );
-    let _ = writeln!(array, "set -euo pipefail");
-    let _ = writeln!(array, "cd {}", quote(&cwd.display().to_string()));
-    let _ = writeln!(
-        array,
-        "exec {} --jobs \"${{SLURM_CPUS_PER_TASK:-{}}}\" --shard \"$((SLURM_ARRAY_TASK_ID + 1))/{shards}\" --quiet",
-        args.join(" "),
-        opts.cpus_per_task
+    let array = array_script(
+        &format!(
+            "Sweep `{name}`: {}, in {shards} shard{} (one array task each).",
+            grid.spec.describe(),
+            if shards == 1 { "" } else { "s" }
+        ),
+        &format!("pc-{name}"),
+        shards,
+        opts,
+        &dir.join("logs/shard-%a.out"),
+        &cwd,
+        &args.join(" "),
     );
 
     let mut merge = String::new();
@@ -301,42 +328,17 @@ pub fn write_tune(
         .with_context(|| format!("creating {}", dir.join("logs").display()))?;
     let cwd = std::env::current_dir().context("reading the current folder")?;
 
-    let mut array = String::new();
-    let _ = writeln!(array, "#!/bin/bash");
-    let _ = writeln!(
-        array,
-        "# Tune `{name}`: the runs of one round of seeds, in {shards} shard{} (one array task each).",
-        if shards == 1 { "" } else { "s" }
-    );
-    let _ = writeln!(
-        array,
-        "#SBATCH --job-name={}",
-        quote(&format!("pc-tune-{name}"))
-    );
-    let _ = writeln!(array, "#SBATCH --array=0-{}", shards - 1);
-    let _ = writeln!(array, "#SBATCH --ntasks=1");
-    let _ = writeln!(array, "#SBATCH --cpus-per-task={}", opts.cpus_per_task);
-    if let Some(m) = &opts.mem {
-        let _ = writeln!(array, "#SBATCH --mem={}", quote(m));
-    }
-    if let Some(p) = &opts.partition {
-        let _ = writeln!(array, "#SBATCH --partition={}", quote(p));
-    }
-    if let Some(a) = &opts.account {
-        let _ = writeln!(array, "#SBATCH --account={}", quote(a));
-    }
-    let _ = writeln!(array, "#SBATCH --time={}", quote(&opts.time));
-    let _ = writeln!(
-        array,
-        "#SBATCH --output={}",
-        quote(&dir.join("logs/round-%A-shard-%a.out").display().to_string())
-    );
-    let _ = writeln!(array, "set -euo pipefail");
-    let _ = writeln!(array, "cd {}", quote(&cwd.display().to_string()));
-    let _ = writeln!(
-        array,
-        "exec {args} --jobs \"${{SLURM_CPUS_PER_TASK:-{}}}\" --shard \"$((SLURM_ARRAY_TASK_ID + 1))/{shards}\" --quiet",
-        opts.cpus_per_task
+    let array = array_script(
+        &format!(
+            "Tune `{name}`: the runs of one round of seeds, in {shards} shard{} (one array task each).",
+            if shards == 1 { "" } else { "s" }
+        ),
+        &format!("pc-tune-{name}"),
+        shards,
+        opts,
+        &dir.join("logs/round-%A-shard-%a.out"),
+        &cwd,
+        &args,
     );
 
     let status_cmd = format!(

@@ -145,6 +145,18 @@ fn audits_find_silent_losses() {
     assert!(cn < 100, "without audits copies decay: {cn}");
 }
 
+/// Sessions of about 2 h (down 30 min), one failure in 200 permanent;
+/// detection after 6 h, heartbeats every hour.
+fn restarting_often(s: &mut Setup) {
+    s.store.detection_timeout = Duration::from_secs(6 * H);
+    s.store.heartbeat = Duration::from_secs(H);
+    let up = Dist::exponential(Duration::from_secs(2 * H)).unwrap();
+    let down = Dist::exponential(Duration::from_secs(H / 2)).unwrap();
+    s.churn = Some(Box::new(Alternating::new(up, down).with_permanent(
+        PermanentPolicy::probability_per_failure(0.005).unwrap(),
+    )));
+}
+
 #[test]
 fn holders_that_restart_often_still_detect_departures() {
     // Sessions of about 2 h against a detection timeout of 6 h: the
@@ -155,15 +167,7 @@ fn holders_that_restart_often_still_detect_departures() {
         RepairPolicy::Eager,
         0.005,
         12,
-        |s| {
-            s.store.detection_timeout = Duration::from_secs(6 * H);
-            s.store.heartbeat = Duration::from_secs(H);
-            let up = Dist::exponential(Duration::from_secs(2 * H)).unwrap();
-            let down = Dist::exponential(Duration::from_secs(H / 2)).unwrap();
-            s.churn = Some(Box::new(Alternating::new(up, down).with_permanent(
-                PermanentPolicy::probability_per_failure(0.005).unwrap(),
-            )));
-        },
+        restarting_often,
     );
     let t = tally(&h);
     let departed = h.replaced.borrow().len();
@@ -192,15 +196,9 @@ fn repairs_placed_from_the_leaders_table_rebuild_departed_copies() {
         0.005,
         12,
         |s| {
-            s.store.detection_timeout = Duration::from_secs(6 * H);
-            s.store.heartbeat = Duration::from_secs(H);
+            restarting_often(s);
             s.store.repair_placement = RepairPlacement::Table;
             s.kad.rejoin = kademlia::Rejoin::Silent;
-            let up = Dist::exponential(Duration::from_secs(2 * H)).unwrap();
-            let down = Dist::exponential(Duration::from_secs(H / 2)).unwrap();
-            s.churn = Some(Box::new(Alternating::new(up, down).with_permanent(
-                PermanentPolicy::probability_per_failure(0.005).unwrap(),
-            )));
         },
     );
     let t = tally(&h);
