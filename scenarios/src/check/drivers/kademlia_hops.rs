@@ -157,8 +157,10 @@ pub fn run(p: &Params) -> Result<Measurement, CheckError> {
     let networks = one_or_list(p, "networks", 4)?;
     let lookups = one_or_list(p, "lookups", 2000)?;
     let seed = p.u64("seed", 1)?;
-    let spread = p.bool("bucket_spread", true)?;
-    let targets = p.u64("join_refresh_targets", 4)? as usize;
+    // The crate's defaults unless the case sets them.
+    let defaults = Config::default();
+    let spread = p.bool("bucket_spread", defaults.bucket_spread)?;
+    let targets = p.u64("join_refresh_targets", defaults.join_refresh_targets as u64)? as usize;
     if exps.len() < 2 || exps.iter().any(|&e| !(4..=20).contains(&e)) {
         return Err(CheckError::param(
             "log2_n",
