@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 mod common;
-use common::{bin, logs, text, tmp};
+use common::{bin, entries, logs, one_entry, text, tmp};
 
 /// 2 values of k × 2 timeouts × 2 seeds = 8 small runs.
 const SWEEP: &str = r#"
@@ -110,31 +110,13 @@ fn assert_same_tree(a: &Path, b: &Path) {
 }
 
 fn sweep_dir(out: &Path) -> PathBuf {
-    let dirs: Vec<PathBuf> = std::fs::read_dir(out.join("tiny"))
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| {
-            p.file_name()
-                .unwrap()
-                .to_string_lossy()
-                .starts_with("sweep-")
-        })
-        .collect();
-    assert_eq!(dirs.len(), 1, "{dirs:?}");
-    dirs[0].clone()
+    one_entry(&out.join("tiny"), "sweep-")
 }
 
 fn complete_runs(out: &Path) -> usize {
-    std::fs::read_dir(out.join("tiny"))
-        .unwrap()
-        .filter(|e| {
-            let p = e.as_ref().unwrap().path();
-            p.file_name()
-                .unwrap()
-                .to_string_lossy()
-                .starts_with("seed-")
-                && p.join("report.md").is_file()
-        })
+    entries(&out.join("tiny"), "seed-")
+        .iter()
+        .filter(|p| p.join("report.md").is_file())
         .count()
 }
 

@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 mod common;
-use common::{bin, logs, text, tmp};
+use common::{bin, entries, logs, one_entry, text, tmp};
 
 /// 60 peers on a synthetic internet, each alternating exponential up and
 /// down sessions of mean 1 h: a peer is up a fraction a = 1 / (1 + 1) =
@@ -81,18 +81,7 @@ fn tune(file: &Path, out: &Path, extra: &[&str]) -> Output {
 
 /// The one `tune-*` directory under `out/tune-analytic/`.
 fn tune_dir(out: &Path) -> PathBuf {
-    let dirs: Vec<PathBuf> = std::fs::read_dir(out.join("tune-analytic"))
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| {
-            p.file_name()
-                .unwrap()
-                .to_string_lossy()
-                .starts_with("tune-")
-        })
-        .collect();
-    assert_eq!(dirs.len(), 1, "{dirs:?}");
-    dirs[0].clone()
+    one_entry(&out.join("tune-analytic"), "tune-")
 }
 
 /// points.csv as rows of (column → value).
@@ -467,7 +456,7 @@ fn slurm_scripts_of_a_tune_run_by_hand_give_the_local_tune() {
     let o = tune(&f, &out, &["--status"]);
     assert_eq!(o.status.code(), Some(3), "{}", text(&o));
     assert!(text(&o).contains("pending: the round with seeds 1..3 has 9 of 9 runs missing"));
-    assert_eq!(entries(&out, "seed-"), 0, "--status runs nothing");
+    assert_eq!(count(&out, "seed-"), 0, "--status runs nothing");
 
     let dir = tune_scripts(&f, &out, "3");
     let array = std::fs::read_to_string(dir.join("tune.sbatch")).unwrap();
@@ -495,7 +484,7 @@ fn slurm_scripts_of_a_tune_run_by_hand_give_the_local_tune() {
         "{}",
         text(&o)
     );
-    assert_eq!(entries(&out, "tune-"), 0, "no result without runs");
+    assert_eq!(count(&out, "tune-"), 0, "no result without runs");
 
     let o = Command::new(dir.join("submit.sh"))
         .env("PATH", fake_sbatch(&d, true))
@@ -521,17 +510,8 @@ fn slurm_scripts_of_a_tune_run_by_hand_give_the_local_tune() {
 }
 
 /// Entries under `out/tune-analytic/` whose names start with `prefix`.
-fn entries(out: &Path, prefix: &str) -> usize {
-    std::fs::read_dir(out.join("tune-analytic")).map_or(0, |rd| {
-        rd.filter(|e| {
-            e.as_ref()
-                .unwrap()
-                .file_name()
-                .to_string_lossy()
-                .starts_with(prefix)
-        })
-        .count()
-    })
+fn count(out: &Path, prefix: &str) -> usize {
+    entries(&out.join("tune-analytic"), prefix).len()
 }
 
 /// The Slurm path for real: `submit.sh` of a tune against a running Slurm
@@ -638,16 +618,7 @@ fn loss_per_object_year_of_one_replica_is_the_departure_rate() {
         let o = tune(&f, &out, &["--quiet"]);
         assert!(o.status.success(), "{}", text(&o));
         let row = points(&tune_dir(&out)).remove(0);
-        let runs: Vec<PathBuf> = std::fs::read_dir(out.join("tune-analytic"))
-            .unwrap()
-            .map(|e| e.unwrap().path())
-            .filter(|p| {
-                p.file_name()
-                    .unwrap()
-                    .to_string_lossy()
-                    .starts_with("seed-")
-            })
-            .collect();
+        let runs = entries(&out.join("tune-analytic"), "seed-");
         assert_eq!(runs.len(), 6);
         let per: Vec<(f64, f64)> = runs.iter().map(|r| run_loss(r)).collect();
         let (lost, years) = per.iter().fold((0.0, 0.0), |a, x| (a.0 + x.0, a.1 + x.1));

@@ -2,7 +2,7 @@
 //! crate and uses some of them).
 #![allow(dead_code)]
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 /// The `scenarios` binary.
@@ -33,7 +33,7 @@ pub fn text(o: &Output) -> String {
 }
 
 /// Every file of a Slurm script folder's `logs/`, each under its path.
-pub fn logs(dir: &std::path::Path) -> String {
+pub fn logs(dir: &Path) -> String {
     std::fs::read_dir(dir.join("logs"))
         .map(|rd| {
             rd.filter_map(|e| e.ok())
@@ -47,4 +47,23 @@ pub fn logs(dir: &std::path::Path) -> String {
                 .collect()
         })
         .unwrap_or_default()
+}
+
+/// The entries of `dir` whose names start with `prefix`, in name order
+/// (none when `dir` does not exist).
+pub fn entries(dir: &Path, prefix: &str) -> Vec<PathBuf> {
+    let mut v: Vec<PathBuf> = std::fs::read_dir(dir).map_or(Vec::new(), |rd| {
+        rd.map(|e| e.unwrap().path())
+            .filter(|p| p.file_name().unwrap().to_string_lossy().starts_with(prefix))
+            .collect()
+    });
+    v.sort();
+    v
+}
+
+/// The one entry of `dir` whose name starts with `prefix`.
+pub fn one_entry(dir: &Path, prefix: &str) -> PathBuf {
+    let v = entries(dir, prefix);
+    assert_eq!(v.len(), 1, "{prefix}* in {}: {v:?}", dir.display());
+    v[0].clone()
 }
