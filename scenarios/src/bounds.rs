@@ -20,7 +20,7 @@ pub const SESSION_MEAN_MIN: Duration = Duration(1_000_000_000);
 /// Slowest link: 1 kbit/s.
 pub const RATE_MIN_BPS: u64 = 1_000;
 /// Most peers of a synthetic internet.
-pub const PEERS_MAX: u32 = 100_000;
+pub const PEERS_MAX: u32 = 1_000_000;
 /// Most servers at the data-center site.
 pub const SERVERS_MAX: u32 = 100_000;
 /// Most refresh lookups per bucket at a join.

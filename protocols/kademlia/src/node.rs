@@ -93,7 +93,8 @@ pub struct KadNode {
     /// The protocol machine.
     pub kad: Kademlia,
     timers: [Option<TimerId>; Timer::COUNT],
-    /// Contacts to join through.
+    /// Contacts to join through, handed to the machine at the next start
+    /// (empty after it: the machine keeps them for restarts).
     pub bootstrap: Vec<WireContact>,
     /// The table was built by warm start (skip the join on first start).
     pub warm: bool,
@@ -245,7 +246,7 @@ impl Node for KadNode {
         if self.warm && cx.incarnation() == 0 {
             cx.count("kad.warm_start_nodes", 1);
         }
-        let bootstrap = self.bootstrap.clone();
+        let bootstrap = self.kad.bootstrap_for_start(&mut self.bootstrap);
         self.input(cx, Input::Start { bootstrap, join });
     }
 

@@ -104,7 +104,8 @@ pub struct StackNode {
     kad_timers: [Option<TimerId>; KadTimer::COUNT],
     store_timers: [Option<TimerId>; Timer::COUNT],
     bulks: BTreeMap<TransferId, Bulk>,
-    /// Contacts to join through.
+    /// Contacts to join through, handed to the machine at the next start
+    /// (empty after it: the machine keeps them for restarts).
     pub bootstrap: Vec<WireContact>,
     /// The routing table was built from global knowledge.
     pub warm: bool,
@@ -285,7 +286,7 @@ impl Layer for StackNode {
         self.kad_timers = [None; KadTimer::COUNT];
         self.store_timers = [None; Timer::COUNT];
         let join = !(self.warm && cx.incarnation() == 0);
-        let bootstrap = self.bootstrap.clone();
+        let bootstrap = self.kad.bootstrap_for_start(&mut self.bootstrap);
         self.kad_input(cx, KadInput::Start { bootstrap, join });
         self.store_input(cx, Input::Start);
     }
