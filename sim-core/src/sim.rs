@@ -355,15 +355,21 @@ impl Meta {
     }
 }
 
-enum Ev<M, T> {
+enum Ev<T> {
     /// `epoch`: `Core::epoch` at send time. Recording it instead of the
     /// receiver's incarnation spares the sender a random access to the
     /// receiver's state; the receiver compares it with its start epoch.
+    ///
+    /// The message waits in `Core::parked`, not in the event: a queued event
+    /// is then 32 bytes instead of the size of the largest message (144
+    /// bytes with Kademlia's), and timers, most of the queue of a large idle
+    /// network, no longer carry a message's room (a warm 10^5-node network
+    /// started with 81 MB of queue), nor do the queue's bucket moves copy it.
     Deliver {
         to: u32,
         from: u32,
         epoch: u64,
-        msg: M,
+        msg: u32,
     },
     Timer {
         node: u32,
@@ -400,6 +406,9 @@ enum Ev<M, T> {
     },
     Sample,
 }
+
+// What parking the messages is for: a queued event of 32 bytes.
+const _: () = assert!(std::mem::size_of::<(u64, Ev<u8>)>() == 32);
 
 struct Transfer<M> {
     id: u64,
@@ -445,7 +454,7 @@ pub struct Core<M, T> {
     epoch: u64,
     pub(crate) meta: Vec<Meta>,
     pub(crate) metrics: Metrics,
-    queue: EventQueue<Ev<M, T>>,
+    queue: EventQueue<Ev<T>>,
     seed: u64,
     net: SimpleNet,
     routed: Option<Box<Routed>>,
@@ -455,6 +464,10 @@ pub struct Core<M, T> {
     transfers: Vec<Option<Transfer<M>>>,
     transfer_free: Vec<u32>,
     next_transfer: u64,
+    /// Messages of the datagrams in flight, by the slot their `Deliver`
+    /// event names; freed slots are reused last-freed first.
+    parked: Vec<Option<M>>,
+    parked_free: Vec<u32>,
     stats: Stats,
     hasher: TraceHasher,
     trace: Option<Vec<TraceEntry>>,
@@ -489,9 +502,33 @@ impl<M: Message, T: Copy> Core<M, T> {
             to: to.0,
             from: from.0,
             epoch: self.epoch,
-            msg,
+            msg: self.park(msg),
         };
         self.queue.push(at, ev).expect("future");
+    }
+
+    /// Keep `msg` until its delivery event: its slot.
+    #[inline]
+    fn park(&mut self, msg: M) -> u32 {
+        match self.parked_free.pop() {
+            Some(slot) => {
+                self.parked[slot as usize] = Some(msg);
+                slot
+            }
+            None => {
+                self.parked.push(Some(msg));
+                u32::try_from(self.parked.len() - 1).expect("fewer than 2^32 datagrams in flight")
+            }
+        }
+    }
+
+    /// The message parked in `slot`, freeing it.
+    #[inline]
+    fn unpark(&mut self, slot: u32) -> M {
+        self.parked_free.push(slot);
+        self.parked[slot as usize]
+            .take()
+            .expect("a parked message is taken once")
     }
 
     pub(crate) fn start_transfer(
@@ -781,6 +818,8 @@ where
             cancelled_pending: 0,
             transfers: Vec::new(),
             transfer_free: Vec::new(),
+            parked: Vec::new(),
+            parked_free: Vec::new(),
             next_transfer: 0,
             stats: Stats::default(),
             hasher: TraceHasher::new(),
@@ -1227,7 +1266,7 @@ where
     }
 
     #[inline]
-    fn dispatch(&mut self, ev: Ev<N::Msg, N::Timer>) {
+    fn dispatch(&mut self, ev: Ev<N::Timer>) {
         let core = &mut self.core;
         match ev {
             Ev::Deliver {
@@ -1236,6 +1275,7 @@ where
                 epoch,
                 msg,
             } => {
+                let msg = core.unpark(msg);
                 let m = &core.meta[to as usize];
                 let inc = m.inc;
                 if m.started_epoch > epoch || m.life != Life::Up {
