@@ -232,6 +232,18 @@ impl Metrics {
     /// The CSV text of every output file, by file name, in name order.
     /// Fails if a recorded row could not be serialised.
     pub fn to_csv_files(&mut self) -> Result<BTreeMap<String, Vec<u8>>, MetricsError> {
+        self.csv_files(false)
+    }
+
+    /// [`Metrics::to_csv_files`], moving the tables' rows out instead of
+    /// copying them: the tables are empty afterwards. For the end of a run, where a copy would double
+    /// the rows' memory (330 MB of rows at 10^6 lookups) while the nodes
+    /// still hold theirs.
+    pub fn take_csv_files(&mut self) -> Result<BTreeMap<String, Vec<u8>>, MetricsError> {
+        self.csv_files(true)
+    }
+
+    fn csv_files(&mut self, take: bool) -> Result<BTreeMap<String, Vec<u8>>, MetricsError> {
         if let Some(e) = self.first_error.take() {
             return Err(e);
         }
@@ -274,7 +286,14 @@ impl Metrics {
         files.insert("timeseries.csv".to_string(), s);
         for (name, t) in self.tables.iter_mut() {
             t.writer.flush().map_err(io(name))?;
-            files.insert(format!("{name}.csv"), t.writer.get_ref().clone());
+            let bytes = if take {
+                let w = std::mem::replace(&mut t.writer, csv::Writer::from_writer(Vec::new()));
+                t.rows = 0;
+                w.into_inner().map_err(|e| io(name)(e.into_error()))?
+            } else {
+                t.writer.get_ref().clone()
+            };
+            files.insert(format!("{name}.csv"), bytes);
         }
         Ok(files)
     }
@@ -374,6 +393,29 @@ mod tests {
             String::from_utf8(files["counters.csv"].clone()).unwrap(),
             "name,value\nsent,5\n"
         );
+    }
+
+    #[test]
+    fn taken_files_are_the_copied_files_and_leave_the_tables_empty() {
+        let mut m = Metrics::new();
+        for i in 0..3 {
+            m.record(
+                "lookups",
+                &Row {
+                    time_ns: i,
+                    node: 7,
+                    ok: i % 2 == 0,
+                    latency_ms: 0.5,
+                },
+            );
+        }
+        m.count("sent", 3);
+        let copied = m.to_csv_files().unwrap();
+        assert_eq!(m.rows("lookups"), 3);
+        let taken = m.take_csv_files().unwrap();
+        assert_eq!(taken, copied);
+        assert_eq!(m.rows("lookups"), 0);
+        assert!(m.to_csv_files().unwrap()["lookups.csv"].is_empty());
     }
 
     #[test]

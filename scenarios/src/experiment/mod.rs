@@ -1043,7 +1043,7 @@ where
         info.push('\n');
     }
     sim.metrics_mut()
-        .to_csv_files()
+        .take_csv_files()
         .map_err(|e| bad("output", e))
 }
 
