@@ -983,6 +983,12 @@ impl Kademlia {
             seeds,
         )
         .with_termination(self.cfg.termination);
+        // One operation more at a time: an operation is about 450 bytes and
+        // a node runs one or two at once, so the vector's first growth to
+        // four (1.8 KB) was most of a joining node's operations memory.
+        if self.ops.len() == self.ops.capacity() {
+            self.ops.reserve_exact(1);
+        }
         self.ops.push(Op {
             id,
             tag,
