@@ -234,6 +234,11 @@ struct RunArgs {
     /// Stop abnormally after this many events (tests of interruption).
     #[arg(long, hide = true)]
     abort_after_events: Option<u64>,
+    /// Bytes of rows a table of the lookup experiment holds in memory
+    /// before it streams them to a file beside the result [default:
+    /// 8388608, 8 MiB]. The result is the same whatever the value.
+    #[arg(long, value_name = "BYTES", value_parser = clap::value_parser!(u64).range(1..))]
+    row_buffer: Option<u64>,
 }
 
 /// A user error: printed without a backtrace, exit code 2.
@@ -420,6 +425,9 @@ fn execute(s: &Scenario, args: &RunArgs) -> Result<()> {
         force: args.force,
         abort_after_events: args.abort_after_events,
         die_while_writing: false,
+        row_buffer: args
+            .row_buffer
+            .map(|b| usize::try_from(b).unwrap_or(usize::MAX)),
     };
     let status = run_one(s, &opts, &mut progress);
     bar.finish_and_clear();

@@ -169,6 +169,15 @@ impl Staging {
         }
         std::fs::write(&p, bytes).map_err(io("writing", &p))
     }
+    /// Move the file at `from` (on the same file system: a run's streamed
+    /// rows, beside the result) into the temporary directory as `name`.
+    pub fn place(&self, name: &str, from: &Path) -> Result<(), OutputError> {
+        let p = self.tmp.join(name);
+        if let Some(parent) = p.parent() {
+            std::fs::create_dir_all(parent).map_err(io("creating", parent))?;
+        }
+        std::fs::rename(from, &p).map_err(io("moving", from))
+    }
     /// Make the result visible: replace `target` (if any) by the written
     /// directory.
     pub fn commit(self) -> Result<PathBuf, OutputError> {

@@ -10,6 +10,7 @@ use crate::output::{Provenance, Staging, run_hash};
 use crate::schema::Scenario;
 use analysis::report::SummaryRow;
 use anyhow::{Context, Result, bail};
+use sim_core::metrics::CsvFile;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -57,6 +58,25 @@ pub struct RunOptions {
     /// Kill the process (abort, no clean-up) after the first result file
     /// is written: a half-written result, for tests of resumption.
     pub die_while_writing: bool,
+    /// Bytes of rows a table holds in memory before it streams them to
+    /// disk (lookup experiment); `None`: [`ROW_BUFFER`].
+    pub row_buffer: Option<usize>,
+}
+
+/// Bytes of rows a table of the lookup experiment holds before it streams
+/// them to a file beside the result (`--row-buffer`): 8 MiB.
+pub const ROW_BUFFER: usize = 8 << 20;
+
+/// The folder a run streams its rows into, removed when the run ends, with
+/// or without a result.
+struct RowDir(PathBuf);
+
+impl Drop for RowDir {
+    fn drop(&mut self) {
+        if self.0.exists() {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
 }
 
 /// What [`run_one`] did.
@@ -85,7 +105,23 @@ pub fn run_one(s: &Scenario, opts: &RunOptions, progress: Progress<'_>) -> Resul
     if is_complete(&target) && !opts.force {
         return Ok(RunStatus::Existing { dir: target });
     }
-    let out = experiment::run(s, opts.abort_after_events, progress).map_err(|e| {
+    // Rows streamed during the run go beside the result's staging folder
+    // (made only if a table streams), and are moved into it at the end.
+    let row_dir = RowDir(
+        target
+            .parent()
+            .unwrap_or(Path::new("."))
+            .join(format!(".{}.rows", id.run_id)),
+    );
+    if row_dir.0.exists() {
+        std::fs::remove_dir_all(&row_dir.0)
+            .with_context(|| format!("removing the leftover {}", row_dir.0.display()))?;
+    }
+    let rows = experiment::RowFiles {
+        dir: row_dir.0.clone(),
+        threshold: opts.row_buffer.unwrap_or(ROW_BUFFER),
+    };
+    let out = experiment::run(s, opts.abort_after_events, progress, Some(&rows)).map_err(|e| {
         anyhow::anyhow!(
             "key `{}`: {}",
             e.field,
@@ -103,9 +139,13 @@ pub fn run_one(s: &Scenario, opts: &RunOptions, progress: Progress<'_>) -> Resul
     }
     stage.write("provenance.toml", prov.to_toml())?;
     stage.write("run-info.csv", &out.run_info)?;
-    for (name, bytes) in &out.files {
-        stage.write(name, bytes)?;
+    for (name, file) in &out.files {
+        match file {
+            CsvFile::Bytes(bytes) => stage.write(name, bytes)?,
+            CsvFile::Disk(path) => stage.place(name, path)?,
+        }
     }
+    drop(row_dir);
     let title = format!("{}: {}", s.scenario.name, s.scenario.description);
     let notes = format!(
         "Topology: {}. Seed {}. {}",
@@ -143,27 +183,58 @@ pub fn run_one(s: &Scenario, opts: &RunOptions, progress: Progress<'_>) -> Resul
 
 /// The two systems must have received exactly the same requests (in
 /// `requests.csv`, or in each part's of the combined experiment).
-fn check_identical_workload(files: &BTreeMap<String, Vec<u8>>) -> Result<()> {
-    for (name, bytes) in files {
+fn check_identical_workload(files: &BTreeMap<String, CsvFile>) -> Result<()> {
+    for (name, file) in files {
         if name == "requests.csv" || name.ends_with("/requests.csv") {
-            check_identical_requests(bytes)?;
+            check_identical_requests(file)
+                .with_context(|| format!("reading {name} to compare the two systems' requests"))?;
         }
     }
     Ok(())
 }
 
-fn check_identical_requests(bytes: &[u8]) -> Result<()> {
-    let text = String::from_utf8_lossy(bytes);
-    let mut sides: [Vec<&str>; 2] = [Vec::new(), Vec::new()];
-    for line in text.lines().skip(1) {
-        if let Some(rest) = line.strip_prefix("p2p,") {
-            sides[0].push(rest);
-        } else if let Some(rest) = line.strip_prefix("datacenter,") {
-            sides[1].push(rest);
+/// Compare the P2P rows of a merged `requests.csv` with the data center's,
+/// streaming (the file may be on disk, and large): one reader walks the P2P
+/// rows, another the data center's.
+fn check_identical_requests(file: &CsvFile) -> Result<()> {
+    let side = |prefix: &'static str| -> Result<_> {
+        Ok(std::io::BufRead::lines(file.reader()?)
+            .skip(1)
+            .filter(move |l| l.as_ref().map_or(true, |l| l.starts_with(prefix)))
+            .map(move |l| l.map(|l| l[prefix.len()..].to_string())))
+    };
+    let (mut p2p, mut dc) = (side("p2p,")?, side("datacenter,")?);
+    loop {
+        match (p2p.next().transpose()?, dc.next().transpose()?) {
+            (None, None) => return Ok(()),
+            (a, b) if a == b => continue,
+            _ => bail!("internal error: the two systems received different requests"),
         }
     }
-    if sides[0] != sides[1] {
-        bail!("internal error: the two systems received different requests");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SAME: &str = "system,time_ns,client\np2p,1,0\np2p,2,1\ndatacenter,1,0\ndatacenter,2,1\n";
+
+    /// The streamed comparison finds equal request logs equal, in memory and
+    /// on disk, and tells a changed row, a missing row and an extra row.
+    #[test]
+    fn request_logs_are_compared_row_for_row() {
+        assert!(check_identical_requests(&CsvFile::Bytes(SAME.into())).is_ok());
+        let p = std::env::temp_dir().join(format!("pc-requests-{}.csv", std::process::id()));
+        std::fs::write(&p, SAME).unwrap();
+        assert!(check_identical_requests(&CsvFile::Disk(p.clone())).is_ok());
+        std::fs::remove_file(&p).unwrap();
+        for bad in [
+            SAME.replace("datacenter,2,1", "datacenter,3,1"),
+            SAME.replace("datacenter,2,1\n", ""),
+            format!("{SAME}datacenter,3,2\n"),
+        ] {
+            let e = check_identical_requests(&CsvFile::Bytes(bad.clone().into())).unwrap_err();
+            assert!(e.to_string().contains("different requests"), "{bad}: {e}");
+        }
     }
-    Ok(())
 }

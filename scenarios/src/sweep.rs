@@ -846,6 +846,7 @@ pub fn run_points(
                 force: opts.force,
                 abort_after_events: None,
                 die_while_writing: die,
+                row_buffer: None,
             };
             let wall = std::time::Instant::now();
             match run_one(&p.scenario, &ro, &mut |_, _, _, _| {}) {

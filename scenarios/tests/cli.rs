@@ -302,17 +302,42 @@ fn a_small_run_is_complete_paired_and_deterministic() {
     let head: Vec<&str> = lookups.lines().take(6).collect();
     insta::assert_snapshot!("small_lookups_head", head.join("\n"));
 
-    // The same scenario again, elsewhere: byte-identical CSV files.
+    // The same scenario again, elsewhere, every table streaming its rows
+    // to disk as they come (`--row-buffer 1`, where the first run kept them
+    // in memory): byte-identical CSV files, and the folder the rows went
+    // through is gone.
     let out2 = d.join("out2");
     let o = bin()
         .arg(&p)
         .arg("--out")
         .arg(&out2)
-        .arg("--quiet")
+        .args(["--quiet", "--row-buffer", "1"])
         .output()
         .unwrap();
     assert!(o.status.success(), "{}", stderr(&o));
     let r2 = run_dir(&out2);
+    let streamed = |r: &Path| {
+        read(&r.join("run-info.csv"))
+            .lines()
+            .filter(|l| l.contains(",tables_streamed,"))
+            .map(String::from)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        streamed(&r1),
+        ["p2p,tables_streamed,0", "datacenter,tables_streamed,0"]
+    );
+    // lookups, requests, link_bytes and node_bytes, on each side.
+    assert_eq!(
+        streamed(&r2),
+        ["p2p,tables_streamed,4", "datacenter,tables_streamed,4"]
+    );
+    let hidden: Vec<_> = std::fs::read_dir(out2.join("small"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .filter(|n| n.to_string_lossy().starts_with('.'))
+        .collect();
+    assert!(hidden.is_empty(), "left behind: {hidden:?}");
     assert_eq!(
         r1.file_name(),
         r2.file_name(),
@@ -361,11 +386,22 @@ fn interrupted_runs_leave_no_complete_looking_result() {
         .arg(&p)
         .arg("--out")
         .arg(&out)
-        .args(["--quiet", "--abort-after-events", "5000"])
+        .args([
+            "--quiet",
+            "--abort-after-events",
+            "5000",
+            "--row-buffer",
+            "1",
+        ])
         .output()
         .unwrap();
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("aborted"), "{}", stderr(&o));
+    // Nothing at all, not even the folder its rows streamed to.
+    let all: Vec<_> = std::fs::read_dir(out.join("small"))
+        .map(|rd| rd.map(|e| e.unwrap().file_name()).collect())
+        .unwrap_or_default();
+    assert!(all.is_empty(), "an aborted run left {all:?}");
     let visible = |out: &Path| -> Vec<PathBuf> {
         std::fs::read_dir(out.join("small"))
             .map(|rd| {

@@ -13,6 +13,7 @@ use scenarios::experiment::{Outcome, run};
 use scenarios::load::Origin;
 use scenarios::schema::Scenario;
 use scenarios::validate::validate_text;
+use sim_core::metrics::CsvFile;
 use std::path::PathBuf;
 
 const MESH: &str = r#"{
@@ -104,13 +105,25 @@ fn error(text: &str) -> String {
 
 fn outcome(text: &str) -> Outcome {
     let s = scenario(text);
-    let o = run(&s, None, &mut |_, _, _, _| {}).unwrap();
+    // No row files: every file is kept in memory.
+    let o = run(&s, None, &mut |_, _, _, _| {}, None).unwrap();
     assert!(!o.aborted);
     o
 }
 
 fn file<'a>(o: &'a Outcome, name: &str) -> &'a str {
-    std::str::from_utf8(o.files.get(name).unwrap_or_else(|| panic!("no {name}"))).unwrap()
+    std::str::from_utf8(bytes(
+        o.files.get(name).unwrap_or_else(|| panic!("no {name}")),
+    ))
+    .unwrap()
+}
+
+/// A file kept in memory.
+fn bytes(f: &CsvFile) -> &[u8] {
+    match f {
+        CsvFile::Bytes(b) => b,
+        CsvFile::Disk(p) => panic!("{} was streamed", p.display()),
+    }
 }
 
 /// `(gateway, link, from_ns, to_ns)` rows of `gateway-outages.csv`.
@@ -290,11 +303,12 @@ fn outages_cut_the_data_center_off_and_leave_the_mesh_alone() {
     // Its other files are the same too, but for the engine's own count of
     // link cuts and restores and its event counts over time (the cuts are
     // events of the P2P simulation as well).
-    for (name, bytes) in &without.files {
+    for (name, file) in &without.files {
         let Some(name) = name.strip_prefix("p2p/") else {
             continue;
         };
-        let other = with.files.get(&format!("p2p/{name}")).unwrap();
+        let other = bytes(with.files.get(&format!("p2p/{name}")).unwrap());
+        let bytes = bytes(file);
         if name == "counters.csv" || name == "timeseries.csv" {
             let keep = |b: &[u8]| -> Vec<String> {
                 String::from_utf8_lossy(b)

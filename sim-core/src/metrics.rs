@@ -19,11 +19,18 @@
 //! Everything is kept in ordered maps and buffered, so the files are
 //! byte-identical for identical runs. Floats are printed by the shortest
 //! round-trip representation, which is deterministic.
+//!
+//! A large run's tables need not stay in memory: after
+//! [`Metrics::stream_rows`], a table whose buffered rows reach a threshold
+//! appends them to its file on disk and starts again, so a table holds at
+//! most the threshold in memory. The file's bytes are those the table would
+//! have held ([`CsvFile`]).
 
 use serde::Serialize;
+use std::borrow::Cow;
 use std::collections::BTreeMap;
-use std::io::Write;
-use std::path::Path;
+use std::io::{BufRead, Write};
+use std::path::{Path, PathBuf};
 
 /// An error while recording or writing metrics.
 #[derive(Debug, thiserror::Error)]
@@ -153,9 +160,150 @@ impl Histogram {
     }
 }
 
+/// Where tables stream their rows ([`Metrics::stream_rows`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RowStream {
+    /// The folder the files are created in (with its parents, when the
+    /// first table writes out).
+    pub dir: PathBuf,
+    /// Prepended to `<table>.csv`: two sinks streaming into one folder
+    /// (the two sides of an experiment) use different prefixes.
+    pub prefix: String,
+    /// A table writes its rows out once it holds this many bytes of them.
+    pub threshold: usize,
+}
+
+/// One output file of a sink: its bytes, or the file its rows were streamed
+/// to (header and every row, complete).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum CsvFile {
+    /// The file's bytes.
+    Bytes(Vec<u8>),
+    /// The file on disk holding them.
+    Disk(PathBuf),
+}
+
+impl CsvFile {
+    /// The file's bytes, read from disk if it was streamed.
+    pub fn bytes(&self) -> std::io::Result<Cow<'_, [u8]>> {
+        match self {
+            CsvFile::Bytes(b) => Ok(Cow::Borrowed(b)),
+            CsvFile::Disk(p) => std::fs::read(p).map(Cow::Owned).map_err(|e| at(p, e)),
+        }
+    }
+    /// A reader of the file's bytes, streaming from disk if it was streamed.
+    pub fn reader(&self) -> std::io::Result<Box<dyn BufRead + '_>> {
+        match self {
+            CsvFile::Bytes(b) => Ok(Box::new(&b[..])),
+            CsvFile::Disk(p) => Ok(Box::new(std::io::BufReader::with_capacity(
+                1 << 16,
+                std::fs::File::open(p).map_err(|e| at(p, e))?,
+            ))),
+        }
+    }
+}
+
+impl From<Vec<u8>> for CsvFile {
+    fn from(b: Vec<u8>) -> CsvFile {
+        CsvFile::Bytes(b)
+    }
+}
+
+/// An I/O error that names its file.
+fn at(path: &Path, e: std::io::Error) -> std::io::Error {
+    std::io::Error::new(e.kind(), format!("{}: {e}", path.display()))
+}
+
+/// What a table's CSV writer writes into: a buffer, appended to a file on
+/// disk whenever it reaches the threshold (when streaming is on).
+struct Sink {
+    buf: Vec<u8>,
+    /// The file rows stream to (streaming on).
+    path: Option<PathBuf>,
+    threshold: usize,
+    /// Open once the first rows were written out.
+    file: Option<std::fs::File>,
+}
+
+impl Sink {
+    fn new(stream: Option<&RowStream>, table: &str) -> Sink {
+        let mut s = Sink {
+            buf: Vec::new(),
+            path: None,
+            threshold: usize::MAX,
+            file: None,
+        };
+        s.set_stream(stream, table);
+        s
+    }
+    fn set_stream(&mut self, stream: Option<&RowStream>, table: &str) {
+        if self.file.is_none()
+            && let Some(st) = stream
+        {
+            self.path = Some(st.dir.join(format!("{}{table}.csv", st.prefix)));
+            self.threshold = st.threshold.max(1);
+        }
+    }
+    /// Append the buffer to the file (opening it the first time).
+    fn write_out(&mut self) -> std::io::Result<()> {
+        let Some(path) = &self.path else {
+            return Ok(());
+        };
+        if self.file.is_none() {
+            if let Some(dir) = path.parent() {
+                std::fs::create_dir_all(dir).map_err(|e| at(dir, e))?;
+            }
+            self.file = Some(std::fs::File::create(path).map_err(|e| at(path, e))?);
+        }
+        if let Some(f) = &mut self.file {
+            f.write_all(&self.buf).map_err(|e| at(path, e))?;
+        }
+        self.buf.clear();
+        Ok(())
+    }
+}
+
+impl Write for Sink {
+    fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
+        self.buf.extend_from_slice(data);
+        if self.buf.len() >= self.threshold {
+            self.write_out()?;
+        }
+        Ok(data.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
 struct Table {
-    writer: csv::Writer<Vec<u8>>,
+    writer: csv::Writer<Sink>,
     rows: u64,
+}
+
+impl Table {
+    /// Run `f` on the sink, every row written so far in it. (The CSV
+    /// writer lends its sink only by value: it is taken out and a writer
+    /// that continues the same file, without a second header, put back.)
+    fn with_sink<T>(&mut self, f: impl FnOnce(&mut Sink) -> T) -> std::io::Result<T> {
+        let w = std::mem::replace(
+            &mut self.writer,
+            csv::Writer::from_writer(Sink::new(None, "")),
+        );
+        let mut sink = match w.into_inner() {
+            Ok(sink) => sink,
+            Err(e) => {
+                let source = std::io::Error::new(e.error().kind(), e.error().to_string());
+                self.writer = e.into_inner();
+                return Err(source);
+            }
+        };
+        let out = f(&mut sink);
+        self.writer = csv::WriterBuilder::new()
+            .has_headers(self.rows == 0)
+            .from_writer(sink);
+        Ok(out)
+    }
 }
 
 /// The metrics sink of a run. Nodes reach it through the context; the
@@ -167,6 +315,7 @@ pub struct Metrics {
     tables: BTreeMap<&'static str, Table>,
     series: Vec<(u64, &'static str, f64)>,
     first_error: Option<MetricsError>,
+    stream: Option<RowStream>,
 }
 
 impl Metrics {
@@ -200,11 +349,31 @@ impl Metrics {
     pub fn histogram(&self, name: &str) -> Option<&Histogram> {
         self.histograms.get(name)
     }
+    /// Stream every table's rows to `<dir>/<prefix><table>.csv` once it
+    /// holds `threshold` bytes of them, instead of keeping them all in
+    /// memory. Tables that already streamed keep their file. The files of
+    /// [`Metrics::take_csv_files`] are then [`CsvFile::Disk`] for the tables
+    /// that streamed; their bytes are those the tables would have held.
+    pub fn stream_rows(&mut self, stream: RowStream) {
+        for (name, t) in self.tables.iter_mut() {
+            if let Err(source) = t.with_sink(|sink| sink.set_stream(Some(&stream), name))
+                && self.first_error.is_none()
+            {
+                self.first_error = Some(MetricsError::Io {
+                    path: format!("{name}.csv"),
+                    source,
+                });
+            }
+        }
+        self.stream = Some(stream);
+    }
+
     /// Append a row to table `table` (written as `<table>.csv`). The row is
     /// a struct of scalars; its field names become the CSV header.
     pub fn record<R: Serialize>(&mut self, table: &'static str, row: &R) {
+        let stream = self.stream.as_ref();
         let t = self.tables.entry(table).or_insert_with(|| Table {
-            writer: csv::Writer::from_writer(Vec::new()),
+            writer: csv::Writer::from_writer(Sink::new(stream, table)),
             rows: 0,
         });
         match t.writer.serialize(row) {
@@ -229,21 +398,75 @@ impl Metrics {
         &self.series
     }
 
-    /// The CSV text of every output file, by file name, in name order.
-    /// Fails if a recorded row could not be serialised.
+    /// The CSV text of every output file, by file name, in name order
+    /// (a streamed table's file is read back). Fails if a recorded row could
+    /// not be serialised or a streamed file not written or read.
     pub fn to_csv_files(&mut self) -> Result<BTreeMap<String, Vec<u8>>, MetricsError> {
-        self.csv_files(false)
+        let mut files = self.fixed_files()?;
+        for (name, t) in self.tables.iter_mut() {
+            let file = format!("{name}.csv");
+            let io = |source| MetricsError::Io {
+                path: file.clone(),
+                source,
+            };
+            let bytes = t
+                .with_sink(|sink| {
+                    if sink.file.is_some() {
+                        sink.write_out()?;
+                        let path = sink.path.clone().unwrap_or_default();
+                        std::fs::read(&path).map_err(|e| at(&path, e))
+                    } else {
+                        Ok(sink.buf.clone())
+                    }
+                })
+                .and_then(|r| r)
+                .map_err(io)?;
+            files.insert(file, bytes);
+        }
+        Ok(files)
     }
 
-    /// [`Metrics::to_csv_files`], moving the tables' rows out instead of
-    /// copying them: the tables are empty afterwards. For the end of a run, where a copy would double
-    /// the rows' memory (330 MB of rows at 10^6 lookups) while the nodes
-    /// still hold theirs.
-    pub fn take_csv_files(&mut self) -> Result<BTreeMap<String, Vec<u8>>, MetricsError> {
-        self.csv_files(true)
+    /// Every output file, moving the tables' rows out instead of copying
+    /// them (the tables are empty afterwards): for the end of a run, where a
+    /// copy would double the rows' memory while the nodes still hold
+    /// theirs. A table that streamed its rows ([`Metrics::stream_rows`])
+    /// writes out the rest and is given as its file on disk, which it no
+    /// longer writes to.
+    pub fn take_csv_files(&mut self) -> Result<BTreeMap<String, CsvFile>, MetricsError> {
+        let mut files: BTreeMap<String, CsvFile> = self
+            .fixed_files()?
+            .into_iter()
+            .map(|(k, v)| (k, CsvFile::Bytes(v)))
+            .collect();
+        for (name, t) in self.tables.iter_mut() {
+            let file = format!("{name}.csv");
+            let io = |source| MetricsError::Io {
+                path: file.clone(),
+                source,
+            };
+            let out = t
+                .with_sink(|sink| {
+                    if sink.file.is_some() {
+                        sink.write_out()?;
+                        Ok(CsvFile::Disk(sink.path.clone().unwrap_or_default()))
+                    } else {
+                        Ok(CsvFile::Bytes(std::mem::take(&mut sink.buf)))
+                    }
+                })
+                .and_then(|r| r)
+                .map_err(io)?;
+            // A fresh table, kept in memory: a row recorded later starts
+            // again with its header, and never writes into the file given
+            // out.
+            t.writer = csv::Writer::from_writer(Sink::new(None, name));
+            t.rows = 0;
+            files.insert(file, out);
+        }
+        Ok(files)
     }
 
-    fn csv_files(&mut self, take: bool) -> Result<BTreeMap<String, Vec<u8>>, MetricsError> {
+    /// The files that are not tables: counters, histograms, time series.
+    fn fixed_files(&mut self) -> Result<BTreeMap<String, Vec<u8>>, MetricsError> {
         if let Some(e) = self.first_error.take() {
             return Err(e);
         }
@@ -284,17 +507,6 @@ impl Metrics {
             writeln!(s, "{t},{k},{v}").map_err(io("timeseries.csv"))?;
         }
         files.insert("timeseries.csv".to_string(), s);
-        for (name, t) in self.tables.iter_mut() {
-            t.writer.flush().map_err(io(name))?;
-            let bytes = if take {
-                let w = std::mem::replace(&mut t.writer, csv::Writer::from_writer(Vec::new()));
-                t.rows = 0;
-                w.into_inner().map_err(|e| io(name)(e.into_error()))?
-            } else {
-                t.writer.get_ref().clone()
-            };
-            files.insert(format!("{name}.csv"), bytes);
-        }
         Ok(files)
     }
 
@@ -316,6 +528,7 @@ impl Metrics {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::io::Read;
 
     #[test]
     fn buckets_cover_every_value_once_and_are_narrow() {
@@ -412,10 +625,98 @@ mod tests {
         m.count("sent", 3);
         let copied = m.to_csv_files().unwrap();
         assert_eq!(m.rows("lookups"), 3);
-        let taken = m.take_csv_files().unwrap();
+        let taken: BTreeMap<String, Vec<u8>> = m
+            .take_csv_files()
+            .unwrap()
+            .into_iter()
+            .map(|(k, v)| (k, v.bytes().unwrap().into_owned()))
+            .collect();
         assert_eq!(taken, copied);
         assert_eq!(m.rows("lookups"), 0);
         assert!(m.to_csv_files().unwrap()["lookups.csv"].is_empty());
+    }
+
+    fn rows(m: &mut Metrics, n: u64) {
+        rows_from(m, 0, n);
+    }
+
+    /// A table that streams its rows to disk gives the bytes it would have
+    /// held, whatever the threshold, and holds at most the threshold.
+    #[test]
+    fn streamed_tables_are_the_tables_kept_in_memory() {
+        let mut kept = Metrics::new();
+        rows(&mut kept, 5_000);
+        let kept = kept.to_csv_files().unwrap();
+        let dir = std::env::temp_dir().join(format!("pc-metrics-stream-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        for threshold in [1, 100, 4096, 1 << 20] {
+            let mut m = Metrics::new();
+            rows(&mut m, 10);
+            // Turned on after the tables exist, as on before.
+            m.stream_rows(RowStream {
+                dir: dir.clone(),
+                prefix: format!("t{threshold}-"),
+                threshold,
+            });
+            rows_from(&mut m, 10, 5_000);
+            assert!(
+                m.tables
+                    .values()
+                    .all(|t| t.writer.get_ref().buf.len() < threshold),
+                "a table holds more than its threshold"
+            );
+            assert_eq!(m.to_csv_files().unwrap(), kept, "threshold {threshold}");
+            let taken = m.take_csv_files().unwrap();
+            let on_disk = taken
+                .values()
+                .filter(|f| matches!(f, CsvFile::Disk(_)))
+                .count();
+            // The threshold of 1 MiB is above both tables: nothing streamed.
+            assert_eq!(on_disk, if threshold == 1 << 20 { 0 } else { 2 });
+            if let CsvFile::Disk(p) = &taken["lookups.csv"] {
+                assert_eq!(p, &dir.join(format!("t{threshold}-lookups.csv")));
+            }
+            for (name, f) in &taken {
+                assert_eq!(f.bytes().unwrap().as_ref(), &kept[name][..], "{name}");
+                let mut via_reader = Vec::new();
+                f.reader().unwrap().read_to_end(&mut via_reader).unwrap();
+                assert_eq!(via_reader, kept[name], "{name}");
+            }
+        }
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    fn rows_from(m: &mut Metrics, from: u64, to: u64) {
+        for i in from..to {
+            m.record(
+                "lookups",
+                &Row {
+                    time_ns: i * 1_000_003,
+                    node: (i % 97) as u32,
+                    ok: i % 3 == 0,
+                    latency_ms: i as f64 / 7.0,
+                },
+            );
+            m.record("other", &(i, i * i));
+        }
+    }
+
+    /// Streaming into a folder that cannot be made (under a file) is an
+    /// error that names the folder, at the end of the run.
+    #[test]
+    fn a_stream_that_cannot_be_written_is_an_error_naming_the_folder() {
+        let file = std::env::temp_dir().join(format!("pc-metrics-a-file-{}", std::process::id()));
+        std::fs::write(&file, b"not a folder").unwrap();
+        let mut m = Metrics::new();
+        m.stream_rows(RowStream {
+            dir: file.join("inner"),
+            prefix: String::new(),
+            threshold: 10,
+        });
+        rows(&mut m, 100);
+        let e = m.take_csv_files().unwrap_err().to_string();
+        std::fs::remove_file(&file).unwrap();
+        assert!(e.contains("pc-metrics-a-file"), "{e}");
     }
 
     #[test]

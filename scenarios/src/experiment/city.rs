@@ -44,8 +44,8 @@ use super::compute::{self as cexp, Tally as CpuTally};
 use super::lookup::{self as lexp, Lookup};
 use super::storage::{self as sexp, DcBook, Obj, Op, P2pBook};
 use super::{
-    BuildError, Driver, Kind, Mapped, Outcome, Progress, bad, finish, kad_config, merge_tables,
-    retry_policy, sample_times, site_outages, topology,
+    BuildError, Driver, Kind, Mapped, Outcome, Progress, bad, finish_in_memory, kad_config,
+    merge_tables, retry_policy, sample_times, site_outages, topology,
 };
 use crate::schema::{Scenario, TopologyKind};
 use analysis::cost::{DcUsage, P2pUsage, Services};
@@ -842,7 +842,7 @@ pub fn run(
             }
         }
     }
-    let p2p_files = finish(&mut p2p, "p2p", &mut info)?;
+    let p2p_files = finish_in_memory(&mut p2p, "p2p", &mut info)?;
     if aborted {
         return Ok(Outcome {
             files: BTreeMap::new(),
@@ -987,7 +987,7 @@ pub fn run(
     for k in 0..3 {
         use_dc.egress[k] = sent1[k].saturating_sub(sent0[k]);
     }
-    let dc_files = finish(&mut dc, "datacenter", &mut info)?;
+    let dc_files = finish_in_memory(&mut dc, "datacenter", &mut info)?;
     {
         let office = dc.node(site);
         let DcStoreNode::Site(sref) = &office.store else {
@@ -1140,7 +1140,7 @@ pub fn run(
     Ok(Outcome {
         notes: gw_out.report(s, top, &mut files),
         part_notes: Some([lookup_notes, storage_notes, compute_notes]),
-        files,
+        files: super::as_outputs(files),
         run_info: info,
         topology: label,
         churn: churn_note,

@@ -27,7 +27,7 @@
 //! gives its whole CPU), kept exactly by the node wrapper [`Kept`].
 
 use super::{
-    BuildError, Driver, Kind, Mapped, Outcome, Progress, bad, finish, gateway_outages,
+    BuildError, Driver, Kind, Mapped, Outcome, Progress, bad, finish_in_memory, gateway_outages,
     merge_tables, retry_policy, sample_times, site_outages, topology,
 };
 use crate::bounds::{REQUESTS_MAX, SAMPLES_MAX, SIM_TIME_MAX, TRACE_BYTES_MAX};
@@ -757,7 +757,7 @@ pub fn run(
             tally.p2p_sample(t, bytes, volunteers);
         }
     }
-    let p2p_files = finish(&mut p2p, "p2p", &mut info)?;
+    let p2p_files = finish_in_memory(&mut p2p, "p2p", &mut info)?;
     if aborted {
         return Ok(Outcome {
             part_notes: None,
@@ -820,7 +820,7 @@ pub fn run(
             + dc.metrics().counter("dccompute.output_bytes");
         tally.dc_sample(t, sref, (k.is_up(), k.up_to(t)), bytes);
     }
-    let dc_files = finish(&mut dc, "datacenter", &mut info)?;
+    let dc_files = finish_in_memory(&mut dc, "datacenter", &mut info)?;
 
     // ------------------------------------------------------------ outputs
     let mut files = BTreeMap::new();
@@ -856,7 +856,7 @@ pub fn run(
             notes(s, c, &cfg, peers, faulty, replay.as_ref(), &churn_note),
             &mut files,
         ),
-        files,
+        files: super::as_outputs(files),
         run_info: info,
         topology: label,
         churn: churn_note,

@@ -8,16 +8,18 @@
 //! side's counters, histograms and time series.
 
 use super::{
-    BuildError, Driver, Kind, Outcome, Progress, bad, finish, gateway_outages, kad_config,
-    merge_tables, retry_policy, site_outages, topology,
+    BuildError, Driver, Kind, Outcome, Progress, RowFiles, bad, finish, gateway_outages,
+    kad_config, merge_files, retry_policy, site_outages, topology,
 };
 use crate::schema::Scenario;
 use datacenter::{Client, DcNode, DirOp, Site, SiteConfig};
 use kademlia::{Command, IdTable, KadNode, Kademlia, Key, Observe};
 use rand::RngExt;
+use sim_core::metrics::CsvFile;
 use sim_core::prelude::*;
 use sim_core::rng::{Purpose, node_rng};
 use std::collections::BTreeMap;
+use std::io::BufRead;
 use std::sync::Arc;
 
 /// The request both systems serve: look up a key.
@@ -108,6 +110,7 @@ pub fn run(
     s: &Scenario,
     abort_after: Option<u64>,
     progress: Progress<'_>,
+    rows: Option<&RowFiles>,
 ) -> Result<Outcome, BuildError> {
     let w = s
         .workload
@@ -134,6 +137,9 @@ pub fn run(
     sc.sample_every = Some(s.output.sample_every);
     sc.log_requests = true;
     let mut p2p: Sim<Peer> = Sim::new(sc.clone());
+    if let Some(rows) = rows {
+        rows.stream(&mut p2p, "p2p");
+    }
     p2p.set_topology(built.net, s.access.jitter)
         .map_err(|e| bad("topology", e))?;
     if let Some(c) = &churn {
@@ -208,6 +214,9 @@ pub fn run(
     // ----------------------------------------------------------- baseline
     let built = topology(s, 0)?;
     let mut dc: Sim<Dir> = Sim::new(sc);
+    if let Some(rows) = rows {
+        rows.stream(&mut dc, "datacenter");
+    }
     dc.set_topology(built.net, s.access.jitter)
         .map_err(|e| bad("topology", e))?;
     if let Some(c) = &churn {
@@ -248,20 +257,10 @@ pub fn run(
     let dc_files = finish(&mut dc, "datacenter", &mut info)?;
 
     // ------------------------------------------------------------ outputs
-    let merged = merge_tables(
-        &p2p_files,
-        &dc_files,
-        "lookups.csv",
-        empty_header("lookups.csv"),
-    );
-    files.insert("lookups.csv".to_string(), merged);
-    let merged = merge_tables(
-        &p2p_files,
-        &dc_files,
-        "requests.csv",
-        empty_header("requests.csv"),
-    );
-    files.insert("requests.csv".to_string(), merged);
+    for name in ["lookups.csv", "requests.csv"] {
+        let merged = merge_files(&p2p_files, &dc_files, name, empty_header(name), rows)?;
+        files.insert(name.to_string(), merged);
+    }
     for (side, side_files) in [("p2p", p2p_files), ("datacenter", dc_files)] {
         for (name, bytes) in side_files {
             if name != "lookups.csv" && name != "requests.csv" {
@@ -328,7 +327,7 @@ pub(crate) fn notes(
     s: &Scenario,
     w: &crate::schema::WorkloadSpec,
     churn: &str,
-    files: &BTreeMap<String, Vec<u8>>,
+    files: &BTreeMap<String, CsvFile>,
 ) -> String {
     let churn = if churn.is_empty() {
         String::new()
@@ -352,7 +351,7 @@ pub(crate) fn notes(
 
 /// How each side ends a request: the DHT's lookup termination rule and
 /// the directory client's retry policy.
-fn policies(s: &Scenario, files: &BTreeMap<String, Vec<u8>>) -> String {
+fn policies(s: &Scenario, files: &BTreeMap<String, CsvFile>) -> String {
     let k = &s.kademlia;
     let p2p = if k.termination == "closest-answered" {
         let (who, exact) = match k.termination_results {
@@ -395,8 +394,9 @@ fn policies(s: &Scenario, files: &BTreeMap<String, Vec<u8>>) -> String {
 /// A sentence on the Kademlia operations rejected because their node
 /// already ran as many as it may (`kad.ops_rejected` in
 /// `p2p/counters.csv`); empty when there were none.
-fn rejected(files: &BTreeMap<String, Vec<u8>>) -> String {
-    let text = String::from_utf8_lossy(files.get("p2p/counters.csv").map_or(&[][..], |v| v));
+fn rejected(files: &BTreeMap<String, CsvFile>) -> String {
+    let bytes = files.get("p2p/counters.csv").and_then(|f| f.bytes().ok());
+    let text = String::from_utf8_lossy(bytes.as_deref().unwrap_or_default());
     let n: u64 = text
         .lines()
         .find_map(|l| l.strip_prefix("kad.ops_rejected,"))
@@ -412,11 +412,14 @@ fn rejected(files: &BTreeMap<String, Vec<u8>>) -> String {
 
 /// How many of the directory's requests were retried, from the `attempts`
 /// column of `lookups.csv`.
-fn retried(files: &BTreeMap<String, Vec<u8>>) -> String {
-    let text = String::from_utf8_lossy(files.get("lookups.csv").map_or(&[][..], |v| v));
-    let mut lines = text.lines();
-    let header: Vec<&str> = lines.next().unwrap_or_default().split(',').collect();
-    let Some(col) = header.iter().position(|h| *h == "attempts") else {
+fn retried(files: &BTreeMap<String, CsvFile>) -> String {
+    // Streamed: `lookups.csv` may be on disk, and large.
+    let Some(Ok(reader)) = files.get("lookups.csv").map(CsvFile::reader) else {
+        return "attempts not recorded".to_string();
+    };
+    let mut lines = reader.lines().map_while(Result::ok);
+    let header = lines.next().unwrap_or_default();
+    let Some(col) = header.split(',').position(|h| h == "attempts") else {
         return "attempts not recorded".to_string();
     };
     let (mut all, mut more) = (0u64, 0u64);

@@ -31,6 +31,7 @@ use crate::schema::{
     Components, DuplicateIds, ImplicitNodes, Scenario, TopologyKind, Tunnels, UnlabelledLinks,
 };
 use kademlia::{Config, RpcTimeout, Termination};
+use sim_core::metrics::CsvFile;
 use sim_core::net::Network;
 use sim_core::net::route::Access;
 use sim_core::prelude::*;
@@ -597,12 +598,15 @@ impl GatewayOutages {
         &self,
         s: &Scenario,
         notes: String,
-        files: &mut BTreeMap<String, Vec<u8>>,
+        files: &mut BTreeMap<String, impl From<Vec<u8>>>,
     ) -> String {
         if !self.on {
             return notes;
         }
-        files.insert("gateway-outages.csv".to_string(), self.csv().into_bytes());
+        files.insert(
+            "gateway-outages.csv".to_string(),
+            self.csv().into_bytes().into(),
+        );
         if notes.is_empty() {
             self.note(s)
         } else {
@@ -728,10 +732,39 @@ pub(crate) fn sample_times(from: Time, end: Time, every: Duration) -> Vec<Time> 
     v
 }
 
+/// Where a run's tables stream their rows once a table holds `threshold`
+/// bytes ([`sim_core::metrics::Metrics::stream_rows`]): a folder beside the
+/// result's, made when the first table writes out. The lookup experiment
+/// streams its sides' tables and merges them on disk; the other
+/// experiments, whose tables are read to make their derived files, keep
+/// them in memory.
+#[derive(Debug, Clone)]
+pub struct RowFiles {
+    /// The folder.
+    pub dir: std::path::PathBuf,
+    /// Bytes a table holds before it writes them out.
+    pub threshold: usize,
+}
+
+impl RowFiles {
+    /// Stream `sim`'s tables into `<dir>/<side>-<table>.csv`.
+    pub(crate) fn stream<N: Node>(&self, sim: &mut Sim<N>, side: &str)
+    where
+        N::Request: std::fmt::Debug,
+    {
+        sim.metrics_mut().stream_rows(sim_core::metrics::RowStream {
+            dir: self.dir.clone(),
+            prefix: format!("{side}-"),
+            threshold: self.threshold,
+        });
+    }
+}
+
 /// Everything a run produced, before it is written.
 pub struct Outcome {
-    /// CSV files by name (relative paths, e.g. `p2p/counters.csv`).
-    pub files: BTreeMap<String, Vec<u8>>,
+    /// CSV files by name (relative paths, e.g. `p2p/counters.csv`): their
+    /// bytes, or the file in [`RowFiles::dir`] they were streamed to.
+    pub files: BTreeMap<String, CsvFile>,
     /// Wall-clock and size figures of both sides.
     pub run_info: String,
     /// What the topology was.
@@ -917,10 +950,11 @@ pub fn run(
     s: &Scenario,
     abort_after: Option<u64>,
     progress: Progress<'_>,
+    rows: Option<&RowFiles>,
 ) -> Result<Outcome, BuildError> {
     check(s)?;
     match kind(s)? {
-        Kind::Lookup => lookup::run(s, abort_after, progress),
+        Kind::Lookup => lookup::run(s, abort_after, progress, rows),
         Kind::Storage => storage::run(s, abort_after, progress),
         Kind::Compute => compute::run(s, abort_after, progress),
         Kind::City => city::run(s, abort_after, progress),
@@ -1026,12 +1060,13 @@ impl<'a, 'p> Driver<'a, 'p> {
     }
 }
 
-/// Close a side: its metrics as CSV files, its run info appended to `info`.
+/// Close a side: its metrics as CSV files (streamed tables as their files
+/// on disk), its run info appended to `info`.
 pub(crate) fn finish<N: Node>(
     sim: &mut Sim<N>,
     side: &str,
     info: &mut String,
-) -> Result<BTreeMap<String, Vec<u8>>, BuildError>
+) -> Result<BTreeMap<String, CsvFile>, BuildError>
 where
     N::Request: std::fmt::Debug,
 {
@@ -1042,9 +1077,45 @@ where
         info.push_str(line);
         info.push('\n');
     }
-    sim.metrics_mut()
+    let files = sim
+        .metrics_mut()
         .take_csv_files()
-        .map_err(|e| bad("output", e))
+        .map_err(|e| bad("output", e))?;
+    let streamed = files
+        .values()
+        .filter(|f| matches!(f, CsvFile::Disk(_)))
+        .count();
+    info.push_str(&format!("{side},tables_streamed,{streamed}\n"));
+    Ok(files)
+}
+
+/// [`finish`], every file as bytes (for the experiments that read their
+/// tables to derive files, and do not stream them).
+pub(crate) fn finish_in_memory<N: Node>(
+    sim: &mut Sim<N>,
+    side: &str,
+    info: &mut String,
+) -> Result<BTreeMap<String, Vec<u8>>, BuildError>
+where
+    N::Request: std::fmt::Debug,
+{
+    finish(sim, side, info)?
+        .into_iter()
+        .map(|(name, f)| match f {
+            CsvFile::Bytes(b) => Ok((name, b)),
+            CsvFile::Disk(p) => std::fs::read(&p)
+                .map(|b| (name, b))
+                .map_err(|e| bad("output", format!("reading {}: {e}", p.display()))),
+        })
+        .collect()
+}
+
+/// Files kept in memory as output files.
+pub(crate) fn as_outputs(files: BTreeMap<String, Vec<u8>>) -> BTreeMap<String, CsvFile> {
+    files
+        .into_iter()
+        .map(|(k, v)| (k, CsvFile::Bytes(v)))
+        .collect()
 }
 
 /// One table from both sides, with a leading `system` column; a table
@@ -1055,28 +1126,92 @@ pub(crate) fn merge_tables(
     name: &str,
     empty_header: &str,
 ) -> Vec<u8> {
-    let mut out = String::new();
-    if !p2p.contains_key(name) && !dc.contains_key(name) && !empty_header.is_empty() {
-        out = format!("system,{empty_header}\n");
+    let [a, b] = [p2p, dc].map(|m| {
+        m.get(name)
+            .map(|b| Box::new(&b[..]) as Box<dyn std::io::BufRead + '_>)
+    });
+    let mut out = Vec::new();
+    // Reading from memory into memory: no I/O error can occur, and the
+    // bytes are the rows' own CSV (valid UTF-8).
+    let _ = merge_into([a, b], empty_header, &mut out);
+    out
+}
+
+/// [`merge_tables`] of files that may be on disk: a table either side
+/// streamed is merged into `<rows>/merged-<name>` line by line (and the
+/// sides' files removed), never held in memory whole.
+pub(crate) fn merge_files(
+    p2p: &BTreeMap<String, CsvFile>,
+    dc: &BTreeMap<String, CsvFile>,
+    name: &str,
+    empty_header: &str,
+    rows: Option<&RowFiles>,
+) -> Result<CsvFile, BuildError> {
+    let fail = |e: std::io::Error| bad("output", format!("merging {name}: {e}"));
+    let inputs = [
+        p2p.get(name)
+            .map(CsvFile::reader)
+            .transpose()
+            .map_err(fail)?,
+        dc.get(name)
+            .map(CsvFile::reader)
+            .transpose()
+            .map_err(fail)?,
+    ];
+    let streamed: Vec<&std::path::Path> = [p2p.get(name), dc.get(name)]
+        .into_iter()
+        .flatten()
+        .filter_map(|f| match f {
+            CsvFile::Disk(p) => Some(p.as_path()),
+            CsvFile::Bytes(_) => None,
+        })
+        .collect();
+    let (Some(rows), false) = (rows, streamed.is_empty()) else {
+        let mut out = Vec::new();
+        merge_into(inputs, empty_header, &mut out).map_err(fail)?;
+        return Ok(CsvFile::Bytes(out));
+    };
+    let path = rows.dir.join(format!("merged-{}", name.replace('/', "-")));
+    let file = std::fs::File::create(&path).map_err(|e| {
+        fail(std::io::Error::new(
+            e.kind(),
+            format!("{}: {e}", path.display()),
+        ))
+    })?;
+    let mut w = std::io::BufWriter::with_capacity(1 << 16, file);
+    merge_into(inputs, empty_header, &mut w).map_err(fail)?;
+    std::io::Write::flush(&mut w).map_err(fail)?;
+    for p in streamed {
+        std::fs::remove_file(p).map_err(fail)?;
     }
-    for (system, files) in [("p2p", p2p), ("datacenter", dc)] {
-        let Some(bytes) = files.get(name) else {
+    Ok(CsvFile::Disk(path))
+}
+
+/// Write the merge of the two sides' tables (P2P, then data center) to
+/// `out`.
+fn merge_into(
+    sides: [Option<Box<dyn std::io::BufRead + '_>>; 2],
+    empty_header: &str,
+    out: &mut impl std::io::Write,
+) -> std::io::Result<()> {
+    let mut wrote_header = false;
+    if sides.iter().all(Option::is_none) && !empty_header.is_empty() {
+        writeln!(out, "system,{empty_header}")?;
+        wrote_header = true;
+    }
+    for (system, reader) in ["p2p", "datacenter"].into_iter().zip(sides) {
+        let Some(reader) = reader else {
             continue;
         };
-        let text = String::from_utf8_lossy(bytes);
-        let mut lines = text.lines();
-        let header = lines.next().unwrap_or_default();
-        if out.is_empty() && !header.is_empty() {
-            out.push_str("system,");
-            out.push_str(header);
-            out.push('\n');
+        let mut lines = std::io::BufRead::lines(reader);
+        let header = lines.next().transpose()?.unwrap_or_default();
+        if !wrote_header && !header.is_empty() {
+            writeln!(out, "system,{header}")?;
+            wrote_header = true;
         }
         for l in lines {
-            out.push_str(system);
-            out.push(',');
-            out.push_str(l);
-            out.push('\n');
+            writeln!(out, "{system},{}", l?)?;
         }
     }
-    out.into_bytes()
+    Ok(())
 }

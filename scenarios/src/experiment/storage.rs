@@ -49,8 +49,8 @@
 //! readable from then on.
 
 use super::{
-    BuildError, Driver, Kind, Mapped, Outcome, Progress, bad, finish, gateway_outages, kad_config,
-    merge_tables, retry_policy, sample_times, site_outages, topology,
+    BuildError, Driver, Kind, Mapped, Outcome, Progress, bad, finish_in_memory, gateway_outages,
+    kad_config, merge_tables, retry_policy, sample_times, site_outages, topology,
 };
 use crate::schema::{PlacementSpec, RepairSpec, Scenario, StorageSpec, TopologyKind};
 use ::storage::harness::Ledger;
@@ -1251,7 +1251,7 @@ pub fn run(
             );
         }
     }
-    let p2p_files = finish(&mut p2p, "p2p", &mut info)?;
+    let p2p_files = finish_in_memory(&mut p2p, "p2p", &mut info)?;
     if aborted {
         return Ok(Outcome {
             part_notes: None,
@@ -1335,7 +1335,7 @@ pub fn run(
         let peers_up = (0..built.peers).filter(|&n| dc.is_up(NodeId(n))).count() as u64;
         dbook.sample(t, sref, dc.is_up(site), peers_up);
     }
-    let dc_files = finish(&mut dc, "datacenter", &mut info)?;
+    let dc_files = finish_in_memory(&mut dc, "datacenter", &mut info)?;
     let sref = dc.node(site).node.site().expect("the site");
     dbook.objects(&mut objects_csv, sref, dc.is_up(site));
 
@@ -1371,7 +1371,7 @@ pub fn run(
             notes(s, st, clients, &scfg, built.spares > 0, &churn_note) + placement_note,
             &mut files,
         ),
-        files,
+        files: super::as_outputs(files),
         run_info: info,
         topology: label,
         churn: churn_note,
