@@ -239,6 +239,11 @@ struct RunArgs {
     /// 8388608, 8 MiB]. The result is the same whatever the value.
     #[arg(long, value_name = "BYTES", value_parser = clap::value_parser!(u64).range(1..))]
     row_buffer: Option<u64>,
+    /// When standard error is not a terminal (a log file, a batch job),
+    /// print a progress line there at most every this many seconds of
+    /// wall time (0: at every step of a side, about 200).
+    #[arg(long, value_name = "SECONDS", default_value_t = 60)]
+    progress_every: u64,
 }
 
 /// A user error: printed without a backtrace, exit code 2.
@@ -409,7 +414,25 @@ fn execute(s: &Scenario, args: &RunArgs) -> Result<()> {
         b
     };
     let wall = std::time::Instant::now();
+    // Without a terminal, plain lines: a long run under a batch system or
+    // with its output in a file says how far it is.
+    let lines = !args.quiet && !std::io::stderr().is_terminal();
+    let every = std::time::Duration::from_secs(args.progress_every);
+    let mut last_line = std::time::Instant::now();
     let mut progress = |side: &str, now: sim_core::Time, end: sim_core::Time, events: u64| {
+        if lines && last_line.elapsed() >= every {
+            last_line = std::time::Instant::now();
+            let secs = wall.elapsed().as_secs_f64().max(1e-9);
+            eprintln!(
+                "progress: {side} {:.1} % (sim {} / {}), {} events, {:.2} M events/s, {:.0} s elapsed",
+                now.0 as f64 * 100.0 / end.0.max(1) as f64,
+                sim_core::Duration(now.0),
+                sim_core::Duration(end.0),
+                events,
+                events as f64 / secs / 1e6,
+                secs
+            );
+        }
         bar.set_prefix(side.to_string());
         bar.set_position((now.0 as u128 * 1_000 / end.0.max(1) as u128) as u64);
         let secs = wall.elapsed().as_secs_f64().max(1e-9);

@@ -376,6 +376,48 @@ fn a_small_run_is_complete_paired_and_deterministic() {
     let _ = std::fs::remove_dir_all(&d);
 }
 
+/// Without a terminal (here, a pipe), a run prints plain progress lines,
+/// at most every `--progress-every` seconds: none for a short run by
+/// default, and with 0 a line at every step of both sides up to the end.
+#[test]
+fn progress_goes_to_a_log_as_lines() {
+    let d = tmp("progress");
+    let p = write(&d, "small.toml", SMALL);
+    let o = bin()
+        .arg(&p)
+        .arg("--out")
+        .arg(d.join("a"))
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(!stderr(&o).contains("progress:"), "{}", stderr(&o));
+    let o = bin()
+        .arg(&p)
+        .arg("--out")
+        .arg(d.join("b"))
+        .args(["--progress-every", "0"])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    let err = stderr(&o);
+    let last = |side: &str| {
+        err.lines()
+            .rfind(|l| l.starts_with(&format!("progress: {side} ")))
+            .unwrap_or_else(|| panic!("no progress line for {side}: {err}"))
+            .to_string()
+    };
+    for side in ["P2P", "data center"] {
+        assert!(last(side).contains(" 100.0 % "), "{}", last(side));
+    }
+    assert!(
+        err.lines()
+            .filter(|l| l.starts_with("progress: P2P "))
+            .count()
+            > 10
+    );
+    let _ = std::fs::remove_dir_all(&d);
+}
+
 #[test]
 fn interrupted_runs_leave_no_complete_looking_result() {
     let d = tmp("abort");
