@@ -425,9 +425,125 @@ pub fn check_peers(s: &Scenario, peers: u32) -> Result<(), BuildError> {
     Ok(())
 }
 
+/// Max RSS per peer of a lookup run with warm-started tables: 6.89 GiB
+/// for 10^6 peers and 10^6 lookups (`kademlia-scale`, 100 s, 2026-12-03;
+/// 6.8 KB per peer at 10^5).
+pub const WARM_BYTES_PER_PEER: u64 = 7_400;
+/// Max RSS per peer of a lookup run whose peers all join at once, one
+/// refresh lookup at a time (`kademlia.join_refresh_parallel = 1`): 2.54
+/// GiB for 10^5 peers and 264 MiB for 10^4 (`kademlia-scale`, 780 s,
+/// 2026-12-03).
+pub const JOIN_ONE_BYTES_PER_PEER: u64 = 27_700;
+/// The same with several refresh lookups at once (the crate's join, 4 per
+/// bucket, 4 at once): 451 MiB for 10^4 peers (2026-12-03).
+pub const JOIN_BYTES_PER_PEER: u64 = 47_300;
+
+/// What a lookup run on a synthetic internet may need at its peak, by the
+/// max RSS per peer of measured runs with the same start and join, and the
+/// rate used: `(bytes, bytes per peer)`. `None` for the other experiments
+/// and topologies (their peers are fewer, or their cost per peer not
+/// measured at scale).
+pub fn memory_estimate(s: &Scenario) -> Option<(u64, u64)> {
+    if s.workload.is_none()
+        || s.storage.is_some()
+        || s.compute.is_some()
+        || s.topology.kind != TopologyKind::Internet
+    {
+        return None;
+    }
+    let peers = u64::from(s.topology.nodes?);
+    let per = if s.kademlia.start == "warm" {
+        WARM_BYTES_PER_PEER
+    } else if s.kademlia.join_refresh_parallel <= 1 {
+        JOIN_ONE_BYTES_PER_PEER
+    } else {
+        JOIN_BYTES_PER_PEER
+    };
+    Some((peers * per, per))
+}
+
+/// A warning when [`memory_estimate`] exceeds `available` bytes: the run
+/// would likely be stopped by the system rather than end with a result.
+pub fn memory_warning(s: &Scenario, available: u64) -> Option<String> {
+    let (need, per) = memory_estimate(s)?;
+    if need <= available {
+        return None;
+    }
+    let gib = |b: u64| b as f64 / (1u64 << 30) as f64;
+    Some(format!(
+        "this run may need about {:.1} GiB of memory ({:.1} KB per peer for {} peers, the most measured runs \
+         with this start and join used), more than the {:.1} GiB this machine has available: the system may \
+         stop it before it ends. Fewer peers (`topology.nodes`), or warm-started tables (`kademlia.start = \
+         \"warm\"`, about {:.1} KB per peer), need less",
+        gib(need),
+        per as f64 / 1e3,
+        need / per,
+        gib(available),
+        WARM_BYTES_PER_PEER as f64 / 1e3
+    ))
+}
+
+/// The memory this machine has available (`MemAvailable` of
+/// `/proc/meminfo`), if known.
+pub fn available_memory() -> Option<u64> {
+    let text = std::fs::read_to_string("/proc/meminfo").ok()?;
+    let kib: u64 = text
+        .lines()
+        .find_map(|l| l.strip_prefix("MemAvailable:"))?
+        .trim()
+        .strip_suffix("kB")?
+        .trim()
+        .parse()
+        .ok()?;
+    Some(kib * 1024)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn kademlia_scale(sets: &[&str]) -> Scenario {
+        let (_, text) = crate::bundled::find("kademlia-scale").unwrap();
+        let sets: Vec<crate::load::Override> = sets.iter().map(|s| s.parse().unwrap()).collect();
+        crate::validate::validate_text(
+            text,
+            &crate::load::Origin::File("k.toml".into()),
+            &sets,
+            None,
+        )
+        .unwrap()
+    }
+
+    /// 10^6 joining peers do not fit in 24 GiB by the measured runs; the
+    /// same peers warm-started do (6.89 GiB measured), and so does the
+    /// bundled 10^4 (264 MiB measured); other experiments get no estimate.
+    #[test]
+    fn a_run_larger_than_the_machine_is_warned_of() {
+        let avail = 24 << 30;
+        let big = ["topology.nodes=1000000", "workload.clients=1000000"];
+        let w = memory_warning(&kademlia_scale(&big), avail).expect("no warning for 10^6 joins");
+        assert!(w.contains("25.8 GiB") && w.contains("1000000 peers"), "{w}");
+        assert!(w.contains("kademlia.start"), "{w}");
+        let warm = [big[0], big[1], "kademlia.start=\"warm\""];
+        assert_eq!(memory_warning(&kademlia_scale(&warm), avail), None);
+        let (need, _) = memory_estimate(&kademlia_scale(&warm)).unwrap();
+        assert!(need > 6_000 << 20 && need < 8 << 30, "{need}");
+        assert_eq!(memory_warning(&kademlia_scale(&[]), avail), None);
+        // The crate's join (several refresh lookups at once) costs more.
+        let par = ["kademlia.join_refresh_parallel=4"];
+        let (a, _) = memory_estimate(&kademlia_scale(&[])).unwrap();
+        let (b, _) = memory_estimate(&kademlia_scale(&par)).unwrap();
+        assert!(b > a);
+        let (_, text) = crate::bundled::find("backup").unwrap();
+        let s = crate::validate::validate_text(
+            text,
+            &crate::load::Origin::File("b.toml".into()),
+            &[],
+            None,
+        )
+        .unwrap();
+        assert_eq!(memory_estimate(&s), None);
+    }
 
     #[test]
     fn clip_keeps_short_values_and_cuts_long_ones() {

@@ -386,6 +386,9 @@ fn run(args: RunArgs) -> Result<(), UserError> {
     };
     let s = read_scenario(&file, args.seed, &args.set)?;
     check_result_dir(&args.out, &s.scenario.name)?;
+    if !args.quiet {
+        warn_of_memory(&s);
+    }
     execute(&s, &args).map_err(|e| UserError(format!("{e:#}")))
 }
 
@@ -489,6 +492,7 @@ fn validate(a: ValidateArgs) -> Result<(), UserError> {
     if let Some(out) = &a.out {
         check_result_dir(out, &s.scenario.name)?;
     }
+    warn_of_memory(&s);
     print!("{}", toml::to_string(&s).unwrap_or_default());
     if s.sweep.is_some() {
         let g = grid_of(&v)?;
@@ -502,6 +506,16 @@ fn validate(a: ValidateArgs) -> Result<(), UserError> {
         );
     }
     Ok(())
+}
+
+/// On standard error: a warning if the run would need more memory than
+/// the machine has available, by the measured runs.
+fn warn_of_memory(s: &Scenario) {
+    if let Some(w) =
+        scenarios::bounds::available_memory().and_then(|a| scenarios::bounds::memory_warning(s, a))
+    {
+        eprintln!("warning: {w}");
+    }
 }
 
 fn grid_of(src: &Source) -> Result<sweep::Grid, UserError> {
