@@ -28,6 +28,8 @@ pub const JOIN_REFRESH_TARGETS_MAX: u32 = 16;
 /// Most `kademlia.join_refresh_parallel` (the operations a node may run
 /// at once, `kademlia::Config::ops_max`).
 pub const JOIN_REFRESH_PARALLEL_MAX: u32 = 64;
+/// Most peers one lookup keeps track of (`kademlia.lookup_peers_max`).
+pub const LOOKUP_PEERS_MAX: u32 = 10_000;
 /// Most requests a run is expected to issue (clients × duration / mean gap).
 pub const REQUESTS_MAX: u64 = 100_000_000;
 /// Most churn transitions a run is expected to see
@@ -258,6 +260,15 @@ pub fn check_values(s: &Scenario) -> Result<(), BuildError> {
         u64::from(k.join_refresh_parallel),
         u64::from(JOIN_REFRESH_PARALLEL_MAX),
     )?;
+    if k.lookup_peers_max < k.k || k.lookup_peers_max > LOOKUP_PEERS_MAX {
+        return Err(bad(
+            "kademlia.lookup_peers_max",
+            format!(
+                "{}: expected k ({}) to {LOOKUP_PEERS_MAX} (a lookup keeps at least the k closest it heard of)",
+                k.lookup_peers_max, k.k
+            ),
+        ));
+    }
     let d = &s.datacenter;
     one_to(
         "datacenter.servers",

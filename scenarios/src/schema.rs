@@ -416,6 +416,10 @@ pub struct KademliaSpec {
     /// starts when one ends).
     #[serde(default = "default_join_refresh_parallel")]
     pub join_refresh_parallel: u32,
+    /// Most peers one lookup keeps track of, closest first (the farthest
+    /// are dropped): k to 10,000.
+    #[serde(default = "default_lookup_peers_max")]
+    pub lookup_peers_max: u32,
     /// When a lookup stops: `k-closest` (the paper's rule: the k closest
     /// known nodes have all answered) or `closest-answered` (the
     /// `termination_results` closest known nodes have answered, none closer
@@ -472,6 +476,9 @@ fn default_join_refresh_targets() -> u32 {
 fn default_join_refresh_parallel() -> u32 {
     kademlia::Config::default().join_refresh_parallel as u32
 }
+fn default_lookup_peers_max() -> u32 {
+    kademlia::Config::default().lookup_peers_max as u32
+}
 fn default_termination() -> String {
     "closest-answered".to_string()
 }
@@ -507,6 +514,7 @@ impl Default for KademliaSpec {
             bucket_spread: default_bucket_spread(),
             join_refresh_targets: default_join_refresh_targets(),
             join_refresh_parallel: default_join_refresh_parallel(),
+            lookup_peers_max: default_lookup_peers_max(),
             termination: default_termination(),
             termination_wait: default_termination_wait(),
             termination_results: default_termination_results(),

@@ -175,6 +175,17 @@ mean_gap = "10s"
             &["1 to 64"],
         );
         refused(
+            &["kademlia.lookup_peers_max=19"],
+            "kademlia.lookup_peers_max",
+            &["expected k (20) to 10000"],
+        );
+        refused(
+            &["kademlia.k=8", "kademlia.lookup_peers_max=10001"],
+            "kademlia.lookup_peers_max",
+            &["expected k (8) to 10000"],
+        );
+        assert!(check(&["kademlia.lookup_peers_max=20"]).is_ok());
+        refused(
             &[
                 "churn.up=\"exponential(1ns)\"",
                 "churn.down=\"exponential(1h)\"",

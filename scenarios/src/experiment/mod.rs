@@ -418,6 +418,7 @@ pub(crate) fn kad_config(s: &Scenario) -> Result<Config, BuildError> {
         bucket_spread: k.bucket_spread,
         join_refresh_targets: k.join_refresh_targets as usize,
         join_refresh_parallel: k.join_refresh_parallel as usize,
+        lookup_peers_max: k.lookup_peers_max as usize,
         termination: termination(s)?,
         refresh_interval: k.refresh.then_some(k.refresh_interval),
         refresh_on_join: k.refresh_on_join,
