@@ -304,6 +304,20 @@ impl Table {
             .from_writer(sink);
         Ok(out)
     }
+    /// [`Table::with_sink`] making one of the sink's outputs: an I/O error,
+    /// `f`'s or the writer's, names the file `<name>.csv`.
+    fn output<T>(
+        &mut self,
+        name: &str,
+        f: impl FnOnce(&mut Sink) -> std::io::Result<T>,
+    ) -> Result<T, MetricsError> {
+        self.with_sink(f)
+            .and_then(|r| r)
+            .map_err(|source| MetricsError::Io {
+                path: format!("{name}.csv"),
+                source,
+            })
+    }
 }
 
 /// The metrics sink of a run. Nodes reach it through the context; the
@@ -404,24 +418,16 @@ impl Metrics {
     pub fn to_csv_files(&mut self) -> Result<BTreeMap<String, Vec<u8>>, MetricsError> {
         let mut files = self.fixed_files()?;
         for (name, t) in self.tables.iter_mut() {
-            let file = format!("{name}.csv");
-            let io = |source| MetricsError::Io {
-                path: file.clone(),
-                source,
-            };
-            let bytes = t
-                .with_sink(|sink| {
-                    if sink.file.is_some() {
-                        sink.write_out()?;
-                        let path = sink.path.clone().unwrap_or_default();
-                        std::fs::read(&path).map_err(|e| at(&path, e))
-                    } else {
-                        Ok(sink.buf.clone())
-                    }
-                })
-                .and_then(|r| r)
-                .map_err(io)?;
-            files.insert(file, bytes);
+            let bytes = t.output(name, |sink| {
+                if sink.file.is_some() {
+                    sink.write_out()?;
+                    let path = sink.path.clone().unwrap_or_default();
+                    std::fs::read(&path).map_err(|e| at(&path, e))
+                } else {
+                    Ok(sink.buf.clone())
+                }
+            })?;
+            files.insert(format!("{name}.csv"), bytes);
         }
         Ok(files)
     }
@@ -439,28 +445,20 @@ impl Metrics {
             .map(|(k, v)| (k, CsvFile::Bytes(v)))
             .collect();
         for (name, t) in self.tables.iter_mut() {
-            let file = format!("{name}.csv");
-            let io = |source| MetricsError::Io {
-                path: file.clone(),
-                source,
-            };
-            let out = t
-                .with_sink(|sink| {
-                    if sink.file.is_some() {
-                        sink.write_out()?;
-                        Ok(CsvFile::Disk(sink.path.clone().unwrap_or_default()))
-                    } else {
-                        Ok(CsvFile::Bytes(std::mem::take(&mut sink.buf)))
-                    }
-                })
-                .and_then(|r| r)
-                .map_err(io)?;
+            let out = t.output(name, |sink| {
+                if sink.file.is_some() {
+                    sink.write_out()?;
+                    Ok(CsvFile::Disk(sink.path.clone().unwrap_or_default()))
+                } else {
+                    Ok(CsvFile::Bytes(std::mem::take(&mut sink.buf)))
+                }
+            })?;
             // A fresh table, kept in memory: a row recorded later starts
             // again with its header, and never writes into the file given
             // out.
             t.writer = csv::Writer::from_writer(Sink::new(None, name));
             t.rows = 0;
-            files.insert(file, out);
+            files.insert(format!("{name}.csv"), out);
         }
         Ok(files)
     }
