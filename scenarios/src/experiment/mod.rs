@@ -988,6 +988,9 @@ impl<W: Workload<R>, R, S: From<R>> Workload<S> for Mapped<W, R> {
     }
 }
 
+/// Events a side runs between two progress reports at most.
+const PROGRESS_EVERY_EVENTS: u64 = 1_000_000;
+
 /// Runs one side in slices, reporting progress after each and stopping at
 /// the deterministic abort.
 pub(crate) struct Driver<'a, 'p> {
@@ -1026,17 +1029,25 @@ impl<'a, 'p> Driver<'a, 'p> {
     where
         N::Request: std::fmt::Debug,
     {
-        let limits = RunLimits {
-            until: Some(until),
-            abort_after: self
-                .abort_after
-                .map(|a| a.saturating_sub(self.events).max(1)),
-            ..Default::default()
-        };
-        let out = sim.run(limits).map_err(|e| bad("run", e))?;
-        self.events += out.events;
-        (self.progress)(self.side, sim.now(), self.end, self.events);
-        Ok(out.reason == StopReason::Aborted)
+        // In chunks of events as well as of simulated time: a slice in
+        // which most of the work happens (every node joining at once) still
+        // reports progress. Stopping on the budget and going on changes
+        // nothing in what runs.
+        loop {
+            let limits = RunLimits {
+                until: Some(until),
+                max_events: Some(PROGRESS_EVERY_EVENTS),
+                abort_after: self
+                    .abort_after
+                    .map(|a| a.saturating_sub(self.events).max(1)),
+            };
+            let out = sim.run(limits).map_err(|e| bad("run", e))?;
+            self.events += out.events;
+            (self.progress)(self.side, sim.now(), self.end, self.events);
+            if out.reason != StopReason::Budget {
+                return Ok(out.reason == StopReason::Aborted);
+            }
+        }
     }
 
     /// Run `sim` up to `until` in `slices` equal slices.
