@@ -4,8 +4,9 @@
 //! Only non-empty buckets are stored, sorted by index. A contact is a
 //! [`Slot`] of 12 bytes (the node's address, when it was last heard from
 //! and a failure counter); its id lives once in the shared [`IdTable`]. At
-//! 10^5 nodes and k = 20 a table holds about 265 contacts in 17 buckets:
-//! about 3.2 KB of contacts plus 72 bytes of bookkeeping per bucket.
+//! 10^5 nodes and k = 20 a table holds about 265 contacts in 17 buckets of
+//! 272 bytes each, contacts included (up to k = 20 of them held in the
+//! bucket itself).
 //!
 //! Ping-before-evict pings the least recently seen contact only when it
 //! has not been heard from for `ping_after` (a contact heard from recently
@@ -18,6 +19,7 @@
 
 use crate::key::{Distance, IdTable, Key};
 use sim_core::{NodeId, Time};
+use smallvec::SmallVec;
 use thin_vec::ThinVec;
 
 /// A routing-table entry: 12 bytes.
@@ -174,22 +176,27 @@ fn secs(t: Time) -> u32 {
 #[derive(Debug, Clone)]
 struct Bucket {
     index: u16,
-    /// Least recently seen first.
-    contacts: Vec<Slot>,
+    /// Least recently seen first. Held in the bucket itself up to
+    /// [`INLINE_CONTACTS`] (k = 20 by default): answering a lookup reads a
+    /// run of consecutive buckets, each then one stretch of memory instead
+    /// of a header here and its contacts elsewhere.
+    contacts: SmallVec<[Slot; INLINE_CONTACTS]>,
     /// The contact being pinged before a possible eviction, or
     /// [`NOT_PINGING`] (an `Option<NodeId>` would take 8 bytes, this 4).
     pinging: u32,
     /// Most recently seen last. A thin vector (one pointer, nothing
-    /// allocated while empty, as it is in most buckets): with the packed
-    /// `pinging`, a bucket takes 48 bytes instead of 72, in the 15 to 20
-    /// buckets of each node.
+    /// allocated while empty, as it is in most buckets).
     replacements: ThinVec<NodeId>,
     /// Last time a lookup targeted this bucket's range.
     refreshed: Time,
 }
 
-// The saving the packed fields are for.
-const _: () = assert!(std::mem::size_of::<Bucket>() == 48);
+/// Contacts a bucket holds without an allocation of their own.
+const INLINE_CONTACTS: usize = 20;
+
+// The saving the packed fields are for: 20 contacts of 12 bytes, their
+// count, and 24 bytes of the rest.
+const _: () = assert!(std::mem::size_of::<Bucket>() == 272);
 
 /// Heap bytes of a thin vector: its elements and, once allocated, the
 /// length and capacity stored in front of them.
@@ -339,7 +346,7 @@ impl RoutingTable {
                     p,
                     Bucket {
                         index,
-                        contacts: Vec::new(),
+                        contacts: SmallVec::new(),
                         replacements: ThinVec::new(),
                         pinging: NOT_PINGING,
                         refreshed: now,
@@ -659,7 +666,9 @@ impl RoutingTable {
                 .buckets
                 .iter()
                 .map(|b| {
-                    b.contacts.capacity() * std::mem::size_of::<Slot>()
+                    usize::from(b.contacts.spilled())
+                        * b.contacts.capacity()
+                        * std::mem::size_of::<Slot>()
                         + thin_heap_bytes(&b.replacements)
                 })
                 .sum::<usize>()
@@ -701,7 +710,7 @@ impl RoutingTable {
 }
 
 /// Push, growing the capacity by doubling but never beyond `cap`.
-fn push_capped<T>(v: &mut Vec<T>, x: T, cap: usize) {
+fn push_capped<A: smallvec::Array>(v: &mut SmallVec<A>, x: A::Item, cap: usize) {
     if let Some(more) = capped_growth(v.len(), v.capacity(), cap) {
         v.reserve_exact(more);
     }
